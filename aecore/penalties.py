@@ -1,0 +1,87 @@
+"""The penalty terms that tell the autoencoder kinds apart. Each takes tensors and returns a
+scalar; models.py weights them and names them in `loss()`."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def sparsity(code: torch.Tensor, how: str, rho: float) -> torch.Tensor:
+    """Penalty on code activations (B, d), summed over the d units.
+
+    l1:  mean over images of sum |z_j| (activity L1 on a relu code, seed 003).
+    kl:  sum_j KL(rho || p_j), p_j = batch-mean activation of sigmoid unit j (Ng's notes).
+    log: sum_j log(1 + p_j^2), p_j = batch-mean activation of sigmoid unit j (seed 001).
+    """
+    if how == "l1":
+        return code.abs().sum(dim=1).mean()
+    p = code.mean(dim=0).clamp(1e-6, 1 - 1e-6)
+    if how == "kl":
+        return (rho * torch.log(rho / p) + (1 - rho) * torch.log((1 - rho) / (1 - p))).sum()
+    if how == "log":
+        return torch.log1p(p ** 2).sum()
+    raise ValueError(f"unknown sparsity {how!r}; valid: kl, l1, log")
+
+
+def jacobian_sq_frobenius(x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Mean over images of ||dz/dx||_F^2, for any encoder: one backward pass per code unit.
+
+    x must require grad and z (B, d) must come from x with images independent in the batch,
+    so the gradient of z[:, j].sum() w.r.t. x gives row j of every image's Jacobian at once.
+    """
+    total = x.new_zeros(())
+    for j in range(z.shape[1]):
+        (g,) = torch.autograd.grad(z[:, j].sum(), x, create_graph=True)
+        total = total + g.pow(2).sum()
+    return total / x.shape[0]
+
+
+def neighbour_distances(x: torch.Tensor, z: torch.Tensor, k: int) -> torch.Tensor:
+    """Seed 000's loss: keep the ratios of k-NN distances from pixel space to code space.
+
+    Within the batch, take each image's k nearest neighbours in pixel space (itself excluded;
+    seed 000's top_k picked the farthest, the stated intent is the nearest), rescale their code
+    distances by the batch-mean ratio pixel/code, and average over rows the maximum squared error.
+    """
+    n = x.shape[0]
+    k = min(k, n - 1)
+    d_in = torch.cdist(x.flatten(1), x.flatten(1))                      # (B, B) pixel distances
+    self_mask = torch.eye(n, dtype=torch.bool, device=x.device)
+    true, idx = torch.topk(d_in.masked_fill(self_mask, float("inf")), k, dim=1, largest=False)  # (B, k)
+    d_lat = torch.cdist(z, z)
+    d_lat = torch.gather(d_lat, 1, idx).clamp_min(1e-8)
+    multiple = (true / d_lat).mean()
+    return ((true - multiple * d_lat) ** 2).max(dim=1).values.mean()
+
+
+def umap_graph(images: np.ndarray, n_neighbors: int, seed: int):
+    """UMAP's fuzzy k-NN graph of images (N, 784) as (heads, tails, weights) numpy arrays."""
+    from umap.umap_ import fuzzy_simplicial_set  # lazy: heavy import, numba compiles
+
+    graph, _, _ = fuzzy_simplicial_set(images.reshape(len(images), -1).astype(np.float32),
+                                       n_neighbors, np.random.RandomState(seed), "euclidean")
+    graph = graph.tocoo()
+    return graph.row.astype(np.int64), graph.col.astype(np.int64), graph.data.astype(np.float32)
+
+
+def umap_ab(min_dist: float) -> tuple[float, float]:
+    """UMAP's a, b for the low-dimensional similarity 1 / (1 + a d^(2b))."""
+    from umap.umap_ import find_ab_params
+
+    a, b = find_ab_params(1.0, min_dist)
+    return float(a), float(b)
+
+
+def umap_cross_entropy(z_head: torch.Tensor, z_tail: torch.Tensor, a: float, b: float,
+                       negatives: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Parametric UMAP's loss: attract the ends of sampled graph edges (B pairs), repel each head
+    from `negatives` random tails of the batch. Mean over all pairs, positive and negative."""
+    n = z_head.shape[0]
+    perm = torch.randint(0, n, (n * negatives,), generator=generator, device=z_head.device)
+    heads = torch.cat([z_head, z_head.repeat(negatives, 1)])
+    tails = torch.cat([z_tail, z_tail[perm]])
+    target = torch.cat([z_head.new_ones(n), z_head.new_zeros(n * negatives)])
+    d2 = (heads - tails).pow(2).sum(dim=1)
+    logit = -torch.log(a * d2.clamp_min(1e-10).pow(b))   # q = sigmoid(logit) = 1 / (1 + a d^2b)
+    return F.binary_cross_entropy_with_logits(logit, target)

@@ -1,0 +1,106 @@
+"""Training: a plain function with callbacks, readable top to bottom."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from .config import ModelConfig, TrainConfig
+from .data import load_dataset, to_tensor
+from .models import Autoencoder, build_model
+
+
+class TrainingError(RuntimeError):
+    """Training stopped: a loss term became NaN or infinite."""
+
+
+@dataclass
+class TrainResult:
+    model: Autoencoder
+    history: list[dict]            # per epoch: {"epoch", "train": {term: mean}, "val": {...}, "seconds"}
+    seconds: float                 # wall-clock training time
+    dataset: dict = field(default_factory=dict)  # name, split, train/val sizes
+
+
+def split_train_val(images: torch.Tensor, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded shuffle of the train split, then the last val_fraction held out."""
+    perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(cfg.seed))
+    if cfg.max_train:
+        perm = perm[: cfg.max_train]
+    n_val = max(1, int(round(len(perm) * cfg.val_fraction))) if cfg.val_fraction > 0 else 0
+    return images[perm[n_val:]], images[perm[:n_val]]
+
+
+def run_epoch(model, images, sampler, generator, optimizer=None, on_batch=None, epoch=0) -> dict:
+    """One pass; trains when an optimizer is given. Returns the mean of every loss term."""
+    sums: dict[str, float] = {}
+    batches = 0
+    for idx in sampler(generator):
+        terms = model.loss(images[idx])
+        check_finite(terms, epoch)
+        if optimizer is not None:
+            optimizer.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            optimizer.step()
+        for name, value in terms.items():
+            sums[name] = sums.get(name, 0.0) + float(value.detach())
+        batches += 1
+        if on_batch:
+            on_batch(float(terms["loss"].detach()))
+    return {name: total / max(batches, 1) for name, total in sums.items()}
+
+
+def check_finite(terms: dict, epoch: int) -> None:
+    for name, value in terms.items():
+        if not math.isfinite(float(value.detach())):
+            bad = [n for n, v in terms.items() if n != "loss" and not math.isfinite(float(v.detach()))]
+            raise TrainingError(f"loss became {float(value)} at epoch {epoch} (term: {', '.join(bad) or name}); "
+                                "try a lower --lr or a smaller penalty weight")
+
+
+def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
+          on_epoch: Callable[[dict], None] | None = None,
+          on_batch: Callable[[float], None] | None = None) -> TrainResult:
+    """Train a fresh model; deterministic on CPU for a given seed.
+
+    on_epoch(record) is called after every epoch with the history record; on_batch(loss) after
+    every training batch (for progress bars).
+    """
+    torch.manual_seed(train_cfg.seed)
+    model = build_model(model_cfg)
+    data = load_dataset(train_cfg.dataset, "train")
+    train_x, val_x = split_train_val(to_tensor(data.images), train_cfg)
+    train_batches = model.batch_sampler(train_x, train_cfg.batch_size)
+    val_batches = model.batch_sampler(val_x, train_cfg.batch_size) if len(val_x) else None
+    optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
+    schedule = None
+    if train_cfg.lr_schedule == "cosine":
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=train_cfg.epochs)
+    elif train_cfg.lr_schedule != "constant":
+        raise ValueError(f"unknown lr_schedule {train_cfg.lr_schedule!r}; valid: constant, cosine")
+    shuffle = torch.Generator().manual_seed(train_cfg.seed + 1)
+    history: list[dict] = []
+    start = time.perf_counter()
+    for epoch in range(1, train_cfg.epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        record = {"epoch": epoch,
+                  "train": run_epoch(model, train_x, train_batches, shuffle, optimizer, on_batch, epoch)}
+        if val_batches is not None:
+            model.eval()
+            with torch.no_grad():
+                record["val"] = run_epoch(model, val_x, val_batches,
+                                          torch.Generator().manual_seed(train_cfg.seed + 2), epoch=epoch)
+        if schedule:
+            schedule.step()
+        record["seconds"] = time.perf_counter() - t0
+        history.append(record)
+        if on_epoch:
+            on_epoch(record)
+    model.eval()
+    info = {"name": data.name, "split": "train", "train_size": len(train_x), "val_size": len(val_x),
+            "source_size": len(data.images)}
+    return TrainResult(model, history, time.perf_counter() - start, info)
