@@ -43,9 +43,10 @@ class Checkpoint:
 
 def save_checkpoint(path: str | Path, model: Autoencoder, training: TrainConfig | dict,
                     dataset: dict, train_seconds: float, history: list | None = None,
-                    metrics: dict | None = None) -> Path:
+                    metrics: dict | None = None, about: dict | None = None) -> Path:
     """Write the folder atomically: into a temporary sibling, then renamed over `path`. A crash or
-    Ctrl-C before the rename leaves any older checkpoint at `path` as it was."""
+    Ctrl-C before the rename leaves any older checkpoint at `path` as it was. `about` holds what the
+    app shows on the model card: {"title", "purpose", "twin": name of its baseline checkpoint}."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     config = {
@@ -55,6 +56,7 @@ def save_checkpoint(path: str | Path, model: Autoencoder, training: TrainConfig 
         "training": training.to_dict() if isinstance(training, TrainConfig) else dict(training),
         "dataset": dataset, "train_seconds": round(train_seconds, 1),
         "history": history or [],
+        "about": about or {},
     }
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:

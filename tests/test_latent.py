@@ -1,0 +1,126 @@
+"""Checks of aecore.latent with a tiny fake model."""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from aecore import latent
+
+
+class FakeModel(nn.Module):
+    def __init__(self, d=2, kind="plain"):
+        super().__init__()
+        torch.manual_seed(0)
+        self.config = SimpleNamespace(kind=kind, latent_dim=d)
+        self.enc = nn.Linear(784, d)
+        self.dec = nn.Linear(d, 784)
+
+    def encode(self, x):
+        assert not self.training  # encode_dataset must evaluate in eval mode
+        return self.enc(x.flatten(1))
+
+    def decode(self, z):
+        return torch.sigmoid(self.dec(z)).view(-1, 1, 28, 28)
+
+
+def test_encode_dataset_uint8_and_float_agree():
+    model = FakeModel(d=3)
+    images = np.random.default_rng(0).integers(0, 256, (25, 28, 28), dtype=np.uint8)
+    codes = latent.encode_dataset(model, images, batch_size=10)
+    assert codes.shape == (25, 3) and codes.dtype == np.float32
+    assert np.allclose(codes, latent.encode_dataset(model, images / 255.0), atol=1e-5)
+    assert model.training  # mode restored
+
+
+def test_decode_codes_shape_and_range():
+    out = latent.decode_codes(FakeModel(), np.random.default_rng(0).normal(size=(7, 2)), batch_size=3)
+    assert out.shape == (7, 28, 28) and out.dtype == np.float32
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_projections_registry():
+    rng = np.random.default_rng(0)
+    codes2, codes5 = rng.normal(size=(60, 2)), rng.normal(size=(60, 5))
+    assert np.array_equal(latent.project(codes2, "none"), codes2.astype(np.float32))
+    with pytest.raises(ValueError, match="pca, umap or tsne"):
+        latent.project(codes5, "none")
+    with pytest.raises(ValueError, match="none, pca, umap, tsne"):
+        latent.project(codes5, "isomap")
+    with pytest.raises(ValueError, match="perplexity"):
+        latent.project(codes5, "tsne", n_neighbors=5)
+    assert latent.project(codes5, "pca").shape == (60, 2)
+    tsne = latent.project(codes5, "tsne", seed=1, perplexity=5)
+    assert tsne.shape == (60, 2) and tsne.dtype == np.float32
+    assert latent.projection_params("umap") == {"n_neighbors": 15, "min_dist": 0.1}
+    assert latent.projection_params("tsne") == {"perplexity": 30.0}
+    assert set(latent.PROJECTIONS) == {"none", "pca", "umap", "tsne"}
+
+
+def test_sample_codes():
+    vae = FakeModel(d=4, kind="vae")
+    a = latent.sample_codes(vae, 5, seed=3)
+    assert a.shape == (5, 4) and np.array_equal(a, latent.sample_codes(vae, 5, seed=3))
+    plain = FakeModel(d=2)
+    with pytest.raises(ValueError, match="codes="):
+        latent.sample_codes(plain, 5, seed=0)
+    codes = np.random.default_rng(0).normal(loc=[5.0, -3.0], scale=0.1, size=(500, 2))
+    samples = latent.sample_codes(plain, 2000, seed=0, codes=codes)
+    assert np.allclose(samples.mean(axis=0), [5.0, -3.0], atol=0.02)
+    mean, cov = latent.fit_gaussian(codes)
+    assert mean.shape == (2,) and cov.shape == (2, 2)
+
+
+def test_interpolate_endpoints_and_slerp_norm():
+    z0, z1 = np.array([3.0, 0.0, 4.0]), np.array([0.0, 5.0, 0.0])
+    for method in ("linear", "slerp"):
+        path = latent.interpolate(z0, z1, 7, method)
+        assert path.shape == (7, 3)
+        assert np.array_equal(path[0], z0) and np.array_equal(path[-1], z1)
+    norms = np.linalg.norm(latent.interpolate(z0, z1, 9, "slerp"), axis=1)
+    assert np.allclose(norms, 5.0, atol=1e-5)
+    parallel = latent.interpolate(z0, 2 * z0, 3, "slerp")  # falls back to linear
+    assert np.allclose(parallel[1], 1.5 * z0)
+    with pytest.raises(ValueError, match="linear, slerp"):
+        latent.interpolate(z0, z1, 3, "cubic")
+
+
+def test_decoding_grid_vae_symmetric_and_oriented():
+    grid, extent = latent.decoding_grid(FakeModel(kind="vae"), 5)
+    assert grid.shape == (25, 2)
+    assert np.allclose(np.sort(grid[:, 0]), -np.sort(grid[:, 0])[::-1], atol=1e-6)
+    assert np.allclose(grid.mean(axis=0), 0.0, atol=1e-6)
+    assert extent[0] == pytest.approx(-extent[1]) and extent[1] == pytest.approx(1.6448536, rel=1e-5)
+    assert grid[0, 1] == grid[:, 1].max() and grid[0, 0] == grid[:, 0].min()  # top-left first
+
+
+def test_decoding_grid_plain_and_errors():
+    codes = np.random.default_rng(0).uniform(0, 10, size=(1000, 2))
+    grid, (x0, x1, y0, y1) = latent.decoding_grid(FakeModel(), 4, codes=codes)
+    assert grid.shape == (16, 2) and 0 < x0 < 0.2 and 9.8 < x1 < 10
+    with pytest.raises(ValueError, match="codes="):
+        latent.decoding_grid(FakeModel(), 4)
+    with pytest.raises(ValueError, match="latent_dim=3"):
+        latent.decoding_grid(FakeModel(d=3, kind="vae"), 4)
+    grid, extent = latent.decoding_grid(FakeModel(), 3, span=((-1, 1), (0, 2)))
+    assert extent == (-1.0, 1.0, 0.0, 2.0)
+
+
+def test_nearest_neighbours_index_and_vector():
+    points = np.array([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [0.0, 0.5]])
+    idx, dist = latent.nearest_neighbours(points, 0, k=2)
+    assert idx.tolist() == [3, 1] and np.allclose(dist, [0.5, 1.0])
+    idx, dist = latent.nearest_neighbours(points, np.array([3.1, 0.0]), k=1)
+    assert idx.tolist() == [2] and np.allclose(dist, [0.1])
+    images = np.random.default_rng(0).random((10, 28, 28))
+    idx, _ = latent.nearest_neighbours(images, 4, k=9)
+    assert 4 not in idx and len(idx) == 9
+
+
+def test_neighbour_preservation():
+    codes = np.random.default_rng(0).normal(size=(300, 2))
+    kept = latent.neighbour_preservation(codes, codes, k=10)
+    assert kept.shape == (300,) and np.all(kept == 1.0)
+    shuffled = latent.neighbour_preservation(codes, codes[::-1], k=10)
+    assert shuffled.mean() < 0.2 and shuffled.min() >= 0

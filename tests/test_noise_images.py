@@ -1,0 +1,137 @@
+"""Checks of aecore.noise and aecore.images."""
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from aecore import images, noise
+from aecore.images import ImageError
+
+
+# --- noise ---
+
+@pytest.mark.parametrize("kind", sorted(noise.NOISES))
+def test_noise_reproducible_and_in_range(kind):
+    x = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    a, b = noise.corrupt(x, kind, 0.3, generator=7), noise.corrupt(x, kind, 0.3, generator=7)
+    assert torch.equal(a, b) and a.shape == x.shape
+    assert a.min() >= 0 and a.max() <= 1
+    assert not torch.equal(a, noise.corrupt(x, kind, 0.3, generator=8))
+    as_numpy = noise.corrupt(x.numpy(), kind, 0.3, generator=7)
+    assert isinstance(as_numpy, np.ndarray) and as_numpy.dtype == np.float32
+    assert np.array_equal(as_numpy, a.numpy())
+
+
+def test_salt_pepper_fraction():
+    x = torch.full((20, 1, 28, 28), 0.5)
+    out = noise.corrupt(x, "salt_pepper", 0.2, generator=0)
+    changed = out != x
+    assert abs(changed.float().mean().item() - 0.2) < 0.01
+    assert abs((out[changed] == 1).float().mean().item() - 0.5) < 0.03
+
+
+def test_masking_and_gaussian_levels():
+    x = torch.full((20, 1, 28, 28), 0.5)
+    assert abs((noise.corrupt(x, "masking", 0.3, generator=0) == 0).float().mean() - 0.3) < 0.01
+    assert abs((noise.corrupt(x, "gaussian", 0.1, generator=0) - x).std() - 0.1) < 0.005
+    assert torch.equal(noise.corrupt(x, "masking", 0.0, generator=0), x)
+
+
+def test_noise_errors():
+    x = torch.zeros(1, 1, 28, 28)
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        noise.corrupt(x, "salt_pepper", 1.5)
+    with pytest.raises(ValueError, match=">= 0"):
+        noise.corrupt(x, "gaussian", -0.1)
+    with pytest.raises(ValueError, match="gaussian, salt_pepper, masking"):
+        noise.corrupt(x, "speckle", 0.1)
+    with pytest.raises(ValueError, match="255"):
+        noise.corrupt(np.zeros((2, 28, 28), np.uint8), "masking", 0.1)
+
+
+# --- images: output ---
+
+def test_tile_shapes_and_padding():
+    imgs = np.random.default_rng(0).random((5, 28, 28)).astype(np.float32)
+    grid = images.tile(imgs, ncols=3, pad=1)
+    assert grid.shape == (2 * 29 + 1, 3 * 29 + 1) and grid.dtype == np.float32
+    assert np.array_equal(grid[1:29, 1:29], imgs[0])
+    assert np.all(grid[30:58, 59:87] == 1.0)  # the empty sixth cell
+    as_uint8 = images.tile(images.to_uint8(imgs), ncols=10, pad=0)
+    assert as_uint8.shape == (28, 140) and as_uint8.dtype == np.uint8
+
+
+def test_png_and_gif_bytes():
+    img = np.linspace(0, 1, 28 * 28).reshape(28, 28)
+    back = images.load_picture(images.to_png_bytes(img))
+    assert np.allclose(back, images.to_uint8(img) / 255.0)
+    gif = Image.open(io.BytesIO(images.gif_bytes(np.stack([img, 1 - img, img * 0.5]), scale=3)))
+    assert gif.n_frames == 3 and gif.size == (84, 84)
+
+
+# --- images: input ---
+
+def _png(img: Image.Image, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", **kw)
+    return buf.getvalue()
+
+
+def test_text_file_is_rejected():
+    with pytest.raises(ImageError, match=r"not an image PIL can read.*notes\.png"):
+        images.load_picture(b"just some text, renamed", name="notes.png")
+
+
+def test_size_limits():
+    with pytest.raises(ImageError, match="MiB"):
+        images.load_picture(b"x" * 2000, max_bytes=1000)
+    big = _png(Image.new("L", (100, 100), 255))
+    with pytest.raises(ImageError, match="100 x 100"):
+        images.load_picture(big, max_pixels=1000)
+
+
+def test_alpha_on_white_and_exif_orientation():
+    clear = Image.new("RGBA", (10, 6), (0, 0, 0, 0))
+    assert np.all(images.load_picture(_png(clear)) == 1.0)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees to display
+    rotated = images.load_picture(_png(Image.new("L", (10, 6), 0), exif=exif))
+    assert rotated.shape == (10, 6)
+
+
+def _centre_of_mass(a):
+    ys, xs = np.indices(a.shape)
+    return (ys * a).sum() / a.sum(), (xs * a).sum() / a.sum()
+
+
+def test_mnist_style_centres_a_corner_stroke():
+    canvas = Image.new("L", (200, 200), 255)  # black ink on white paper, top-left corner
+    ImageDraw.Draw(canvas).line([(15, 10), (45, 70)], fill=0, width=8)
+    gray = images.load_picture(_png(canvas))
+    out = images.mnist_style(gray)
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    assert out.min() >= 0 and out.max() == pytest.approx(1.0)
+    cy, cx = _centre_of_mass(out)
+    assert abs(cy - 13.5) <= 0.55 and abs(cx - 13.5) <= 0.55
+    ink_rows = np.flatnonzero(out.max(axis=1) > 0.05)
+    ink_cols = np.flatnonzero(out.max(axis=0) > 0.05)
+    assert ink_rows.min() >= 4 and ink_rows.max() <= 23 and ink_cols.min() >= 4 and ink_cols.max() <= 23
+    assert ink_rows.max() - ink_rows.min() + 1 == 20  # the long side fills the 20-pixel box
+    assert out[0].max() == 0 and out[:, 0].max() == 0  # white on black: the border is dark
+
+
+def test_mnist_style_empty_and_canvas():
+    with pytest.raises(ImageError, match="empty"):
+        images.mnist_style(np.ones((50, 50)))
+    rgba = np.zeros((100, 100, 4), np.uint8)  # transparent background, black stroke
+    rgba[60:90, 70:76] = (0, 0, 0, 255)
+    transparent = images.mnist_style(images.from_canvas_rgba(rgba))
+    rgba[..., 3] = 255  # opaque black background, white stroke
+    rgba[60:90, 70:76, :3] = 255
+    opaque = images.mnist_style(images.from_canvas_rgba(rgba))
+    assert np.allclose(transparent, opaque)
+    assert abs(_centre_of_mass(opaque)[1] - 13.5) <= 0.55
+    with pytest.raises(ImageError, match="empty"):
+        images.mnist_style(images.from_canvas_rgba(np.zeros((40, 40, 4), np.uint8)))
