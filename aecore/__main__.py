@@ -90,6 +90,36 @@ def cmd_download(args) -> int:
     return cli_download(args.name)
 
 
+def cmd_zoo(args) -> int:
+    import json
+
+    from .zoo import BASELINES, load_recipe, train_entry, compute_baselines
+
+    recipe = load_recipe()
+    names = args.names or [*recipe, "baselines"]
+    unknown = [n for n in names if n not in recipe and n != "baselines"]
+    if unknown:
+        print(f"error: unknown zoo entries {unknown}; valid: {', '.join([*recipe, 'baselines'])}", file=sys.stderr)
+        return 1
+    for name in names:
+        if name == "baselines":
+            BASELINES.write_text(json.dumps(compute_baselines(), indent=2) + "\n")
+            print(f"wrote {BASELINES}")
+            continue
+        print(f"training {name} ...", flush=True)
+        path = train_entry(name, recipe[name], on_epoch=lambda r: print(
+            f"  epoch {r['epoch']}: train {r['train']['loss']:.3f}"
+            + (f", val {r['val']['loss']:.3f}" if "val" in r else ""), flush=True))
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .zoo import report
+    print(report(), end="")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m aecore", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("download", help="download a dataset's official files into the cache")
     p.add_argument("name", choices=["mnist", "fashion-mnist"])
     p.set_defaults(func=cmd_download)
+    p = sub.add_parser("zoo", help="retrain the shipped checkpoints from checkpoints/recipe.json")
+    p.add_argument("names", nargs="*", help="entries to retrain (default: all, then the baselines)")
+    p.set_defaults(func=cmd_zoo)
+    p = sub.add_parser("report", help="print the markdown table of the zoo's measured metrics")
+    p.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
     return args.func(args)
 

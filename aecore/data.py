@@ -1,4 +1,4 @@
-"""Datasets: the IDX file format, where the files live, and loading them as read-only arrays.
+"""Datasets: where the files live, and loading them as read-only arrays.
 
 Images are uint8 (N, 28, 28), 0 = black background, 255 = white ink; labels are int64 (N,).
 `load_dataset` caches per (name, split, source folder) in-process; `load_dataset.cache_clear()`
@@ -7,130 +7,18 @@ empties that cache (tests that change AECORE_DATA_DIR need it only if files chan
 from __future__ import annotations
 
 import functools
-import gzip
 import importlib.util
-import math
 import os
-import struct
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .idx import DataError, read_idx, read_images_and_labels, write_idx  # noqa: F401 (re-exported)
+
 if TYPE_CHECKING:
     import torch
-
-
-class DataError(ValueError):
-    """A data file is missing, truncated or malformed; the message names the file and the fix."""
-
-
-# ---------------------------------------------------------------- IDX format
-# Header: 00 00 <dtype code> <ndim>, then ndim big-endian uint32 sizes, then the raw values.
-_DTYPE_NAMES = {0x08: "unsigned byte", 0x09: "signed byte", 0x0B: "int16", 0x0C: "int32",
-                0x0D: "float32", 0x0E: "float64"}
-
-
-def _gunzip(raw: bytes, path: Path) -> tuple[bytes, bool]:
-    """Decompress if `raw` starts with the gzip magic 1f 8b. Returns (data, stream_complete)."""
-    if raw[:2] != b"\x1f\x8b":
-        return raw, True
-    parts, rest = [], raw
-    while rest[:2] == b"\x1f\x8b":  # a gzip file may hold several members back to back
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            parts.append(inflater.decompress(rest))
-        except zlib.error as err:
-            raise DataError(f"{path}: corrupt gzip data ({err}).") from None
-        if not inflater.eof:  # zlib keeps what it could inflate, so the caller can report sizes
-            return b"".join(parts), False
-        rest = inflater.unused_data
-    return b"".join(parts), True
-
-
-def _describe(dims: tuple[int, ...]) -> str:
-    if len(dims) == 3:
-        return f"{dims[0]} images of {dims[1]}x{dims[2]}"
-    if len(dims) == 1:
-        return f"{dims[0]} labels"
-    return f"an array of shape {dims}"
-
-
-def _parse_header(data: bytes, path: Path) -> tuple[int, ...]:
-    """Check magic and dtype, return the dimension sizes."""
-    if len(data) < 4:
-        raise DataError(f"{path}: truncated: {len(data)} bytes, too short for an IDX header.")
-    code, ndim = data[2], data[3]
-    if data[:2] != b"\0\0" or ndim == 0:
-        raise DataError(f"{path}: wrong magic number 0x{data[:4].hex().upper()}: an IDX file starts "
-                        "00 00 08 <ndim> (0x00000803 for images, 0x00000801 for labels). "
-                        "Is this really an MNIST file?")
-    if code != 0x08:
-        raise DataError(f"{path}: unsupported IDX data type 0x{code:02X} "
-                        f"({_DTYPE_NAMES.get(code, 'unknown')}); only unsigned bytes (0x08) are "
-                        "supported, as in MNIST.")
-    if len(data) < 4 + 4 * ndim:
-        raise DataError(f"{path}: truncated: the header announces {ndim} dimensions but the file "
-                        f"holds only {len(data)} bytes.")
-    return struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
-
-
-def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read an IDX file (gzip detected by its magic bytes, not its name) -> uint8, shape from header.
-
-    Raises DataError naming the file when it is truncated, has trailing bytes, a wrong magic
-    number or a dtype other than unsigned byte.
-    """
-    path = Path(path)
-    data, complete = _gunzip(path.read_bytes(), path)
-    dims = _parse_header(data, path)
-    offset, need = 4 + 4 * len(dims), math.prod(dims)
-    have = len(data) - offset
-    if have < need:
-        raise DataError(f"{path}: truncated: header says {_describe(dims)} ({need} bytes) but the "
-                        f"file holds {have} bytes.")
-    if not complete:
-        raise DataError(f"{path}: truncated: the gzip stream ends before its end marker.")
-    if have > need:
-        raise DataError(f"{path}: {have - need} unexpected bytes after the {need} bytes that the "
-                        f"header describes ({_describe(dims)}); the file is corrupt.")
-    # copy: frombuffer over bytes is read-only and would keep the whole buffer alive
-    return np.frombuffer(data, np.uint8, count=need, offset=offset).reshape(dims).copy()
-
-
-def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
-    """Write `array` (uint8, or integers in 0..255) as an IDX file; gzip when `path` ends in .gz."""
-    arr = np.asarray(array)
-    if arr.dtype != np.uint8:
-        ok = arr.dtype.kind in "iu" and (arr.size == 0 or (arr.min() >= 0 and arr.max() <= 255))
-        if not ok:
-            raise ValueError(f"write_idx: expected uint8 values 0..255, got dtype {arr.dtype}.")
-        arr = arr.astype(np.uint8)
-    if arr.ndim == 0:
-        raise ValueError("write_idx: expected an array with at least one dimension, got a scalar.")
-    header = bytes([0, 0, 0x08, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
-    payload = header + np.ascontiguousarray(arr).tobytes()
-    if str(path).endswith(".gz"):
-        payload = gzip.compress(payload, compresslevel=6, mtime=0)  # mtime=0: same bytes every time
-    Path(path).write_bytes(payload)
-
-
-def read_images_and_labels(images_path: str | os.PathLike,
-                           labels_path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """Read an image file and its label file -> (uint8 (N, H, W), int64 (N,)); counts must agree."""
-    images, labels = read_idx(images_path), read_idx(labels_path)
-    if images.ndim != 3:
-        raise DataError(f"{images_path}: expected images (3 dimensions: count, rows, cols) but the "
-                        f"header has {images.ndim}. Are the image and label files swapped?")
-    if labels.ndim != 1:
-        raise DataError(f"{labels_path}: expected labels (1 dimension) but the header has "
-                        f"{labels.ndim}. Are the image and label files swapped?")
-    if len(images) != len(labels):
-        raise DataError(f"{images_path} holds {len(images)} images but {labels_path} holds "
-                        f"{len(labels)} labels; both files must come from the same set.")
-    return images, labels.astype(np.int64)
 
 
 # ---------------------------------------------------------------- registry
