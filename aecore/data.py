@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .idx import DataError, read_idx, read_images_and_labels, write_idx  # noqa: F401 (re-exported)
+from .idx import DataError, read_idx, read_images_and_labels, write_idx  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
     import torch

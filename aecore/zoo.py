@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 
 from .config import ModelConfig, TrainConfig
 
