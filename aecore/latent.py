@@ -18,8 +18,11 @@ from torch import nn
 def as_image_batch(images) -> torch.Tensor:
     """uint8 [0, 255] or float [0, 1] array/tensor (N, 28, 28), (N, 1, 28, 28) or (N, 784)
     -> float32 tensor (N, 1, 28, 28) in [0, 1] (same device as a tensor input)."""
-    t = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.asarray(images))
-    t = t.float() / 255.0 if t.dtype == torch.uint8 else t.float()
+    if isinstance(images, torch.Tensor):
+        t = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+    else:  # a copy: dataset arrays are read-only, and torch wants writable memory
+        arr = np.asarray(images)
+        t = torch.from_numpy(arr / np.float32(255.0) if arr.dtype == np.uint8 else arr.astype(np.float32))
     if t.ndim == 2 and t.shape[1] == 784:
         t = t.reshape(-1, 28, 28)
     if t.ndim == 3:

@@ -80,7 +80,7 @@ class Autoencoder(nn.Module):
         return self.decode(self.encode(x))
 
     def encoder_input(self, x: torch.Tensor) -> torch.Tensor:
-        """The input the encoder sees while training (denoising corrupts it)."""
+        """The input the encoder sees in the objective (denoising corrupts it)."""
         return x
 
     def penalties(self, x_in: torch.Tensor, z: torch.Tensor, terms: dict) -> dict:
@@ -89,7 +89,7 @@ class Autoencoder(nn.Module):
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """{"loss": recon + sum of penalties, "recon": ..., <each weighted penalty>}."""
-        x_in = self.encoder_input(x) if self.training else x
+        x_in = self.encoder_input(x)  # the objective's input, also for validation; encode() never corrupts
         z, terms = self.bottleneck(self.encoder(x_in))
         recon = RECON_LOSSES[self.config.recon](self.decoder(z), x)
         named = self.penalties(x_in, z, terms)
@@ -116,7 +116,8 @@ RECON_LOSSES = {"mse": _mse, "bce": _bce}
 
 
 class Denoising(Autoencoder):
-    """Corrupts the input while training only; the loss is against the clean image."""
+    """The objective corrupts the input (train and validation alike) and compares the output with
+    the clean image; encode() and forward() never add noise."""
 
     def __init__(self, config: ModelConfig):
         from .noise import NOISES

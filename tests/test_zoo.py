@@ -1,0 +1,72 @@
+"""The shipped checkpoints: they load, match their recipe, and their stored metrics hold."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aecore import zoo
+from aecore.checkpoint import list_checkpoints, load_checkpoint
+from aecore.data import available_datasets, load_dataset
+from aecore.evaluate import evaluate
+
+RECIPE = zoo.load_recipe()
+FULL_MNIST = available_datasets().get("mnist", False)
+
+
+def test_every_recipe_entry_is_shipped_and_loads_strictly():
+    valid, skipped = list_checkpoints(zoo.ZOO_DIR)
+    assert skipped == []
+    assert sorted(p.name for p in valid) == sorted(RECIPE)
+
+
+@pytest.mark.parametrize("name", list(RECIPE))
+def test_checkpoint_was_trained_from_its_recipe(name):
+    ckpt = load_checkpoint(zoo.ZOO_DIR / name)
+    assert ckpt.config["model"] == RECIPE[name]["model"]
+    assert ckpt.config["training"] == RECIPE[name]["training"]
+    assert ckpt.config["train_seconds"] <= 600, "each checkpoint trains in at most 10 minutes"
+    on = ckpt.metrics["measured_on"]
+    assert on["dataset"] == "mnist" and on["split"] == "test" and on["size"] == 10_000
+
+
+def test_checkpoints_fit_in_25_mb():
+    total = sum(p.stat().st_size for p in zoo.ZOO_DIR.rglob("*") if p.is_file())
+    assert total <= 25 * 2**20
+
+
+def test_committed_report_is_what_report_prints():
+    assert (zoo.ZOO_DIR / "README.md").read_text() == zoo.report()
+
+
+# Reproduce the cheap, deterministic metrics; the search-based ones (trustworthiness, AAF/MAF)
+# run on the same codes, so matching codes and errors covers them.
+REPRODUCED = ["sse_per_image", "mse_per_pixel", "knn1", "knn5", "denoise_psnr", "code_mean_activation",
+              "jacobian_frobenius", "neg_elbo"]
+
+
+@pytest.mark.skipif(not FULL_MNIST, reason="the official MNIST test set is not available here")
+@pytest.mark.parametrize("name", list(RECIPE))
+def test_stored_metrics_reproduce_within_one_percent(name, monkeypatch):
+    from aecore import metrics
+    monkeypatch.setattr(metrics, "trustworthiness", lambda *a, **k: float("nan"))
+    monkeypatch.setattr(metrics, "approximation_factors", lambda *a, **k: {})
+    ckpt = load_checkpoint(zoo.ZOO_DIR / name)
+    measured = evaluate(ckpt.model, "mnist")["metrics"]
+    for key in REPRODUCED:
+        if key in ckpt.metrics["metrics"]:
+            assert measured[key] == pytest.approx(ckpt.metrics["metrics"][key], rel=0.01, abs=1e-6), key
+
+
+@pytest.mark.parametrize("name", list(RECIPE))
+def test_bundled_sample_gives_errors_in_the_stored_range(name):
+    """On a fresh machine without full MNIST: the 1,000 sample test digits are MNIST digits too,
+    so a checkpoint reconstructs them about as well as the official test set (within 2x)."""
+    ckpt = load_checkpoint(zoo.ZOO_DIR / name)
+    from aecore.latent import decode_codes, encode_dataset
+    from aecore.metrics import reconstruction_errors
+    test = load_dataset("mnist-sample", "test")
+    recon = decode_codes(ckpt.model, encode_dataset(ckpt.model, test.images))
+    sse = reconstruction_errors(test.images / 255.0, recon)["sse_per_image"]
+    stored = ckpt.metrics["metrics"]["sse_per_image"]
+    assert stored / 2 <= sse <= stored * 2
+    assert np.isfinite(sse)
