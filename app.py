@@ -14,5 +14,6 @@ page = st.navigation([
     st.Page("pages/4_denoise.py", title="Denoise"),
     st.Page("pages/5_units.py", title="Units"),
 ])
-ui.sidebar()
+with ui.guard():
+    ui.sidebar()
 page.run()

@@ -120,6 +120,26 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_bench_app(args) -> int:
+    from pathlib import Path
+
+    from .bench import bench
+    from .checkpoint import CheckpointError
+
+    missing = [p for p in (args.ckpt_2d, args.ckpt_16d) if not Path(p).is_dir()]
+    if missing:
+        print(f"error: no checkpoint folder {', '.join(missing)}; pass a 2-D and a 16-D checkpoint "
+              "with --ckpt-2d and --ckpt-16d (train them with `python -m aecore zoo`)", file=sys.stderr)
+        return 2
+    try:
+        bench(args.ckpt_2d, args.ckpt_16d, repeats=args.repeats, umap=not args.skip_umap,
+              numba_cold=args.numba_cold)
+    except (CheckpointError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m aecore", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -144,6 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_zoo)
     p = sub.add_parser("report", help="print the markdown table of the zoo's measured metrics")
     p.set_defaults(func=cmd_report)
+    p = sub.add_parser("bench-app", help="time the explorer's heavy steps against their goals")
+    p.add_argument("--ckpt-2d", default="checkpoints/ae-2d", help="a 2-D checkpoint (default %(default)s)")
+    p.add_argument("--ckpt-16d", default="checkpoints/vae-16d", help="a 16-D checkpoint (default %(default)s)")
+    p.add_argument("--repeats", type=int, default=5, help="timed runs per step (median shown)")
+    p.add_argument("--skip-umap", action="store_true", help="leave out the UMAP timings (a minute or more)")
+    p.add_argument("--numba-cold", action="store_true",
+                   help="empty numba's cache for the UMAP process, as on a fresh machine")
+    p.set_defaults(func=cmd_bench_app)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -1,0 +1,148 @@
+"""`python -m aecore bench-app`: how fast the explorer's heavy steps are on this machine, each
+printed beside its goal. Timings are medians of repeated runs (wall clock, seconds).
+
+UMAP runs in a fresh Python process, as after an app restart: interpreter start, imports, numba
+compilation (from numba's on-disk cache when an earlier run filled it; --numba-cold empties it)
+and the fit. Its result then goes through aecore.cache under the key the app uses, and reading
+it back is timed too.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import __version__
+from .cache import cached_array, file_digest
+from .checkpoint import load_checkpoint
+from .data import default_dataset, load_dataset
+from .images import tile
+from .latent import decode_codes, decoding_grid, encode_dataset, project
+
+N_CODES = 10_000
+UMAP_PARAMS = {"n_neighbors": 15, "min_dist": 0.1}
+_UMAP_SCRIPT = """
+import sys, json, time
+import numpy as np
+from aecore.latent import project
+codes, params = np.load(sys.argv[1]), json.loads(sys.argv[3])
+xy = project(codes, "umap", 0, **params)
+first_done = time.time()
+np.save(sys.argv[2], xy)
+start = time.perf_counter()
+project(codes, "umap", 0, **params)
+print(first_done, time.perf_counter() - start)
+"""
+
+
+def median_time(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of fn() over `repeats` calls, after one untimed warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def test_images(dataset: str) -> tuple[np.ndarray, str]:
+    """The 10,000 test digits of `dataset` (the sample's 1,000 repeated to 10,000 if that is
+    all there is) and a note saying which."""
+    images = load_dataset(dataset, "test").images
+    if len(images) >= N_CODES:
+        return images[:N_CODES], f"{dataset} test, {N_CODES:,} digits"
+    return np.resize(images, (N_CODES, 28, 28)), f"{dataset} test ({len(images):,} digits) repeated to {N_CODES:,}"
+
+
+def umap_fresh_process(codes: np.ndarray, numba_cold: bool) -> tuple[float, float, np.ndarray]:
+    """(wall seconds from starting a fresh `python` until its first UMAP map is done: start-up,
+    imports, numba compilation and the fit; seconds of a second fit in that warmed process;
+    the map)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "codes.npy", codes)
+        env = dict(os.environ)
+        if numba_cold:
+            env["NUMBA_CACHE_DIR"] = str(Path(tmp) / "numba")  # empty: numba compiles everything
+        start = time.time()
+        out = subprocess.run([sys.executable, "-c", _UMAP_SCRIPT, str(Path(tmp) / "codes.npy"),
+                              str(Path(tmp) / "xy.npy"), json.dumps(UMAP_PARAMS)],
+                             capture_output=True, text=True, env=env, cwd=Path(__file__).parent.parent)
+        if out.returncode != 0:
+            raise RuntimeError(f"the UMAP subprocess failed:\n{out.stderr[-2000:]}")
+        first_done, warm = map(float, out.stdout.split()[-2:])
+        return first_done - start, warm, np.load(Path(tmp) / "xy.npy")
+
+
+def bench(ckpt_2d: str, ckpt_16d: str, repeats: int = 5, umap: bool = True,
+          numba_cold: bool = False, report: Callable[[str], None] = print) -> list[dict]:
+    """Run every timing; report(line) prints each as it is measured. Returns the rows."""
+    m2, m16 = load_checkpoint(ckpt_2d).model, load_checkpoint(ckpt_16d).model
+    if m2.config.latent_dim != 2:
+        raise ValueError(f"{ckpt_2d}: needs a 2-D checkpoint, this one has latent_dim={m2.config.latent_dim}")
+    dataset = default_dataset()[0]
+    images, note = test_images(dataset)
+    rows: list[dict] = []
+
+    def row(step: str, seconds: float, goal: float, detail: str = "") -> None:
+        rows.append({"step": step, "seconds": seconds, "goal": goal, "detail": detail})
+        ok = "ok" if seconds <= goal else "SLOWER"
+        report(f"{step:44s} {_fmt(seconds):>9s}  goal <= {_fmt(goal):>7s}  {ok:6s} {detail}")
+
+    report(f"aecore {__version__}; {os.cpu_count()} CPUs; 2-D: {ckpt_2d}; 16-D: {ckpt_16d} "
+           f"(d={m16.config.latent_dim}); data: {note}")
+    z = np.zeros((1, 2), np.float32)
+    row("decode one code to an image (2-D)", median_time(lambda: decode_codes(m2, z), repeats * 20), 0.005)
+    codes2 = encode_dataset(m2, images[:2000])
+    row("20x20 manifold grid (decode + tile)",
+        median_time(lambda: tile(decode_codes(m2, decoding_grid(m2, 20, codes2)[0]), 20), repeats), 0.100)
+    row(f"encode {N_CODES:,} test digits (16-D model)",
+        median_time(lambda: encode_dataset(m16, images), max(1, repeats // 2)), 1.0)
+    codes = encode_dataset(m16, images)
+    row(f"PCA of {N_CODES:,} codes", median_time(lambda: project(codes, "pca"), repeats), 0.2)
+    if umap:
+        _bench_umap(row, codes, ckpt_16d, dataset, numba_cold)
+    return rows
+
+
+def _bench_umap(row, codes: np.ndarray, ckpt_16d: str, dataset: str, numba_cold: bool) -> None:
+    total, warm, xy = umap_fresh_process(codes, numba_cold)
+    which = "numba cache emptied" if numba_cold else "numba's on-disk cache as it is"
+    row(f"UMAP of {N_CODES:,} {codes.shape[1]}-D codes, fresh process", total, 15.0,
+        f"(start-up, imports, numba compilation, fit; {which})")
+    row("  the same in that process once compiled", warm, 15.0, "(the app after its warm-up)")
+    with tempfile.TemporaryDirectory() as tmp:
+        old = os.environ.get("AECORE_CACHE_DIR")
+        os.environ["AECORE_CACHE_DIR"] = tmp
+        try:
+            key = {"checkpoint": file_digest(ckpt_16d), "dataset": dataset, "split": "test",
+                   "n": len(codes), "method": "umap", "params": UMAP_PARAMS, "seed": 0,
+                   "aecore": __version__}
+            cached_array(key, lambda: xy)
+            start = time.perf_counter()
+            back = cached_array(key, _never)
+            row("the same UMAP map from the disk cache", time.perf_counter() - start, 0.3,
+                "(key hash + np.load)")
+            if not np.array_equal(back, xy):
+                raise RuntimeError("the disk cache returned a different map than it stored")
+        finally:
+            if old is None:
+                os.environ.pop("AECORE_CACHE_DIR", None)
+            else:
+                os.environ["AECORE_CACHE_DIR"] = old
+
+
+def _never() -> np.ndarray:
+    raise AssertionError("the disk cache missed an entry it had just written")
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"

@@ -1,0 +1,128 @@
+"""Plotly figures for the app and reports: loss curves and latent maps. Each function takes
+arrays and returns (or extends) a go.Figure; nothing here knows about Streamlit.
+
+Latent maps carry the dataset index of every point in `customdata`, so a selection maps back to
+images; the invisible click grid carries -1 there.
+"""
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+
+from .images import to_uint8
+
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]  # one per digit, as matplotlib's tab10
+GRID = -1  # customdata of the click grid's points
+
+
+def loss_curves(history: list[dict]) -> go.Figure:
+    """One line per loss term, solid for train and dashed for validation, against the epoch."""
+    fig = go.Figure()
+    epochs = [r["epoch"] for r in history]
+    terms = list(dict.fromkeys(t for r in history for t in r.get("train", {})))
+    for i, term in enumerate(terms):
+        for split, dash in (("train", "solid"), ("val", "dash")):
+            ys = [r.get(split, {}).get(term) for r in history]
+            if any(y is not None for y in ys):
+                fig.add_trace(go.Scatter(x=epochs, y=ys, name=f"{term} ({split})", mode="lines+markers",
+                                         line=dict(color=PALETTE[i % 10], dash=dash)))
+    fig.update_layout(xaxis_title="epoch", yaxis_title="loss (per image)", height=340,
+                      margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def latent_scatter(xy: np.ndarray, index: np.ndarray, labels: np.ndarray, classes, values=None,
+                   value_name: str = "", axis_names=("x", "y"), height: int = 620) -> go.Figure:
+    """WebGL scatter of map positions xy (n, 2) with dataset indices `index` (n,). values=None:
+    one trace per class (the legend toggles digits); else one trace coloured by values (n,).
+    Selected points grow; the rest fade only a little, since a click on the click grid is a
+    selection too (and the figure must not depend on the selection: Streamlit would reset it)."""
+    fig = go.Figure()
+    if values is None:
+        for c, name in enumerate(classes):
+            m = labels == c
+            fig.add_trace(go.Scattergl(
+                x=xy[m, 0], y=xy[m, 1], mode="markers", name=str(name), customdata=index[m],
+                marker=dict(size=5, color=PALETTE[c % 10], opacity=0.75),
+                hovertemplate=f"digit {name}<br>#%{{customdata}}<extra></extra>"))
+    else:
+        fig.add_trace(go.Scattergl(
+            x=xy[:, 0], y=xy[:, 1], mode="markers", name=value_name, customdata=index,
+            text=[str(classes[c]) for c in labels], showlegend=False,
+            marker=dict(size=5, color=values, colorscale="Viridis", opacity=0.8,
+                        colorbar=dict(title=dict(text=value_name, side="right"))),
+            hovertemplate=f"digit %{{text}}<br>#%{{customdata}}<br>{value_name} %{{marker.color:.3f}}<extra></extra>"))
+    fig.update_traces(selected=dict(marker=dict(size=9, opacity=1.0)), unselected=dict(marker=dict(opacity=0.45)))
+    # no dragmode/clickmode: Streamlit then starts in pan mode where a click selects a point
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
+                      xaxis_title=axis_names[0], yaxis_title=axis_names[1], legend_title_text="digit")
+    return fig
+
+
+def padded_extent(xy: np.ndarray, pad: float = 0.05) -> tuple[float, float, float, float]:
+    """(xmin, xmax, ymin, ymax) of points (n, 2), widened by `pad` of the span on each side."""
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    margin = (hi - lo) * pad + 1e-6
+    return float(lo[0] - margin[0]), float(hi[0] + margin[0]), float(lo[1] - margin[1]), float(hi[1] + margin[1])
+
+
+def add_click_grid(fig: go.Figure, extent: tuple[float, float, float, float], n: int = 60) -> None:
+    """Overlay an invisible n x n grid of points over extent (xmin, xmax, ymin, ymax), drawn
+    first (under the data), so a click on empty space still selects a point: its position."""
+    x0, x1, y0, y1 = extent
+    gx, gy = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
+    grid = go.Scattergl(x=gx.ravel(), y=gy.ravel(), mode="markers", showlegend=False, name="grid",
+                        customdata=np.full(gx.size, GRID), hoverinfo="none",
+                        marker=dict(size=8, color="rgba(0,0,0,0)"),
+                        selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)))
+    fig.add_trace(grid)
+    fig.data = (fig.data[-1], *fig.data[:-1])
+
+
+def _rgb(hex_color: str) -> tuple[int, int, int]:
+    return tuple(int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def _data_uri(image: np.ndarray, color=(0, 0, 0)) -> str:
+    """A (28, 28) digit as a PNG data URI: `color` ink on a transparent background."""
+    alpha = to_uint8(image)
+    rgba = np.zeros((*alpha.shape, 4), np.uint8)
+    rgba[..., :3], rgba[..., 3] = color, alpha
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def add_thumbnails(fig: go.Figure, xy: np.ndarray, images: np.ndarray, labels=None,
+                   size: float = 0.045) -> None:
+    """Draw each image (n, 28, 28) centred at its position xy (n, 2), `size` of the axis span
+    wide; ink coloured by label when labels are given."""
+    span = np.ptp(xy, axis=0) + 1e-9
+    for i, ((x, y), img) in enumerate(zip(xy, images)):
+        color = _rgb(PALETTE[labels[i] % 10]) if labels is not None else (0, 0, 0)
+        fig.add_layout_image(source=_data_uri(img, color), x=float(x), y=float(y), xref="x", yref="y",
+                             sizex=float(span[0] * size), sizey=float(span[1] * size),
+                             xanchor="center", yanchor="middle", sizing="stretch", layer="above")
+
+
+def selection_indices(event) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """From a Streamlit plotly selection event: (dataset indices of the selected data points,
+    (x, y) of a click on the grid when that is all that was selected, else None)."""
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    index, grid = [], []
+    for p in points:
+        cd = p.get("customdata")
+        cd = cd[0] if isinstance(cd, (list, tuple)) else cd
+        if cd is None:
+            continue
+        if int(cd) == GRID:
+            grid.append(p)
+        else:
+            index.append(int(cd))
+    click = (float(grid[0]["x"]), float(grid[0]["y"])) if len(grid) == 1 and not index else None
+    return np.array(sorted(set(index)), dtype=np.int64), click

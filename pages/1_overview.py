@@ -1,0 +1,49 @@
+"""Overview: the model card of the picked checkpoint, its loss curves, its metrics beside the
+published anchors, and test digits over their reconstructions."""
+import pandas as pd
+import streamlit as st
+
+import ui
+from aecore.card import measured_on, metric_rows, model_card
+from aecore.plots import loss_curves
+
+N_DIGITS = 12  # test digits shown; the sample's test split is interleaved by class, so 0-9 first
+
+with ui.guard():
+    ctx = ui.context()
+    if ctx:
+        ckpt = ui.load(ctx.path)
+        about = ckpt.config.get("about") or {}
+        st.title(about.get("title") or ckpt.name)
+        if about.get("purpose"):
+            st.caption(about["purpose"])
+
+        card, curves = st.columns([2, 3])
+        with card:
+            st.subheader("Model card")
+            st.table(pd.DataFrame(model_card(ckpt).items(), columns=["field", "value"]).set_index("field"),
+                     hide_header=True, border="horizontal")
+        with curves:
+            st.subheader("Loss curves")
+            history = ckpt.config.get("history") or []
+            if history:
+                st.plotly_chart(loss_curves(history), key="losses")
+            else:
+                st.info("This checkpoint has no training history in its config.json.")
+
+        st.subheader("Metrics")
+        rows = metric_rows(ckpt)
+        if rows:
+            st.caption(f"Measured on {measured_on(ckpt)}; anchors are published values for the "
+                       "same kind of model, where known.")
+            table = pd.DataFrame(rows)
+            table["anchor"] = [f"{a:.4f}" if a is not None else "" for a in table["anchor"]]
+            st.dataframe(table, hide_index=True, key="metrics", height=35 * (len(table) + 1) + 3,
+                         column_config={"value": st.column_config.NumberColumn(format="%.4f")})
+        else:
+            st.info(f"No metrics.json yet: run `python -m aecore evaluate {ckpt.path} --json`.")
+
+        st.subheader("Test digits (top) and their reconstructions (bottom)")
+        images = ui.dataset(ctx.dataset, ui.test_split()).images[:N_DIGITS]
+        recon = ui.reconstructions(ctx.path, ctx.dataset, ui.test_split())[:N_DIGITS]
+        ui.show_pairs(images, recon, N_DIGITS, caption=f"the first {N_DIGITS} digits of {ctx.dataset} test")

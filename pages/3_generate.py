@@ -1,0 +1,103 @@
+"""Generate: samples, an interpolation drawn on the map (pick its ends by index or by clicking),
+code sliders, and for 2-D codes the decoded manifold."""
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+import ui
+from aecore import explore, plots
+from aecore.images import gif_bytes
+
+DIMS = [f"dim_{i}" for i in range(10)]
+
+
+def take_map_clicks() -> None:
+    """Points clicked on the map set A, then B (a selection of two sets both). Runs before the
+    number inputs exist, so it may set their values."""
+    picked = [int(i) for i in plots.selection_indices(st.session_state.get("interp_map"))[0]]
+    if tuple(picked) == st.session_state.get("_picked", ()):
+        return
+    st.session_state["_picked"] = tuple(picked)
+    if len(picked) >= 2:
+        st.session_state["interp_a"], st.session_state["interp_b"] = picked[:2]
+    elif picked:
+        turn = st.session_state.get("_turn", "interp_a")
+        st.session_state[turn] = picked[0]
+        st.session_state["_turn"] = "interp_b" if turn == "interp_a" else "interp_a"
+
+
+def start_from(code, low, high) -> None:
+    st.session_state["_base"] = code
+    for key, value, lo, hi in zip(DIMS, code, low, high):
+        st.session_state[key] = float(np.clip(value, lo, hi))
+
+
+st.title("Generate")
+ctx = ui.context()
+if ctx is None:
+    st.stop()
+
+with ui.guard():
+    model = ui.load(ctx.path).model
+    kind, d = model.config.kind, model.config.latent_dim
+    test = ui.dataset(ctx.dataset, ui.test_split())
+    codes = ui.codes(ctx.path, ctx.dataset, ui.test_split())
+    if st.session_state.get("_generate_for") != (ctx.path, ctx.dataset):  # ranges changed
+        for key in DIMS + ["interp_a", "interp_b", "_base", "_picked"]:
+            st.session_state.pop(key, None)
+        st.session_state["_generate_for"] = (ctx.path, ctx.dataset)
+
+    st.subheader("Samples")
+    n = st.slider("Samples", 4, 64, 16, step=4, key="n_samples")
+    train = None if kind == "vae" else ui.codes(ctx.path, ctx.dataset, "train")
+    prior = "the prior N(0, I)" if kind == "vae" else "a Gaussian fitted to the train codes"
+    ui.show_digits(explore.sample_images(model, n, ctx.seed, train), ncols=16,
+                   caption=f"{n} samples from {prior} · seed {ctx.seed} (sidebar)")
+
+    st.subheader("Interpolate")
+    take_map_clicks()
+    # no value= on widgets that callbacks or map clicks set: their defaults live in session state
+    st.session_state.setdefault("interp_b", min(1, len(codes) - 1))
+    c = st.columns(4)
+    a = c[0].number_input("Digit A (test index)", 0, len(codes) - 1, key="interp_a")
+    b = c[1].number_input("Digit B (test index)", 0, len(codes) - 1, key="interp_b")
+    steps = c[2].slider("Steps", 2, 24, 8, key="interp_steps")
+    method = c[3].radio("Path", ["linear", "slerp"], horizontal=True, key="interp_method")
+    path, frames = explore.interpolation(model, codes[a], codes[b], steps, method)
+    points, place = explore.pca_map(codes, ctx.seed)
+    fig = plots.latent_scatter(points, np.arange(len(points)), test.labels, test.classes, height=460)
+    line = place(path)  # WebGL like the map's points, or they would hide the path
+    fig.add_trace(go.Scattergl(x=line[:, 0], y=line[:, 1], mode="lines+markers", name="path",
+                               line={"color": "black", "width": 3}, marker={"size": 7, "color": "black"}))
+    fig.add_trace(go.Scattergl(x=line[[0, -1], 0], y=line[[0, -1], 1], mode="markers+text",
+                               name="A, B", text=["A", "B"], textposition="top center",
+                               marker={"size": 14, "color": "red"}))
+    st.caption(f"Click a digit to make it A, the next click makes it B (or box-select two). "
+               f"Map: {'the 2-D codes' if d <= 2 else f'PCA of the {d}-D codes, seed {ctx.seed}'}.")
+    st.plotly_chart(fig, key="interp_map", on_select="rerun", selection_mode=("points", "box"))
+    cls = test.classes
+    st.caption(f"{steps} frames, {method}, from test digit #{a} ({cls[test.labels[a]]}) "
+               f"to #{b} ({cls[test.labels[b]]})")
+    ui.show_digits(frames, ncols=steps)
+    st.download_button("Download as animated GIF", gif_bytes(frames, duration_ms=120),
+                       file_name=f"interpolation-{a}-{b}.gif", mime="image/gif", key="interp_gif")
+
+    st.subheader(f"Move a code (units 0-{min(d, 10) - 1} of {d})")
+    low, high, mean = explore.code_ranges(codes)
+    st.button("Start from digit A", key="dims_from_a", on_click=start_from, args=(codes[a], low, high))
+    base = st.session_state.get("_base", codes.mean(axis=0))
+    z = np.array(base, np.float32)
+    left, right = st.columns([3, 1])
+    halves = left.columns(2)
+    for i in range(len(low)):
+        st.session_state.setdefault(DIMS[i], float(mean[i]))
+        z[i] = halves[i % 2].slider(f"unit {i}", float(low[i]), float(high[i]),
+                                    step=float(high[i] - low[i]) / 100, key=DIMS[i])
+    with right:
+        ui.show_digits(explore.decode_one(model, z)[None], 1, caption="decoded", width=200)
+
+    if d == 2:
+        st.subheader("The decoded manifold")
+        grid, (x0, x1, y0, y1) = explore.manifold(model, codes, n=15)
+        ui.show_digits(grid, ncols=15, width=900, caption=f"codes on a 15 x 15 grid over the map's range: "
+                       f"x {x0:.2f} to {x1:.2f}, y {y0:.2f} to {y1:.2f} (top row: largest y)")

@@ -1,0 +1,204 @@
+"""AppTests of the frame (sidebar, uploads, errors) and pages 1-2, on the bundled sample with a
+2-D and a 16-D checkpoint (tests/app_support.py), plus the disk cache the app's maps use."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from app_support import APP, CKPT_2D, CKPT_16D, app_env, open_page  # noqa: F401 -- app_env is a fixture
+from streamlit.testing.v1 import AppTest
+
+from aecore import cache
+from aecore.plots import GRID, selection_indices
+
+OVERVIEW, LATENT = "pages/1_overview.py", "pages/2_latent_map.py"
+
+
+def charts(at: AppTest) -> list[dict]:
+    """The plotly figures on the page, as their JSON specs."""
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def values(v) -> np.ndarray:
+    """A trace's array: a list, or plotly's typed-array encoding {"dtype", "bdata"[, "shape"]}."""
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+    return np.asarray(v)
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("name", [CKPT_2D, CKPT_16D])
+def test_overview_shows_card_curves_metrics_and_digits(app_env, name):
+    at = open_page(OVERVIEW, name)
+    assert_clean(at)
+    card = at.table[0].value
+    assert "784 → 64 → " in card.loc["layer sizes"].iloc[0]
+    assert card.loc["parameters"].iloc[0].replace(",", "").isdigit()
+    assert len(charts(at)) == 1  # the loss curves
+    metrics = at.dataframe[0].value
+    assert {"knn5", "sse_per_image"} <= set(metrics["metric"])
+    assert any("Measured on mnist-sample test" in c.value for c in at.caption)
+    assert len(at.image) == 1  # test digits over their reconstructions
+
+
+@pytest.mark.parametrize("name, default", [(CKPT_2D, "none"), (CKPT_16D, "pca")])
+def test_latent_map_runs_with_its_default_projection(app_env, name, default):
+    at = open_page(LATENT, name)
+    assert_clean(at)
+    assert at.selectbox(key="projection").value == default
+    assert ("none" in at.selectbox(key="projection").options) == (name == CKPT_2D)
+    fig = charts(at)[0]
+    digits = [t for t in fig["data"] if t.get("name") != "grid"]
+    assert len(digits) == 10  # one trace per digit: the legend toggles them
+    assert sum(len(values(t["x"])) for t in digits) == 1000  # the whole sample test split
+    assert any(t.get("name") == "grid" for t in fig["data"]) == (name == CKPT_2D)  # click-to-decode
+    assert len(at.image) == 2  # neighbours in code space and in pixel space
+
+
+def test_changing_projection_reruns_and_moves_the_points(app_env):
+    at = open_page(LATENT, CKPT_2D)
+    before = values(charts(at)[0]["data"][1]["x"])
+    at.selectbox(key="projection").set_value("pca").run()
+    assert_clean(at)
+    after = charts(at)[0]["data"]
+    assert all(t.get("name") != "grid" for t in after)  # decoding clicks needs the code plane
+    assert not np.allclose(before, values(after[0]["x"]))
+
+
+def test_colour_modes_and_thumbnails_rerun_cleanly(app_env):
+    at = open_page(LATENT, CKPT_16D)
+    for colour in ("reconstruction error", "neighbour preservation"):
+        at.selectbox(key="colour").set_value(colour).run()
+        assert_clean(at)
+        (trace,) = charts(at)[0]["data"]
+        colours = values(trace["marker"]["color"])
+        assert len(colours) == 1000 and colours.min() >= 0
+    assert colours.max() <= 1  # the fraction of kept neighbours
+    at.checkbox(key="thumbs").check().run()
+    assert_clean(at)
+    assert len(charts(at)[0]["layout"]["images"]) == 150
+
+
+def select(at: AppTest, *points: dict) -> AppTest:
+    """Run with these points selected on the map (as the browser would send them)."""
+    at.session_state["map"] = {"selection": {"points": list(points), "point_indices": [],
+                                             "box": [], "lasso": []}}
+    return at.run()
+
+
+def test_a_selection_shows_its_digits_and_offers_a_csv(app_env):
+    at = select(open_page(LATENT, CKPT_16D), {"customdata": 5, "x": 0, "y": 0},
+                {"customdata": 9, "x": 1, "y": 1})
+    assert_clean(at)
+    assert any(m.value == "**2 selected**" for m in at.markdown)
+    assert [b.label for b in at.get("download_button")] == ["Download selection (CSV)"]
+    assert len(at.image) == 3  # the selection, and the two neighbour panels
+
+
+def test_a_click_on_empty_space_of_a_2d_map_decodes_that_spot(app_env):
+    at = select(open_page(LATENT, CKPT_2D), {"customdata": GRID, "x": 0.5, "y": 1.25})
+    assert_clean(at)
+    assert any(m.value == "**Decoded at (0.50, 1.25)**" for m in at.markdown)
+    assert not at.get("download_button")  # the grid is not data: nothing to download
+
+
+def test_clicking_one_digit_makes_it_the_neighbours_query(app_env):
+    at = select(open_page(LATENT, CKPT_2D), {"customdata": 42, "x": 0, "y": 0})
+    assert_clean(at)
+    assert at.number_input(key="point").value == 42
+
+
+def test_picking_a_neighbour_point_changes_the_neighbours(app_env):
+    at = open_page(LATENT, CKPT_2D)
+    before = [im.proto.imgs[0].url for im in at.image]
+    at.number_input(key="point").set_value(7).run()
+    assert_clean(at)
+    assert "#7 (digit" in at.image[0].proto.imgs[0].caption
+    assert [im.proto.imgs[0].url for im in at.image] != before
+
+
+def test_bad_upload_shows_the_checkpoint_error(app_env):
+    at = open_page(OVERVIEW, CKPT_2D)
+    at.sidebar.file_uploader(key="upload").set_value([
+        ("config.json", b"{not json", "application/json"),
+        ("model.safetensors", b"this is text, not tensors", "application/octet-stream")]).run()
+    assert not at.exception
+    assert any("config.json: not valid JSON" in e.value for e in at.sidebar.error)
+    assert at.sidebar.selectbox(key="checkpoint").value.endswith(CKPT_2D)  # still the old one
+    assert at.title[0].value  # the page still works
+
+
+def test_zip_upload_joins_the_picker_and_is_selected(app_env):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name in ("config.json", "model.safetensors"):
+            z.write(app_env / CKPT_16D / name, f"mine/{name}")
+    at = open_page(OVERVIEW, CKPT_2D)
+    at.sidebar.file_uploader(key="upload").set_value(("mine.zip", buf.getvalue(), "application/zip")).run()
+    assert_clean(at)
+    picker = at.sidebar.selectbox(key="checkpoint")
+    assert len(picker.options) == 3 and "mine (upload) · vae · 16-D" in picker.options
+    assert at.title[0].value == "Tiny 16-D VAE"
+
+
+def test_no_checkpoint_says_what_to_do(app_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("AECORE_CHECKPOINTS", str(tmp_path))
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert any("pick or upload a checkpoint" in i.value for i in at.info)
+
+
+def test_a_failing_page_shows_a_message_not_a_traceback():
+    at = AppTest.from_string("import ui\nwith ui.guard():\n    raise ValueError('no such digit: pick 0-9')\n")
+    at.run()
+    assert not at.exception
+    assert at.error[0].value == "no such digit: pick 0-9"
+
+
+def test_selection_maps_points_to_dataset_indices_and_grid_clicks_to_positions():
+    points = [{"customdata": 12, "x": 0.1, "y": 0.2}, {"customdata": [3], "x": 1, "y": 1}]
+    index, click = selection_indices({"selection": {"points": points}})
+    assert index.tolist() == [3, 12] and click is None
+    index, click = selection_indices({"selection": {"points": [{"customdata": GRID, "x": 0.5, "y": -1.0}]}})
+    assert len(index) == 0 and click == (0.5, -1.0)
+    assert selection_indices(None)[1] is None
+
+
+def test_disk_cache_computes_once_and_follows_the_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("AECORE_CACHE_DIR", str(tmp_path))
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return np.arange(6, dtype=np.float32).reshape(3, 2)
+
+    key = {"checkpoint": "abc", "method": "umap", "params": {"n_neighbors": 15}, "seed": 0}
+    first = cache.cached_array(key, compute)
+    again = cache.cached_array(dict(reversed(key.items())), compute)  # same key, other order
+    assert len(calls) == 1 and np.array_equal(first, again)
+    cache.cached_array({**key, "seed": 1}, compute)
+    assert len(calls) == 2
+    files = list((tmp_path / "projections").glob("*.npy"))
+    assert len(files) == 2
+    files[0].write_bytes(b"garbage")  # a corrupt entry is recomputed, not an error
+    assert np.array_equal(cache.cached_array(key, compute), first)
+    assert np.array_equal(cache.cached_array({**key, "seed": 1}, compute), first)
+    assert len(calls) == 3
+
+
+def test_file_digest_follows_the_weights_not_the_name(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder in (a, b):
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(b"same weights")
+    assert cache.file_digest(a) == cache.file_digest(b)
+    (b / "model.safetensors").write_bytes(b"other weights!")
+    assert cache.file_digest(a) != cache.file_digest(b)

@@ -1,0 +1,95 @@
+"""AppTests of the Generate, Denoise and Units pages on the bundled sample, with the shared tiny
+2-D plain and 16-D vae checkpoints, plus a tiny sparse and a tiny denoising one trained here."""
+import shutil
+
+import pytest
+from app_support import CKPT_2D, CKPT_16D, app_env, open_page  # noqa: F401 -- app_env is a fixture
+
+from aecore.checkpoint import save_checkpoint
+from aecore.config import ModelConfig, TrainConfig
+from aecore.train import train
+
+GENERATE, DENOISE, UNITS = "pages/3_generate.py", "pages/4_denoise.py", "pages/5_units.py"
+SPARSE, DENOISING = "tiny-sparse-32", "tiny-denoising-16d"
+
+
+@pytest.fixture(scope="module")
+def more_checkpoints(app_env, tmp_path_factory):  # noqa: F811
+    """A folder with the two shared checkpoints plus a sparse (twin: the vae) and a denoising
+    one (twin: the 2-D plain), used as AECORE_CHECKPOINTS for the tests that ask for it."""
+    folder = tmp_path_factory.mktemp("more") / "checkpoints"
+    for name in (CKPT_2D, CKPT_16D):
+        shutil.copytree(app_env / name, folder / name)
+    cfg = TrainConfig(dataset="mnist-sample", epochs=1, max_train=800, seed=0)
+    for name, kind, d, twin in [(SPARSE, "sparse", 32, CKPT_16D), (DENOISING, "denoising", 16, CKPT_2D)]:
+        result = train(ModelConfig(kind=kind, latent_dim=d, hidden=[64]), cfg)
+        save_checkpoint(folder / name, result.model, cfg, result.dataset, result.seconds,
+                        result.history, about={"title": name, "twin": twin})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AECORE_CHECKPOINTS", str(folder))
+        yield folder
+
+
+def _clean(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def _captions(at):
+    return [c.value for c in at.caption]
+
+
+@pytest.mark.parametrize("page", [GENERATE, DENOISE, UNITS])
+@pytest.mark.parametrize("checkpoint", [CKPT_2D, CKPT_16D])
+def test_page_runs_on_the_sample(app_env, page, checkpoint):  # noqa: F811
+    _clean(open_page(page, checkpoint))
+
+
+def test_interpolation_steps_set_the_number_of_frames(app_env):  # noqa: F811
+    at = _clean(open_page(GENERATE, CKPT_16D))
+    assert any(c.startswith("8 frames") for c in _captions(at))
+    at.slider(key="interp_steps").set_value(12)
+    at.number_input(key="interp_b").set_value(5)
+    _clean(at.run())
+    assert any(c.startswith("12 frames") and "to #5" in c for c in _captions(at))
+    mean_code = [at.slider(key=f"dim_{i}").value for i in range(10)]
+    at.button(key="dims_from_a").click()  # the code sliders jump to digit A's code
+    _clean(at.run())
+    assert [at.slider(key=f"dim_{i}").value for i in range(10)] != pytest.approx(mean_code)
+
+
+def test_noise_level_changes_the_psnr(app_env):  # noqa: F811
+    at = _clean(open_page(DENOISE, CKPT_2D))
+    before = at.markdown[0].value
+    assert "PSNR" in before and "median filter" in before
+    at.slider(key="noise_level").set_value(0.9)
+    _clean(at.run())
+    assert at.markdown[0].value != before
+    at.button(key="random_digit").click()
+    _clean(at.run())
+    assert not any("Test digit #0 " in c for c in _captions(at))
+
+
+def test_drawing_without_a_drawing_asks_for_one(app_env):  # noqa: F811
+    at = _clean(open_page(DENOISE, CKPT_16D))
+    at.radio(key="source").set_value("Draw")
+    _clean(at.run())
+    assert any("Draw a digit" in i.value or "canvas" in i.value for i in at.info)
+
+
+def test_denoising_model_is_compared_with_its_twin(more_checkpoints):
+    at = _clean(open_page(DENOISE, DENOISING))
+    table = at.markdown[0].value
+    assert f"denoising model ({DENOISING})" in table and f"plain model ({CKPT_2D})" in table
+
+
+def test_changing_the_unit_changes_the_unit_view(more_checkpoints):
+    at = _clean(open_page(UNITS, SPARSE))
+    labels = [m.label for m in at.metric]
+    assert any(SPARSE in label for label in labels) and any(CKPT_16D in label for label in labels)
+    before = [c for c in _captions(at) if c.startswith("Unit ")]
+    at.selectbox(key="unit").set_value(7)
+    _clean(at.run())
+    after = [c for c in _captions(at) if c.startswith("Unit ")]
+    assert before and after and before != after and after[0].startswith("Unit 7")
