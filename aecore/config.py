@@ -54,6 +54,7 @@ class TrainConfig:
     val_fraction: float = 0.1      # held out of the train split for validation
     seed: int = 0                  # weights, shuffling, noise, edge sampling
     max_train: int = 0             # use at most this many train images (0 = all)
+    augment_shift: int = 0         # shift training images by up to this many pixels (0 = off)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":

@@ -34,12 +34,27 @@ def split_train_val(images: torch.Tensor, cfg: TrainConfig) -> tuple[torch.Tenso
     return images[perm[n_val:]], images[perm[:n_val]]
 
 
-def run_epoch(model, images, sampler, generator, optimizer=None, on_batch=None, epoch=0) -> dict:
+def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Each image (B, 1, 28, 28) moved by a random whole-pixel offset in [-max_shift, max_shift]^2;
+    MNIST digits sit inside a 20x20 box, so rolling small offsets moves only black border."""
+    offsets = torch.randint(-max_shift, max_shift + 1, (len(x), 2), generator=generator)
+    out = torch.empty_like(x)
+    for dy, dx in offsets.unique(dim=0).tolist():
+        rows = ((offsets[:, 0] == dy) & (offsets[:, 1] == dx)).nonzero().squeeze(1)
+        out[rows] = torch.roll(x[rows], shifts=(dy, dx), dims=(2, 3))
+    return out
+
+
+def run_epoch(model, images, sampler, generator, optimizer=None, on_batch=None, epoch=0,
+              augment_shift: int = 0) -> dict:
     """One pass; trains when an optimizer is given. Returns the mean of every loss term."""
     sums: dict[str, float] = {}
     batches = 0
     for idx in sampler(generator):
-        terms = model.loss(images[idx])
+        x = images[idx]
+        if augment_shift:
+            x = random_shift(x, augment_shift, generator)
+        terms = model.loss(x)
         check_finite(terms, epoch)
         if optimizer is not None:
             optimizer.zero_grad(set_to_none=True)
@@ -88,7 +103,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
         t0 = time.perf_counter()
         model.train()
         record = {"epoch": epoch,
-                  "train": run_epoch(model, train_x, train_batches, shuffle, optimizer, on_batch, epoch)}
+                  "train": run_epoch(model, train_x, train_batches, shuffle, optimizer, on_batch, epoch,
+                                     train_cfg.augment_shift)}
         if val_batches is not None:
             model.eval()
             with torch.no_grad():

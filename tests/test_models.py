@@ -137,3 +137,11 @@ def test_denoising_objective_corrupts_but_encoding_does_not(images):
     with torch.no_grad():
         torch.testing.assert_close(model(images), model.decode(model.encode(images)), atol=0, rtol=0)
         torch.testing.assert_close(model(images), model(images), atol=0, rtol=0)
+
+
+def test_random_shift_moves_each_image_without_losing_ink(images):
+    from aecore.train import random_shift
+    shifted = random_shift(images, 2, torch.Generator().manual_seed(0))
+    assert shifted.shape == images.shape
+    torch.testing.assert_close(shifted.sum(dim=(1, 2, 3)), images.sum(dim=(1, 2, 3)))
+    assert not torch.equal(shifted, images)
