@@ -150,7 +150,7 @@ class Contractive(Autoencoder):
 
     def penalties(self, x_in, z, terms):
         with torch.enable_grad():  # also under no_grad (validation): recompute z with a graph
-            if not x_in.requires_grad:
+            if z.grad_fn is None:  # z was computed under no_grad
                 x_in = x_in.detach().requires_grad_(True)
                 z = self.encode(x_in)
             jac = penalties.jacobian_sq_frobenius(x_in, z)

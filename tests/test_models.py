@@ -145,3 +145,10 @@ def test_random_shift_moves_each_image_without_losing_ink(images):
     assert shifted.shape == images.shape
     torch.testing.assert_close(shifted.sum(dim=(1, 2, 3)), images.sum(dim=(1, 2, 3)))
     assert not torch.equal(shifted, images)
+
+
+def test_contractive_validation_loss_works_under_no_grad(images):
+    model = build_model(tiny_config("contractive", "mlp")).eval()
+    with torch.no_grad():
+        terms = model.loss(images[:8])
+    assert torch.isfinite(terms["contractive"]) and terms["contractive"] > 0
