@@ -12,6 +12,7 @@ run: $(RUN_STAMP)
 	$(VENV)/bin/streamlit run app.py
 
 test: $(DEV_STAMP)
+	bash tests/ui/ensure_browser.sh
 	$(PY) -m pytest
 
 bench: $(RUN_STAMP)

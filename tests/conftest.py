@@ -32,3 +32,9 @@ def tiny_config(kind: str, body: str, **over) -> ModelConfig:
 @pytest.fixture
 def images() -> torch.Tensor:
     return synthetic_digits()
+
+
+def pytest_addoption(parser):
+    parser.getgroup("ui", "real-browser screenshot tests").addoption(
+        "--update-snapshots", action="store_true", default=False,
+        help="write the screenshots of tests/ui as the new baselines in tests/ui/snapshots/")
