@@ -174,6 +174,7 @@ def sidebar() -> None:
 
 def context() -> Context | None:
     """The sidebar's choices, or None (with a note on what to do) when there is no checkpoint."""
+    _ensure_frame()  # a deep link right after start runs a page without app.py
     path = st.session_state.get("checkpoint")
     if not path or path not in available():
         st.info(f"No checkpoint to show: pick or upload a checkpoint in the sidebar (train one "
@@ -247,11 +248,16 @@ def projection(path: str, name: str, split: str, method: str, seed: int, **param
 def projection_controls(latent_dim: int, columns) -> tuple[str, dict]:
     """The projection picker (key "projection"; "none" only for 2-D codes, and their default)
     and its main parameters, in the first three of `columns`. Returns (method, params)."""
-    methods = (["none"] if latent_dim == 2 else []) + ["pca", "umap", "tsne"]
+    # the hosted demo (AECORE_DEMO=1) shares one process among visitors: UMAP keeps its default
+    # parameters (one cached result per checkpoint and seed) and t-SNE, minutes per run, is off
+    methods = (["none"] if latent_dim == 2 else []) + ["pca", "umap"] + ([] if DEMO else ["tsne"])
     method = columns[0].selectbox("Projection", methods, key="projection",
                                   help="none: the 2-D codes themselves; t-SNE of 10,000 codes takes minutes.")
     params = {}
-    if method == "umap":
+    if method == "umap" and DEMO:
+        params = {"n_neighbors": 15, "min_dist": 0.1}
+        columns[1].caption("n_neighbors 15, min_dist 0.1 (fixed in the demo)")
+    elif method == "umap":
         params["n_neighbors"] = columns[1].slider("n_neighbors", 2, 100, 15, key="umap_n_neighbors")
         params["min_dist"] = columns[2].slider("min_dist", 0.0, 0.99, 0.1, 0.01, key="umap_min_dist")
     elif method == "tsne":

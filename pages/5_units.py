@@ -51,11 +51,10 @@ with ui.guard():
     filters, note = explore.first_layer_filters(model)
     ui.show_digits(filters, ncols=16, caption=note)
     ui.show_digits(explore.unit_drawings(model, codes), ncols=min(d, 16),
-                   caption=f"What each code unit draws: the decoded {explore.drawing_rule(model)}")
+                   caption=f"What each code unit draws: the decoder's image of {explore.drawing_rule(model)}")
 
     st.subheader("One unit")
-    freq = stats["unit_frequency"]
-    unit = st.selectbox("Unit", list(range(d)), format_func=lambda u: f"unit {u} · active on {freq[u]:.0%}",
+    unit = st.selectbox("Unit", list(range(d)), format_func=lambda u: f"unit {u}",
                         key="unit")
     view = explore.unit_view(model, codes, test.images, unit)
     left, mid, right = st.columns([2, 1, 1])

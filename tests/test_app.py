@@ -202,3 +202,11 @@ def test_file_digest_follows_the_weights_not_the_name(tmp_path):
     assert cache.file_digest(a) == cache.file_digest(b)
     (b / "model.safetensors").write_bytes(b"other weights!")
     assert cache.file_digest(a) != cache.file_digest(b)
+
+
+def test_demo_mode_offers_no_tsne(app_env, monkeypatch):
+    import ui
+    monkeypatch.setattr(ui, "DEMO", True)
+    at = open_page("pages/2_latent_map.py", CKPT_16D)
+    assert not at.exception
+    assert "tsne" not in at.selectbox(key="projection").options

@@ -1,0 +1,222 @@
+"""`python benchmarks/load.py`: how the hosted demo loads, measured in headless Chromium, each
+number printed beside its goal (the responsiveness numbers are `python -m aecore bench-app`).
+
+1. Cold start: seconds from `streamlit run app.py` (AECORE_DEMO=1, an empty cache folder) until
+   the Latent map page of ae-2d shows its drawn plotly chart.
+2. Then N browser pages (one Chromium, one context each: N separate sessions) open the Latent map
+   at once: the slowest page's seconds to a drawn map, and whether any page shows an error.
+3. All along, the peak resident memory of the server's process tree.
+
+Checkpoints come from $AECORE_CHECKPOINTS or checkpoints/, the dataset from the usual default
+($AECORE_DATA_DIR or the bundled sample; --sample forces the sample). Chromium: $CHROMIUM_PATH,
+/usr/bin/chromium, else Playwright's own.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+GOALS = {"cold": 4.0, "many": 15.0, "memory_gb": 2.0}
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--enable-unsafe-swiftshader"]
+# 0: loading; 1: the script finished and sent the map (the server's part is done); 2: plotly drew it
+STAGE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const gd = document.querySelector('.st-key-map .js-plotly-plot');
+  if (!app || app.dataset.testScriptState !== 'notRunning' || !document.querySelector('.st-key-map')) return 0;
+  return gd && gd._fullData && gd._fullData.length > 0 && gd.querySelector('.main-svg') ? 2 : 1;
+}"""
+ERRORS_JS = """() => [...document.querySelectorAll(
+  '[data-testid="stException"], [data-testid="stAlertContentError"]')].map(e => e.innerText)"""
+
+
+def chromium_path() -> str | None:
+    if os.environ.get("CHROMIUM_PATH"):
+        return os.environ["CHROMIUM_PATH"]
+    return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else shutil.which("chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def _tree(root: int) -> dict[int, list[str]]:
+    """/proc/<pid>/stat fields (after the command name) of `root` and all its descendants."""
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stats[int(stat.parent.name)] = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, grew = {root}, True
+    while grew:
+        grew = False
+        for pid, fields in stats.items():
+            if int(fields[1]) in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return {pid: stats[pid] for pid in tree if pid in stats}
+
+
+def tree_rss(root: int) -> int:
+    """Resident bytes of process `root` and all its descendants."""
+    return sum(int(f[21]) for f in _tree(root).values()) * os.sysconf("SC_PAGE_SIZE")
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by process `root` and its live descendants."""
+    return sum(int(f[11]) + int(f[12]) for f in _tree(root).values()) / os.sysconf("SC_CLK_TCK")
+
+
+class PeakMemory(threading.Thread):
+    """Samples tree_rss(pid) every 50 ms until stopped; .peak in bytes."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.stopped = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            self.peak = max(self.peak, tree_rss(self.pid))
+            self.stopped.wait(0.05)
+
+
+async def drawn_map(browser, url: str, timeout_s: float) -> tuple[float, float, list[str], str]:
+    """In a new session: (seconds until the script had sent the map, seconds until the map was
+    drawn, error texts on the page, the checkpoint shown)."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = await context.new_page()
+        start = time.perf_counter()
+        await page.goto(f"{url}/latent_map", wait_until="commit")
+        sent = None
+        while (stage := await page.evaluate(STAGE_JS)) < 2:
+            if stage == 1 and sent is None:
+                sent = time.perf_counter() - start
+            if time.perf_counter() - start > timeout_s:
+                raise TimeoutError(f"no drawn map after {timeout_s:g} s")
+            await asyncio.sleep(0.1)
+        drawn = time.perf_counter() - start
+        picked = await page.locator(".st-key-checkpoint input").input_value()
+        return sent or drawn, drawn, await page.evaluate(ERRORS_JS), picked
+    finally:
+        await context.close()
+
+
+def server_env(args, cache: str) -> dict:
+    env = {**os.environ, "AECORE_DEMO": "1", "AECORE_CACHE_DIR": cache, "PYTHONDONTWRITEBYTECODE": "1"}
+    if args.sample:
+        env["AECORE_DATA_DIR"] = str(Path(cache) / "no-data")  # empty: the bundled sample
+    return env
+
+
+async def measure(args, tmp: str) -> dict:
+    """Start the server cold, load one page, then args.pages at once; the numbers in a dict."""
+    from playwright.async_api import async_playwright
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        port = free_port()
+        url, m = f"http://127.0.0.1:{port}", {}
+        log = open(Path(tmp) / "server.log", "w+")
+        start = time.perf_counter()  # the clock starts with `streamlit run`; the browser is ready
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false"],
+            cwd=REPO, env=server_env(args, tmp), stdout=log, stderr=subprocess.STDOUT)
+        memory = PeakMemory(server.pid)
+        memory.start()
+        try:
+            while not healthy(url):
+                if server.poll() is not None or time.perf_counter() - start > 60:
+                    log.seek(0)
+                    raise RuntimeError(f"streamlit did not start:\n{log.read()[-3000:]}")
+                await asyncio.sleep(0.05)
+            m["up"] = time.perf_counter() - start
+            _, m["first"], m["errors"], m["picked"] = await drawn_map(browser, url, args.timeout)
+            m["cold"] = time.perf_counter() - start
+            cpu, wall = tree_cpu(server.pid), time.perf_counter()
+            m["results"] = await asyncio.gather(
+                *(drawn_map(browser, url, args.timeout) for _ in range(args.pages)), return_exceptions=True)
+            m["cpu"], m["wall"] = tree_cpu(server.pid) - cpu, time.perf_counter() - wall
+        finally:
+            memory.stopped.set()
+            memory.join()
+            server.terminate()
+            server.wait(10)
+            await browser.close()
+            log.close()
+        m["peak_gb"] = memory.peak / 2**30
+        return m
+
+
+def report(m: dict, pages: int) -> int:
+    """Print each number beside its goal; 1 when a page failed or showed an error, else 0."""
+    results = m["results"]
+    failed = [r for r in results if isinstance(r, BaseException)]
+    loaded = [r for r in results if not isinstance(r, BaseException)]
+    times, sent = [r[1] for r in loaded], [r[0] for r in loaded]
+    bad = len(failed) + sum(1 for r in loaded if r[2]) + bool(m["errors"])
+    slowest = max(times) if times and not failed else float("inf")
+    print(f"checkpoint shown: {m['picked']}; server healthy after {m['up']:.1f} s; "
+          f"the first page's own load {m['first']:.1f} s")
+    rows = [
+        ("cold start to a drawn latent map", f"{m['cold']:.1f} s", f"<= {GOALS['cold']:g} s", m["cold"] <= GOALS["cold"]),
+        (f"{pages} pages at once: slowest drawn map", f"{slowest:.1f} s", f"<= {GOALS['many']:g} s",
+         slowest <= GOALS["many"]),
+        ("server peak memory (RSS, process tree)", f"{m['peak_gb']:.2f} GB", f"<= {GOALS['memory_gb']:g} GB",
+         m["peak_gb"] <= GOALS["memory_gb"]),
+        ("pages showing an error or not drawn", f"{bad}", "0", bad == 0),
+    ]
+    for name, value, goal, ok in rows:
+        print(f"{name:<44} {value:>9}   goal {goal:<9} {'ok' if ok else 'MISSED'}")
+    print(f"during the {pages} pages: {m['wall']:.1f} s wall, the server used {m['cpu']:.1f} CPU s "
+          f"of the machine's {os.cpu_count()} cores (Chromium's {pages} pages share them)")
+    if times:
+        print(f"per page: drawn after {min(times):.1f} to {max(times):.1f} s; the server had sent the "
+              f"map after {min(sent):.1f} to {max(sent):.1f} s (the rest is Chromium drawing)")
+    for r in failed[:3]:
+        print(f"a page failed: {str(r).splitlines()[0]}")
+    for texts in [m["errors"], *(r[2] for r in loaded)]:
+        if texts:
+            print(f"error on a page: {texts[0][:300]}")
+            break
+    if not m["picked"].startswith("ae-2d"):
+        print("the map was not ae-2d's: the benchmark needs ae-2d to be the first checkpoint")
+        return 1
+    return 1 if bad else 0
+
+
+async def main(args) -> int:
+    with tempfile.TemporaryDirectory(prefix="aecore-load-") as tmp:
+        return report(await measure(args, tmp), args.pages)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=20, help="browser pages opened at once (default 20)")
+    parser.add_argument("--sample", action="store_true", help="use the bundled sample even if $AECORE_DATA_DIR is set")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds a page may take (default 120)")
+    sys.exit(asyncio.run(main(parser.parse_args())))

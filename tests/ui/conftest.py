@@ -1,0 +1,258 @@
+"""Fixtures for the real-browser tests: one `streamlit run app.py` for the whole session (bundled
+5,000-digit sample, a fresh cache, the shipped checkpoints or $AECORE_CHECKPOINTS), one headless
+Chromium, and per test a fresh browser context wrapped in `App`, which knows when Streamlit has
+finished drawing and how to take a deterministic full-page screenshot.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+VIEWPORT = {"width": 1400, "height": 1000}
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--enable-unsafe-swiftshader"]  # WebGL (the maps' scattergl) in software, as on CI
+NEEDED = ["ae-2d", "denoise", "sparse", "vae-16d"]  # checkpoints the UI tests open by name
+START_TIMEOUT, IDLE_TIMEOUT_MS = 60, 90_000
+
+# Streamlit is done when the script stopped, nothing is stale or a placeholder, every plotly chart
+# has its SVG, and every image has loaded.
+IDLE_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.dataset.testScriptState !== 'notRunning' || app.dataset.testConnectionState !== 'CONNECTED')
+    return false;
+  if (document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSkeleton"], '
+                             + '[data-testid="stAppSkeleton"], [data-testid="stSpinner"], [data-stale="true"]'))
+    return false;
+  for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+    if (!chart.querySelector('.js-plotly-plot .main-svg')) return false;
+  for (const img of document.querySelectorAll('img'))
+    if (!img.complete || img.naturalWidth === 0) return false;
+  return true;
+}"""
+# hidden while taking screenshots: blinking carets, the running man, the toolbar
+SCREENSHOT_CSS = """
+* { caret-color: transparent !important; }
+[data-testid="stStatusWidget"], [data-testid="stToolbar"], [data-testid="stDecoration"],
+[data-testid="stElementToolbar"], .modebar-container { visibility: hidden !important; }
+"""
+MASKED: list[str] = []  # selectors of anything that varies between runs (none found so far)
+# the environment as pytest started: other tests' fixtures may point AECORE_* elsewhere later
+START_ENV = dict(os.environ)
+
+
+def checkpoint_folder() -> Path:
+    """$AECORE_CHECKPOINTS, else the repository's checkpoints/ (what ships)."""
+    return Path(START_ENV.get("AECORE_CHECKPOINTS") or REPO / "checkpoints")
+
+
+def chromium_path() -> str | None:
+    """$CHROMIUM_PATH, else the system Chromium, else None (Playwright's own browser)."""
+    if os.environ.get("CHROMIUM_PATH"):
+        return os.environ["CHROMIUM_PATH"]
+    for name in ("/usr/bin/chromium", "/usr/bin/chromium-browser"):
+        if os.access(name, os.X_OK):
+            return name
+    return shutil.which("chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def update_snapshots(request) -> bool:
+    """True under `pytest --update-snapshots` (the option is added in tests/conftest.py)."""
+    return bool(request.config.getoption("--update-snapshots", default=False))
+
+
+@contextlib.contextmanager
+def streamlit_app(tmp: Path):
+    """Run `streamlit run app.py` headless on a free port of 127.0.0.1 with the bundled sample
+    and a fresh cache under `tmp`; yield its URL once /_stcore/health answers; stop it after."""
+    folder = checkpoint_folder()
+    missing = [n for n in NEEDED if not (folder / n / "config.json").is_file()]
+    if missing:
+        pytest.fail(f"the UI tests need the checkpoints {', '.join(missing)} in {folder} "
+                    "(set AECORE_CHECKPOINTS to another folder, or train them: python -m aecore zoo)")
+    (tmp / "data").mkdir(exist_ok=True)  # empty: the bundled sample, even where full MNIST is configured
+    env = {**START_ENV, "AECORE_DATA_DIR": str(tmp / "data"), "AECORE_CACHE_DIR": str(tmp / "cache"),
+           "AECORE_CHECKPOINTS": str(folder), "AECORE_NO_WARMUP": "1",  # no page here uses UMAP
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    url = f"http://127.0.0.1:{free_port()}"
+    with open(tmp / "server.log", "w+") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", url.rsplit(":", 1)[1], "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not _healthy(url):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    pytest.fail(f"streamlit did not come up on {url} within {START_TIMEOUT} s "
+                                f"(exit code {proc.poll()}); its output:\n{log.read()[-4000:]}")
+                time.sleep(0.25)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> str:
+    """URL of the app shared by the session's tests."""
+    with streamlit_app(tmp_path_factory.mktemp("app")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import Error, sync_playwright
+    with sync_playwright() as p:
+        try:
+            chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        except Error as err:
+            pytest.fail(f"no Chromium to drive ({err.message.splitlines()[0]}); "
+                        "run tests/ui/ensure_browser.sh, or set CHROMIUM_PATH")
+        yield chromium
+        chromium.close()
+
+
+def new_app(browser, url: str) -> "App":
+    """A fresh browser context (its own Streamlit session) on the app at `url`."""
+    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1, reduced_motion="reduce",
+                                  locale="en-US", timezone_id="UTC")
+    context.set_default_timeout(30_000)
+    return App(context.new_page(), url)
+
+
+@pytest.fixture(scope="session")
+def warm_server(browser, server) -> str:
+    """The shared app after one visit to its front page, so the first test does not pay for
+    loading the model and the sample."""
+    app = new_app(browser, server)
+    app.open("")
+    app.page.context.close()
+    return server
+
+
+@pytest.fixture
+def app(browser, warm_server):
+    """The shared app in a new browser context (a new Streamlit session)."""
+    app = new_app(browser, warm_server)
+    yield app
+    app.page.context.close()
+
+
+@pytest.fixture
+def fresh_app(browser, tmp_path):
+    """An app started for this test alone (nothing has visited it yet), in a new browser context."""
+    with streamlit_app(tmp_path) as url:
+        app = new_app(browser, url)
+        yield app
+        app.page.context.close()
+
+
+class App:
+    """The app in one browser page: open pages, pick widgets, wait, take screenshots."""
+
+    def __init__(self, page, url: str):
+        self.page, self.url = page, url
+
+    def open(self, path: str = "", checkpoint: str | None = None) -> "App":
+        """Open /<path> (e.g. "latent_map") with `checkpoint` (a folder name; None: the default)
+        and wait until everything is drawn. Like a user: the checkpoint is picked in the sidebar
+        of the front page, then the page is opened from the navigation, so the page never draws
+        another checkpoint first."""
+        self.page.goto(f"{self.url}/" if checkpoint else f"{self.url}/{path}")
+        self.wait_idle()
+        if checkpoint:
+            self.choose("checkpoint", re.compile(rf"^{re.escape(checkpoint)} ·"))
+            if path:
+                self.page.locator(f'[data-testid="stSidebarNavLink"][href$="/{path}"]').click()
+                self.page.wait_for_url(f"**/{path}")
+                self.wait_idle()
+        return self
+
+    def wait_idle(self, settle: float = 0.4) -> None:
+        """Wait until IDLE_JS holds, twice `settle` seconds apart (a rerun can start just after a
+        widget changed)."""
+        for _ in range(50):
+            self.page.wait_for_function(IDLE_JS, timeout=IDLE_TIMEOUT_MS, polling=100)
+            time.sleep(settle)
+            if self.page.evaluate(IDLE_JS):
+                return
+        raise AssertionError("the app never stayed idle")
+
+    def widget(self, key: str):
+        """The container of the widget with `key=` (Streamlit gives it the class st-key-<key>)."""
+        return self.page.locator(f".st-key-{key}")
+
+    def choose(self, key: str, option) -> None:
+        """Pick `option` (text or compiled regex) in the selectbox with `key`, then wait."""
+        self.widget(key).get_by_role("combobox").click()
+        self.page.get_by_role("option", name=option).first.click()
+        self.wait_idle()
+
+    def image_stats(self, img) -> dict:
+        """{width, height, min, max, mean} of an <img>'s red channel (our digits are grey), read
+        back through a canvas: a blank picture has max - min near 0."""
+        return img.evaluate("""img => {
+          const c = document.createElement('canvas');
+          [c.width, c.height] = [img.naturalWidth, img.naturalHeight];
+          const g = c.getContext('2d');
+          g.drawImage(img, 0, 0);
+          const d = g.getImageData(0, 0, c.width, c.height).data;
+          let lo = 255, hi = 0, sum = 0;
+          for (let i = 0; i < d.length; i += 4) { lo = Math.min(lo, d[i]); hi = Math.max(hi, d[i]); sum += d[i]; }
+          return {width: c.width, height: c.height, min: lo, max: hi, mean: sum / (d.length / 4)};
+        }""")
+
+    def errors(self) -> list[str]:
+        """Texts of exceptions and error boxes on the page."""
+        boxes = self.page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+        return boxes.all_inner_texts()
+
+    def screenshot(self) -> bytes:
+        """The whole page (the viewport stretched to the content, since Streamlit scrolls inside
+        its own container), animations stopped, no caret, status widget or hover toolbars."""
+        page = self.page
+        page.mouse.move(VIEWPORT["width"] - 5, 5)
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        height = page.evaluate("""() => Math.max(
+            ...['stMain', 'stSidebarContent'].map(id => document.querySelector(`[data-testid="${id}"]`))
+              .filter(Boolean).map(el => el.scrollHeight))""")
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], height)})
+        try:
+            self.wait_idle()
+            return page.screenshot(full_page=True, animations="disabled", caret="hide",
+                                   style=SCREENSHOT_CSS, mask=[page.locator(s) for s in MASKED])
+        finally:
+            page.set_viewport_size(VIEWPORT)
