@@ -1,6 +1,8 @@
 """The shipped checkpoints: they load, match their recipe, and their stored metrics hold."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from aecore.evaluate import evaluate
 
 RECIPE = zoo.load_recipe()
 FULL_MNIST = available_datasets().get("mnist", False)
+DATA_DIR = os.environ.get("AECORE_DATA_DIR")  # as CI set it; app fixtures repoint it later
 
 
 def test_every_recipe_entry_is_shipped_and_loads_strictly():
@@ -48,6 +51,8 @@ REPRODUCED = ["sse_per_image", "mse_per_pixel", "knn1", "knn5", "denoise_psnr", 
 @pytest.mark.parametrize("name", list(RECIPE))
 def test_stored_metrics_reproduce_within_one_percent(name, monkeypatch):
     from aecore import metrics
+    if DATA_DIR:
+        monkeypatch.setenv("AECORE_DATA_DIR", DATA_DIR)
     monkeypatch.setattr(metrics, "trustworthiness", lambda *a, **k: float("nan"))
     monkeypatch.setattr(metrics, "approximation_factors", lambda *a, **k: {})
     ckpt = load_checkpoint(zoo.ZOO_DIR / name)
