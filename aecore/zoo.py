@@ -81,10 +81,10 @@ def _m(checkpoints: dict, name: str, key: str) -> float:
 # (checkpoint, goal text, measured(checkpoints, baselines) -> (value text, met), anchor text)
 GOALS: list[tuple[str, str, Callable, str]] = [
     ("vae-2d", "negative ELBO per image <= 145",
-     lambda c, b: (f"{_m(c, 'vae-2d', 'neg_elbo'):.1f}", _m(c, "vae-2d", "neg_elbo") <= 145),
+     lambda c, b: _limit(c, "vae-2d", "neg_elbo", 145, ".1f"),
      "Keras VAE example, 2-D: 146.95 (on its training data)"),
     ("deep-30d", "squared error per image <= 2.50",
-     lambda c, b: (f"{_m(c, 'deep-30d', 'sse_per_image'):.2f}", _m(c, "deep-30d", "sse_per_image") <= 2.50),
+     lambda c, b: _limit(c, "deep-30d", "sse_per_image", 2.50, ".2f"),
      "Hinton & Salakhutdinov 2006: deep AE 3.00, logistic PCA 8.01, PCA 13.87"),
     ("denoise", "PSNR at sigma 0.5 >= plain twin + 3 dB",
      lambda c, b: _vs(c, "denoise", "denoise-twin", "denoise_psnr", 3.0), "no published figure"),
@@ -92,7 +92,7 @@ GOALS: list[tuple[str, str, Callable, str]] = [
      lambda c, b: (f"{_m(c, 'denoise', 'denoise_psnr'):.2f} vs {b['median-3x3']['denoise_psnr']:.2f}",
                    _m(c, "denoise", "denoise_psnr") >= b["median-3x3"]["denoise_psnr"] + 5), "no published figure"),
     ("sparse", "mean code activation <= 0.06",
-     lambda c, b: (f"{_m(c, 'sparse', 'code_mean_activation'):.4f}", _m(c, "sparse", "code_mean_activation") <= 0.06),
+     lambda c, b: _limit(c, "sparse", "code_mean_activation", 0.06, ".4f"),
      "Ng's notes: target rho = 0.05"),
     ("sparse", "dead units <= 5%",
      lambda c, b: (f"{100 * _m(c, 'sparse', 'code_dead_fraction'):.1f}%", _m(c, "sparse", "code_dead_fraction") <= 0.05), ""),
@@ -108,10 +108,10 @@ GOALS: list[tuple[str, str, Callable, str]] = [
     ("neighbour-20d", "AAF <= 1.05",
      lambda c, b: (f"{_m(c, 'neighbour-20d', 'aaf'):.3f} (PCA-20 {b['pca-20']['aaf']:.3f})", _m(c, "neighbour-20d", "aaf") <= 1.05), ""),
     ("umap-2d", "5-NN accuracy >= .955",
-     lambda c, b: (f"{_m(c, 'umap-2d', 'knn5'):.4f}", _m(c, "umap-2d", "knn5") >= 0.955),
+     lambda c, b: _limit(c, "umap-2d", "knn5", 0.955, ".4f", at_least=True),
      "Sainburg et al. 2021: UMAP+AE .9537, Parametric UMAP .9614, UMAP .9544, t-SNE .9502"),
     ("umap-2d", "MSE per pixel <= .036",
-     lambda c, b: (f"{_m(c, 'umap-2d', 'mse_per_pixel'):.4f}", _m(c, "umap-2d", "mse_per_pixel") <= 0.036),
+     lambda c, b: _limit(c, "umap-2d", "mse_per_pixel", 0.036, ".4f"),
      "Sainburg et al. 2021: UMAP+AE .0360"),
 ]
 
@@ -119,6 +119,11 @@ REPORT_ANCHORS = [
     ("ae-2d", "plain AE, 2-D (Sainburg et al. 2021): 5-NN .7926, MSE/px .0369"),
     ("vae-16d", "64-D VAE (Sainburg et al. 2021): 1-NN .9785"),
 ]
+
+
+def _limit(c, name, key, bound, fmt, at_least=False):
+    value = _m(c, name, key)
+    return f"{value:{fmt}}", value >= bound if at_least else value <= bound
 
 
 def _vs(c, name, twin, key, margin):
