@@ -348,11 +348,9 @@ def guard() -> Iterator[None]:
 
 # ------------------------------------------------------------------ background warm-up
 def _warm_umap() -> None:
-    try:
-        import umap  # numba compiles UMAP's kernels on first use (~30 s); do it before anyone asks
-        # over 4,096 points, so UMAP uses (and numba compiles) NN-descent, as for a real split
-        points = np.random.default_rng(0).standard_normal((4200, 16)).astype(np.float32)
-        umap.UMAP(n_neighbors=15, random_state=0, n_jobs=1, n_epochs=10).fit_transform(points)
+    try:  # numba compiles UMAP's kernels on first use (or loads them from its disk cache)
+        points = np.random.default_rng(0).standard_normal((500, 16)).astype(np.float32)
+        project(points, "umap", 0)
         log.info("umap warmed up")
     except Exception:  # noqa: BLE001 -- a failed warm-up only costs time later
         log.exception("umap warm-up failed")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import warnings
 from typing import Iterator
 
 import numpy as np
@@ -99,18 +100,39 @@ def _pca(seed: int):
 
 
 def _umap(seed: int, n_neighbors: int = 15, min_dist: float = 0.1):
-    import umap  # lazy: importing umap takes seconds (numba compilation)
-    _cache_umap_compilation()
-    # a fixed random_state makes UMAP single-threaded; say n_jobs=1 so it does not warn about it.
-    # n_epochs=200: UMAP's own choice above 10,000 points; its 500 at <= 10,000 costs 40% more.
-    return umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist,
-                     random_state=seed, n_jobs=1, n_epochs=200)
+    return _ExactKnnUMAP(seed, n_neighbors, min_dist)
+
+
+class _ExactKnnUMAP:
+    """umap-learn's UMAP, given an exact k-NN graph from scikit-learn instead of searching one
+    with pynndescent. For the app's maps (up to tens of thousands of codes) the exact search takes
+    a fraction of a second, and it spares every new process pynndescent's numba compilation
+    (~20 s of a ~25 s first map on 2 cores)."""
+
+    def __init__(self, seed: int, n_neighbors: int, min_dist: float):
+        self.seed, self.n_neighbors, self.min_dist = seed, n_neighbors, min_dist
+
+    def fit_transform(self, codes: np.ndarray) -> np.ndarray:
+        import umap  # lazy: importing umap takes seconds (numba compilation)
+        from sklearn.neighbors import NearestNeighbors
+        _prepare_umap()
+        knn = (None, None, None)
+        if len(codes) > self.n_neighbors:  # else UMAP truncates n_neighbors and searches itself
+            dists, indices = NearestNeighbors(n_neighbors=self.n_neighbors).fit(codes).kneighbors(codes)
+            knn = (indices, dists.astype(np.float32))
+        # a fixed random_state makes UMAP single-threaded; say n_jobs=1 so it does not warn about it.
+        # n_epochs=200: UMAP's own choice above 10,000 points; its 500 at <= 10,000 costs 40% more.
+        reducer = umap.UMAP(n_components=2, n_neighbors=self.n_neighbors, min_dist=self.min_dist,
+                            random_state=self.seed, n_jobs=1, n_epochs=200, precomputed_knn=knn)
+        return reducer.fit_transform(codes)
 
 
 @functools.cache
-def _cache_umap_compilation() -> None:
-    """umap-learn compiles ~20 numba functions without cache=True in every new process (~35 s on
-    2 cores); turning numba's disk cache on for them lets later processes load the machine code."""
+def _prepare_umap() -> None:
+    """Once per process. umap-learn compiles ~20 numba functions without cache=True in every new
+    process; turning numba's disk cache on for them lets later processes load the machine code.
+    And the map is all we want from UMAP, so its warning that a precomputed k-NN graph rules out
+    .transform() on new data is noise."""
     import numba
     import umap.layouts
     import umap.umap_
@@ -120,6 +142,7 @@ def _cache_umap_compilation() -> None:
         for obj in vars(module).values():
             if isinstance(obj, numba.core.dispatcher.Dispatcher):
                 obj.enable_caching()
+    warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]", category=UserWarning)
 
 
 def _tsne(seed: int, perplexity: float = 30.0):

@@ -58,6 +58,21 @@ def test_projections_registry():
     assert set(latent.PROJECTIONS) == {"none", "pca", "umap", "tsne"}
 
 
+def test_umap_map_keeps_clusters_apart_and_is_reproducible():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=10.0, size=(3, 16))
+    labels = np.repeat(np.arange(3), 100)
+    codes = (centres[labels] + rng.normal(size=(300, 16))).astype(np.float32)
+    xy = latent.project(codes, "umap", seed=0, n_neighbors=10)
+    assert xy.shape == (300, 2) and xy.dtype == np.float32
+    # every point's nearest other point on the map comes from its own cluster
+    dist = np.linalg.norm(xy[:, None] - xy[None], axis=-1) + np.eye(300) * 1e9
+    assert (labels[dist.argmin(axis=1)] == labels).all()
+    assert np.array_equal(xy, latent.project(codes, "umap", seed=0, n_neighbors=10))
+    # fewer points than neighbours asked for: UMAP still draws a map
+    assert latent.project(codes[:12], "umap", seed=0).shape == (12, 2)
+
+
 def test_sample_codes():
     vae = FakeModel(d=4, kind="vae")
     a = latent.sample_codes(vae, 5, seed=3)
