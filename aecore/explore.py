@@ -1,4 +1,4 @@
-"""What the Generate, Denoise and Units pages compute, as pure functions of models and arrays.
+"""What the Latent map, Generate, Denoise and Units pages compute, as pure functions of models and arrays.
 
 Images are float32 (N, 28, 28) with pixels in [0, 1] (uint8 [0, 255] inputs are accepted);
 codes are float32 (N, d). Models are used in eval mode and never changed. Every random choice
@@ -48,6 +48,17 @@ def pca_map(codes, seed: int = 0) -> tuple[np.ndarray, Callable[[np.ndarray], np
 
 
 # --- generate ---
+
+def selection_csv(index, labels, xy) -> str:
+    """The selected points as CSV text: a header `index,label,x,y`, then one row per point
+    (dataset index, label, map coordinates in float32's shortest exact form)."""
+    index, labels, xy = np.asarray(index), np.asarray(labels), np.asarray(xy, np.float32)
+    if not len(index) == len(labels) == len(xy):
+        raise ValueError(f"need as many labels and map positions as indices, got {len(index)}, "
+                         f"{len(labels)} and {len(xy)}")
+    rows = (f"{int(i)},{int(c)},{str(x)},{str(y)}" for i, c, (x, y) in zip(index, labels, xy))
+    return "\n".join(["index,label,x,y", *rows]) + "\n"
+
 
 def sample_images(model: nn.Module, n: int, seed: int, codes=None) -> np.ndarray:
     """n decoded samples (n, 28, 28): from the prior N(0, I) for a vae, otherwise from a Gaussian

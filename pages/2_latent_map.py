@@ -1,11 +1,11 @@
 """Latent map: the test codes as a 2-D scatter (their own plane for 2-D codes, else PCA, UMAP or
 t-SNE), selections with their reconstructions, click-to-decode, thumbnails and neighbours."""
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 import ui
 from aecore import plots
+from aecore.explore import selection_csv
 from aecore.latent import decode_codes, nearest_neighbours
 
 MAX_POINTS, THUMBS = 5000, 150
@@ -59,9 +59,8 @@ with ui.guard():
                 first = selected[:30]
                 ui.show_pairs(data.images[first], ui.reconstructions(ctx.path, ctx.dataset, split)[first], 10,
                               caption=f"digits over their reconstructions{' (the first 30)' if len(selected) > 30 else ''}")
-                table = pd.DataFrame({"index": selected, "label": data.labels[selected],
-                                      "x": xy[selected, 0], "y": xy[selected, 1]})
-                st.download_button("Download selection (CSV)", table.to_csv(index=False), "selection.csv",
+                st.download_button("Download selection (CSV)",
+                                   selection_csv(selected, data.labels[selected], xy[selected]), "selection.csv",
                                    "text/csv", key="download")
             else:
                 st.caption("Select digits with a click, or the box or lasso in the chart's toolbar.")

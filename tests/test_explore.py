@@ -1,4 +1,4 @@
-"""Checks of aecore.explore (what the Generate, Denoise and Units pages compute) on tiny models."""
+"""Checks of aecore.explore (what the Latent map, Generate, Denoise and Units pages compute) on tiny models."""
 import io
 
 import numpy as np
@@ -118,3 +118,15 @@ def test_unit_view_ranks_the_digits_that_excite_a_unit(digits):
     assert explore.unit_view(model, codes, digits, unit=1).weight.tolist() != view.weight.tolist()
     with pytest.raises(ValueError, match="units 0..3"):
         explore.unit_view(model, codes, digits, unit=4)
+
+
+def test_selection_csv_reads_back_as_the_selected_points():
+    import csv
+    xy = np.array([[0.25, -1.5], [3.1415927, 1e-4]], np.float32)
+    text = explore.selection_csv(np.array([7, 4012]), np.array([3, 9]), xy)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(int(r["index"]), int(r["label"])) for r in rows] == [(7, 3), (4012, 9)]
+    assert np.array_equal(np.array([[float(r["x"]), float(r["y"])] for r in rows], np.float32), xy)
+    assert explore.selection_csv([], [], np.zeros((0, 2))) == "index,label,x,y\n"
+    with pytest.raises(ValueError, match="as many labels"):
+        explore.selection_csv([1, 2], [3], xy)
