@@ -5,7 +5,6 @@ import streamlit as st
 import ui
 
 st.set_page_config(page_title="Autoencoder explorer", layout="wide")
-ui.warm_up()  # compile UMAP in the background once per process, before a page asks for it
 
 page = st.navigation([
     st.Page("pages/1_overview.py", title="Overview", default=True),
@@ -16,4 +15,7 @@ page = st.navigation([
 ])
 with ui.guard():
     ui.sidebar()
-page.run()
+try:
+    page.run()
+finally:  # compile UMAP in the background once per process, before a page asks for it; started
+    ui.warm_up()  # after the first page has run, so that it does not slow down the first paint
