@@ -7,6 +7,11 @@ number printed beside its goal (the responsiveness numbers are `python -m aecore
    at once: the slowest page's seconds to a drawn map, and whether any page shows an error.
 3. All along, the peak resident memory of the server's process tree.
 
+--reference measures the same for a reference app instead: a bare Streamlit page holding only a
+plotly WebGL scatter of 5,000 random points in 10 traces, the least any Streamlit + plotly map
+costs. On a machine where the browser pages share the CPU with the server, its numbers are the
+floor under ours: what is left above it is the explorer's own cost.
+
 Checkpoints come from $AECORE_CHECKPOINTS or checkpoints/, the dataset from the usual default
 ($AECORE_DATA_DIR or the bundled sample; --sample forces the sample). Chromium: $CHROMIUM_PATH,
 /usr/bin/chromium, else Playwright's own.
@@ -38,6 +43,17 @@ STAGE_JS = """() => {
   if (!app || app.dataset.testScriptState !== 'notRunning' || !document.querySelector('.st-key-map')) return 0;
   return gd && gd._fullData && gd._fullData.length > 0 && gd.querySelector('.main-svg') ? 2 : 1;
 }"""
+REFERENCE_APP = """
+import numpy as np, plotly.graph_objects as go, streamlit as st
+def latent_map():
+    st.title("Latent map")
+    st.sidebar.selectbox("Checkpoint", ["reference page"], key="checkpoint")
+    xy, label = np.random.default_rng(0).normal(size=(5000, 2)), np.arange(5000) % 10
+    fig = go.Figure([go.Scattergl(x=xy[label == c, 0], y=xy[label == c, 1], mode="markers", name=str(c))
+                     for c in range(10)])
+    st.plotly_chart(fig.update_layout(height=620), on_select="rerun", key="map")
+st.navigation([st.Page(latent_map, title="Latent map", url_path="latent_map")]).run()
+"""
 ERRORS_JS = """() => [...document.querySelectorAll(
   '[data-testid="stException"], [data-testid="stAlertContentError"]')].map(e => e.innerText)"""
 
@@ -141,8 +157,12 @@ async def measure(args, tmp: str) -> dict:
         url, m = f"http://127.0.0.1:{port}", {}
         log = open(Path(tmp) / "server.log", "w+")
         start = time.perf_counter()  # the clock starts with `streamlit run`; the browser is ready
+        script = "app.py"
+        if args.reference:
+            script = str(Path(tmp) / "reference_app.py")
+            Path(script).write_text(REFERENCE_APP)
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false"],
             cwd=REPO, env=server_env(args, tmp), stdout=log, stderr=subprocess.STDOUT)
@@ -203,7 +223,7 @@ def report(m: dict, pages: int) -> int:
         if texts:
             print(f"error on a page: {texts[0][:300]}")
             break
-    if not m["picked"].startswith("ae-2d"):
+    if not m["picked"].startswith(("ae-2d", "reference page")):
         print("the map was not ae-2d's: the benchmark needs ae-2d to be the first checkpoint")
         return 1
     return 1 if bad else 0
@@ -218,5 +238,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=20, help="browser pages opened at once (default 20)")
     parser.add_argument("--sample", action="store_true", help="use the bundled sample even if $AECORE_DATA_DIR is set")
+    parser.add_argument("--reference", action="store_true",
+                        help="measure the reference page (a bare Streamlit + plotly scatter) instead of the app")
     parser.add_argument("--timeout", type=float, default=120, help="seconds a page may take (default 120)")
     sys.exit(asyncio.run(main(parser.parse_args())))
