@@ -47,8 +47,6 @@ def pca_map(codes, seed: int = 0) -> tuple[np.ndarray, Callable[[np.ndarray], np
     return place(codes), place
 
 
-# --- generate ---
-
 def selection_csv(index, labels, xy) -> str:
     """The selected points as CSV text: a header `index,label,x,y`, then one row per point
     (dataset index, label, map coordinates in float32's shortest exact form)."""
@@ -59,6 +57,8 @@ def selection_csv(index, labels, xy) -> str:
     rows = (f"{int(i)},{int(c)},{str(x)},{str(y)}" for i, c, (x, y) in zip(index, labels, xy))
     return "\n".join(["index,label,x,y", *rows]) + "\n"
 
+
+# --- generate ---
 
 def sample_images(model: nn.Module, n: int, seed: int, codes=None) -> np.ndarray:
     """n decoded samples (n, 28, 28): from the prior N(0, I) for a vae, otherwise from a Gaussian

@@ -21,21 +21,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "ui"))
+from browser import CHROMIUM_ARGS, chromium_path, streamlit_server  # noqa: E402 -- shared with the UI tests
+
 GOALS = {"cold": 4.0, "many": 15.0, "memory_gb": 2.0}
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--enable-unsafe-swiftshader"]
 # 0: loading; 1: the script finished and sent the map (the server's part is done); 2: plotly drew it
 STAGE_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -56,26 +51,6 @@ st.navigation([st.Page(latent_map, title="Latent map", url_path="latent_map")]).
 """
 ERRORS_JS = """() => [...document.querySelectorAll(
   '[data-testid="stException"], [data-testid="stAlertContentError"]')].map(e => e.innerText)"""
-
-
-def chromium_path() -> str | None:
-    if os.environ.get("CHROMIUM_PATH"):
-        return os.environ["CHROMIUM_PATH"]
-    return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else shutil.which("chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-            return r.status == 200
-    except OSError:
-        return False
 
 
 def _tree(root: int) -> dict[int, list[str]]:
@@ -153,41 +128,29 @@ async def measure(args, tmp: str) -> dict:
     from playwright.async_api import async_playwright
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        port = free_port()
-        url, m = f"http://127.0.0.1:{port}", {}
-        log = open(Path(tmp) / "server.log", "w+")
-        start = time.perf_counter()  # the clock starts with `streamlit run`; the browser is ready
+        m = {}
         script = "app.py"
         if args.reference:
             script = str(Path(tmp) / "reference_app.py")
             Path(script).write_text(REFERENCE_APP)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=server_env(args, tmp), stdout=log, stderr=subprocess.STDOUT)
-        memory = PeakMemory(server.pid)
-        memory.start()
-        try:
-            while not healthy(url):
-                if server.poll() is not None or time.perf_counter() - start > 60:
-                    log.seek(0)
-                    raise RuntimeError(f"streamlit did not start:\n{log.read()[-3000:]}")
-                await asyncio.sleep(0.05)
-            m["up"] = time.perf_counter() - start
-            _, m["first"], m["errors"], m["picked"] = await drawn_map(browser, url, args.timeout)
-            m["cold"] = time.perf_counter() - start
-            cpu, wall = tree_cpu(server.pid), time.perf_counter()
-            m["results"] = await asyncio.gather(
-                *(drawn_map(browser, url, args.timeout) for _ in range(args.pages)), return_exceptions=True)
-            m["cpu"], m["wall"] = tree_cpu(server.pid) - cpu, time.perf_counter() - wall
-        finally:
-            memory.stopped.set()
-            memory.join()
-            server.terminate()
-            server.wait(10)
-            await browser.close()
-            log.close()
+        with open(Path(tmp) / "server.log", "w+") as log:
+            start = time.perf_counter()  # the clock starts with `streamlit run`; the browser is ready
+            with streamlit_server(script, server_env(args, tmp), log) as (server, url):
+                m["up"] = time.perf_counter() - start
+                memory = PeakMemory(server.pid)
+                memory.start()
+                try:
+                    _, m["first"], m["errors"], m["picked"] = await drawn_map(browser, url, args.timeout)
+                    m["cold"] = time.perf_counter() - start
+                    cpu, wall = tree_cpu(server.pid), time.perf_counter()
+                    m["results"] = await asyncio.gather(
+                        *(drawn_map(browser, url, args.timeout) for _ in range(args.pages)),
+                        return_exceptions=True)
+                    m["cpu"], m["wall"] = tree_cpu(server.pid) - cpu, time.perf_counter() - wall
+                finally:
+                    memory.stopped.set()
+                    memory.join()
+                    await browser.close()
         m["peak_gb"] = memory.peak / 2**30
         return m
 

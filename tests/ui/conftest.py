@@ -8,21 +8,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM_ARGS, REPO, ServerDidNotStart, chromium_path, streamlit_server
 
-REPO = Path(__file__).resolve().parents[2]
 VIEWPORT = {"width": 1400, "height": 1000}
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--enable-unsafe-swiftshader"]  # WebGL (the maps' scattergl) in software, as on CI
 NEEDED = ["ae-2d", "denoise", "sparse", "vae-16d"]  # checkpoints the UI tests open by name
 START_TIMEOUT, IDLE_TIMEOUT_MS = 60, 90_000
 
@@ -57,30 +49,6 @@ def checkpoint_folder() -> Path:
     return Path(START_ENV.get("AECORE_CHECKPOINTS") or REPO / "checkpoints")
 
 
-def chromium_path() -> str | None:
-    """$CHROMIUM_PATH, else the system Chromium, else None (Playwright's own browser)."""
-    if os.environ.get("CHROMIUM_PATH"):
-        return os.environ["CHROMIUM_PATH"]
-    for name in ("/usr/bin/chromium", "/usr/bin/chromium-browser"):
-        if os.access(name, os.X_OK):
-            return name
-    return shutil.which("chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def update_snapshots(request) -> bool:
     """True under `pytest --update-snapshots` (the option is added in tests/conftest.py)."""
@@ -100,29 +68,12 @@ def streamlit_app(tmp: Path):
     env = {**START_ENV, "AECORE_DATA_DIR": str(tmp / "data"), "AECORE_CACHE_DIR": str(tmp / "cache"),
            "AECORE_CHECKPOINTS": str(folder), "AECORE_NO_WARMUP": "1",  # no page here uses UMAP
            "PYTHONDONTWRITEBYTECODE": "1"}
-    url = f"http://127.0.0.1:{free_port()}"
     with open(tmp / "server.log", "w+") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", url.rsplit(":", 1)[1], "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while not _healthy(url):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    pytest.fail(f"streamlit did not come up on {url} within {START_TIMEOUT} s "
-                                f"(exit code {proc.poll()}); its output:\n{log.read()[-4000:]}")
-                time.sleep(0.25)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            with streamlit_server("app.py", env, log, START_TIMEOUT, poll=0.25) as (_, url):
+                yield url
+        except ServerDidNotStart as err:
+            pytest.fail(str(err))
 
 
 @pytest.fixture(scope="session")
