@@ -346,7 +346,27 @@ def guard() -> Iterator[None]:
         st.error(_message(err))
 
 
-# ------------------------------------------------------------------ background warm-up
+# ------------------------------------------------------------------ background work
+PRELOAD_THREAD = "aecore-preload"
+
+
+def preload() -> None:
+    """Fill the shared caches with what the first page view needs: torch, the default checkpoint
+    (the picker's first), the default dataset's test split and its codes. app.py runs this in a
+    thread as the server starts, so it overlaps with the first visitor's browser booting."""
+    # the cached functions' spinners have no page to show on: drop Streamlit's warning about that
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        lambda record: record.threadName != PRELOAD_THREAD)
+    try:
+        paths = available()
+        if paths:
+            name = _default_dataset(os.environ.get("AECORE_DATA_DIR", ""))[0]
+            codes(paths[0], name, test_split())
+            log.info("preloaded %s on %s", paths[0], name)
+    except Exception:  # noqa: BLE001 -- the page itself will load it again and show the error
+        log.exception("preload failed")
+
+
 def _warm_umap() -> None:
     try:  # numba compiles UMAP's kernels on first use (or loads them from its disk cache)
         points = np.random.default_rng(0).standard_normal((500, 16)).astype(np.float32)

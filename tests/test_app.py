@@ -210,3 +210,25 @@ def test_demo_mode_offers_no_tsne(app_env, monkeypatch):
     at = open_page("pages/2_latent_map.py", CKPT_16D)
     assert not at.exception
     assert "tsne" not in at.selectbox(key="projection").options
+
+
+def test_preload_at_server_start_means_the_first_map_encodes_nothing(app_env, monkeypatch):
+    import ui
+    encoded = []
+    encode = ui.encode_dataset
+    monkeypatch.setattr(ui, "encode_dataset", lambda model, images: encoded.append(len(images)) or encode(model, images))
+    ui._codes.clear()
+    ui.preload()  # what app.py's lifespan runs as `streamlit run` starts, before any browser connects
+    assert len(encoded) == 1  # the first checkpoint's codes of the bundled sample's test split
+    at = open_page("pages/2_latent_map.py", ui.available()[0].rsplit("/", 1)[-1])
+    assert not at.exception
+    assert len(encoded) == 1  # the page found them in the shared cache
+
+
+def test_preload_with_no_checkpoint_leaves_the_app_working(app_env, tmp_path, monkeypatch):
+    import ui
+    monkeypatch.setenv("AECORE_CHECKPOINTS", str(tmp_path))
+    ui.preload()
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert "No checkpoint to show" in at.info[0].value
