@@ -25,8 +25,8 @@ if __name__ == "__main__":
         ui.sidebar()
     try:
         page.run()
-    finally:  # compile UMAP in the background once per process, before a page asks for it; started
-        ui.warm_up()  # after the first page has run, so that it does not slow down the first paint
+    finally:  # compile UMAP in the background once per process, before a page asks for it; it
+        ui.warm_up()  # starts a few seconds after the first page has run, not to slow its first paint
 else:
     def _preload() -> None:
         import ui  # here, not at the top: the server answers while torch is still importing

@@ -376,11 +376,16 @@ def _warm_umap() -> None:
         log.exception("umap warm-up failed")
 
 
+WARM_UP_DELAY_S = 5.0  # the first browser draws its page meanwhile; UMAP's compile would slow it
+
+
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread | None:
-    """Start the UMAP warm-up thread once per process (AECORE_NO_WARMUP=1 skips it, for tests)."""
+    """Once per process, WARM_UP_DELAY_S after it is first called, compile UMAP in a background
+    thread (AECORE_NO_WARMUP=1 skips it, for tests). A page that needs UMAP sooner compiles it."""
     if os.environ.get("AECORE_NO_WARMUP") == "1":
         return None
-    thread = threading.Thread(target=_warm_umap, name="umap-warm-up", daemon=True)
+    thread = threading.Timer(WARM_UP_DELAY_S, _warm_umap)
+    thread.name, thread.daemon = "umap-warm-up", True
     thread.start()
     return thread
