@@ -28,6 +28,12 @@ if __name__ == "__main__":
     finally:  # compile UMAP in the background once per process, before a page asks for it; it
         ui.warm_up()  # starts a few seconds after the first page has run, not to slow its first paint
 else:
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # pages/ holds st.navigation pages: say so before the first session, or Streamlit takes this
+    # for a legacy pages/-folder app and runs a deep link's page without this frame (see ui._ensure_frame)
+    PagesManager.uses_pages_directory = False
+
     def _preload() -> None:
         import ui  # here, not at the top: the server answers while torch is still importing
         ui.preload()
