@@ -37,7 +37,7 @@ with ui.guard():
             st.caption(f"Measured on {measured_on(ckpt)}; anchors are published values for the "
                        "same kind of model, where known.")
             table = pd.DataFrame(rows)
-            table["anchor"] = [f"{a:.4f}" if a is not None else "" for a in table["anchor"]]
+            table["anchor"] = [f"{a:.4f}" if pd.notna(a) else "" for a in table["anchor"]]  # None became NaN
             st.dataframe(table, hide_index=True, key="metrics", height=35 * (len(table) + 1) + 3,
                          column_config={"value": st.column_config.NumberColumn(format="%.4f")})
         else:

@@ -49,6 +49,16 @@ def test_overview_shows_card_curves_metrics_and_digits(app_env, name):
     assert len(at.image) == 1  # test digits over their reconstructions
 
 
+def test_metrics_without_a_published_anchor_show_a_blank_not_nan(app_env, monkeypatch):
+    import aecore.card
+    monkeypatch.setattr(aecore.card, "anchors_for", lambda name: {"knn5": (0.7926, "Sainburg et al. 2021")})
+    at = open_page(OVERVIEW, CKPT_2D)
+    assert_clean(at)
+    anchors = dict(zip(at.dataframe[0].value["metric"], at.dataframe[0].value["anchor"]))
+    assert anchors["knn5"] == "0.7926"
+    assert anchors["sse_per_image"] == ""  # no published value: blank, not "nan"
+
+
 @pytest.mark.parametrize("name, default", [(CKPT_2D, "none"), (CKPT_16D, "pca")])
 def test_latent_map_runs_with_its_default_projection(app_env, name, default):
     at = open_page(LATENT, name)
