@@ -21,16 +21,22 @@ GRID = -1  # customdata of the click grid's points
 
 
 def loss_curves(history: list[dict]) -> go.Figure:
-    """One line per loss term, solid for train and dashed for validation, against the epoch."""
+    """One line per loss term, solid for train and dashed for validation, against the epoch. A
+    term equal to an earlier one at every epoch (a plain autoencoder's loss is its recon) shares
+    that term's lines, named "loss = recon", instead of hiding them under its own."""
     fig = go.Figure()
     epochs = [r["epoch"] for r in history]
     terms = list(dict.fromkeys(t for r in history for t in r.get("train", {})))
-    for i, term in enumerate(terms):
-        for split, dash in (("train", "solid"), ("val", "dash")):
-            ys = [r.get(split, {}).get(term) for r in history]
+    series = {t: tuple(tuple(r.get(split, {}).get(t) for r in history) for split in ("train", "val"))
+              for t in terms}
+    names: dict[tuple, list[str]] = {}  # a term's series -> the terms that have it
+    for term in terms:
+        names.setdefault(series[term], []).append(term)
+    for i, (both, same) in enumerate(names.items()):
+        for ys, split, dash in zip(both, ("train", "val"), ("solid", "dash")):
             if any(y is not None for y in ys):
-                fig.add_trace(go.Scatter(x=epochs, y=ys, name=f"{term} ({split})", mode="lines+markers",
-                                         line=dict(color=PALETTE[i % 10], dash=dash)))
+                fig.add_trace(go.Scatter(x=epochs, y=list(ys), name=f"{' = '.join(same)} ({split})",
+                                         mode="lines+markers", line=dict(color=PALETTE[i % 10], dash=dash)))
     fig.update_layout(xaxis_title="epoch", yaxis_title="loss (per image)", height=340,
                       margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.25))
     return fig

@@ -13,7 +13,7 @@ from app_support import APP, CKPT_2D, CKPT_16D, app_env, open_page  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from aecore import cache
-from aecore.plots import GRID, selection_indices
+from aecore.plots import GRID, loss_curves, selection_indices
 
 OVERVIEW, LATENT = "pages/1_overview.py", "pages/2_latent_map.py"
 
@@ -180,6 +180,18 @@ def test_selection_maps_points_to_dataset_indices_and_grid_clicks_to_positions()
     index, click = selection_indices({"selection": {"points": [{"customdata": GRID, "x": 0.5, "y": -1.0}]}})
     assert len(index) == 0 and click == (0.5, -1.0)
     assert selection_indices(None)[1] is None
+
+
+def test_loss_curves_draw_a_term_equal_to_the_loss_once_and_every_other_term():
+    history = [{"epoch": e, "train": {"loss": 9.0 - e, "recon": 9.0 - e},
+                "val": {"loss": 9.5 - e, "recon": 9.5 - e}} for e in (1, 2, 3)]
+    assert [t.name for t in loss_curves(history).data] == ["loss = recon (train)", "loss = recon (val)"]
+    for r in history:  # a VAE: loss = recon + kl, three distinct terms
+        r["train"]["kl"] = r["val"]["kl"] = 2.0
+        r["train"]["loss"] += 2.0
+        r["val"]["loss"] += 2.0
+    names = [t.name for t in loss_curves(history).data]
+    assert names == [f"{term} ({split})" for term in ("loss", "recon", "kl") for split in ("train", "val")]
 
 
 def test_disk_cache_computes_once_and_follows_the_key(tmp_path, monkeypatch):
