@@ -347,16 +347,19 @@ def guard() -> Iterator[None]:
 
 
 # ------------------------------------------------------------------ background work
-PRELOAD_THREAD = "aecore-preload"
-
-
 def preload() -> None:
     """Fill the shared caches with what the first page view needs: torch, the default checkpoint
     (the picker's first), the default dataset's test split and its codes. app.py runs this in a
     thread as the server starts, so it overlaps with the first visitor's browser booting."""
-    # the cached functions' spinners have no page to show on: drop Streamlit's warning about that
-    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
-        lambda record: record.threadName != PRELOAD_THREAD)
+    # the cached functions' spinners have no page to show on here: while preloading, Streamlit's
+    # warning about that is dropped for this thread
+    me = threading.current_thread().name
+
+    def others(record: logging.LogRecord) -> bool:
+        return record.threadName != me
+
+    context_warnings = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    context_warnings.addFilter(others)
     try:
         paths = available()
         if paths:
@@ -365,6 +368,8 @@ def preload() -> None:
             log.info("preloaded %s on %s", paths[0], name)
     except Exception:  # noqa: BLE001 -- the page itself will load it again and show the error
         log.exception("preload failed")
+    finally:
+        context_warnings.removeFilter(others)
 
 
 def _warm_umap() -> None:
