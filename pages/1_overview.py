@@ -39,7 +39,8 @@ with ui.guard():
             table = pd.DataFrame(rows)
             table["anchor"] = [f"{a:.4f}" if pd.notna(a) else "" for a in table["anchor"]]  # None became NaN
             st.dataframe(table, hide_index=True, key="metrics", height=35 * (len(table) + 1) + 3,
-                         column_config={"value": st.column_config.NumberColumn(format="%.4f")})
+                         column_config={"value": st.column_config.NumberColumn(format="%.4f"),
+                                        "source": st.column_config.TextColumn(width="medium")})
         else:
             st.info(f"No metrics.json yet: run `python -m aecore evaluate {ckpt.path} --json`.")
 
