@@ -37,6 +37,7 @@ else:
     def _preload() -> None:
         import ui  # here, not at the top: the server answers while torch is still importing
         ui.preload()
+        ui.freeze_long_lived()  # then each page view's garbage collection skips all of that
 
     @contextlib.asynccontextmanager
     async def _lifespan(_app):

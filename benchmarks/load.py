@@ -191,6 +191,7 @@ async def measure(args, tmp: str) -> dict:
                     m["browser_cpu"] = tree_cpu(os.getpid()) - everything - m["cpu"]  # Chromium + driver
                     busy, total = (b - a for a, b in zip(machine, busy_cpu()))
                     m["busy"] = busy / total
+                    await browser.close()  # the server's part alone: Chromium no longer shares the cores
                     m["server_only"] = await asyncio.gather(
                         *(sent_map(url, args.timeout) for _ in range(args.pages)), return_exceptions=True)
                 finally:
