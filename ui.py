@@ -139,8 +139,13 @@ def _handle_upload(files) -> None:
 
 # ------------------------------------------------------------------ sidebar and context
 @st.cache_data(show_spinner=False, ttl=60)
-def _default_dataset(data_dir: str) -> tuple[str, str]:
+def _default_dataset_in(data_dir: str) -> tuple[str, str]:
     return default_dataset()
+
+
+def _default_dataset() -> tuple[str, str]:
+    """(name, what to say about it): the sidebar's default dataset, cached per $AECORE_DATA_DIR."""
+    return _default_dataset_in(os.environ.get("AECORE_DATA_DIR", ""))
 
 
 def sidebar() -> None:
@@ -161,7 +166,7 @@ def sidebar() -> None:
                          help="config.json + model.safetensors of one checkpoint, or a zip of both.")
         if st.session_state.get("_upload_error"):
             st.error(st.session_state["_upload_error"])
-        name, message = _default_dataset(os.environ.get("AECORE_DATA_DIR", ""))
+        name, message = _default_dataset()
         options = [name] + (["mnist-sample"] if name != "mnist-sample" else [])
         st.selectbox("Dataset", options, key="dataset")
         st.caption(message)
@@ -372,7 +377,7 @@ def preload() -> None:
     try:
         paths = available()
         if paths:
-            name = _default_dataset(os.environ.get("AECORE_DATA_DIR", ""))[0]
+            name = _default_dataset()[0]
             codes(paths[0], name, test_split())
             log.info("preloaded %s on %s", paths[0], name)
     except Exception:  # noqa: BLE001 -- the page itself will load it again and show the error
