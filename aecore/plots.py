@@ -27,11 +27,10 @@ def loss_curves(history: list[dict]) -> go.Figure:
     fig = go.Figure()
     epochs = [r["epoch"] for r in history]
     terms = list(dict.fromkeys(t for r in history for t in r.get("train", {})))
-    series = {t: tuple(tuple(r.get(split, {}).get(t) for r in history) for split in ("train", "val"))
-              for t in terms}
-    names: dict[tuple, list[str]] = {}  # a term's series -> the terms that have it
+    names: dict[tuple, list[str]] = {}  # (train values, val values) -> the terms that have them
     for term in terms:
-        names.setdefault(series[term], []).append(term)
+        both = tuple(tuple(r.get(split, {}).get(term) for r in history) for split in ("train", "val"))
+        names.setdefault(both, []).append(term)
     for i, (both, same) in enumerate(names.items()):
         for ys, split, dash in zip(both, ("train", "val"), ("solid", "dash")):
             if any(y is not None for y in ys):
