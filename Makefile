@@ -16,7 +16,7 @@ test: $(DEV_STAMP)
 	$(PY) -m pytest
 
 bench: $(RUN_STAMP)
-	$(PY) -m aecore bench-app
+	$(PY) -m benchmarks.app
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

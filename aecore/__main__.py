@@ -1,4 +1,6 @@
-"""The command line: python -m aecore {train, evaluate, download, zoo, report, bench-app}."""
+"""The command line: python -m aecore {train, evaluate, download, zoo, report}.
+
+Each command imports what it needs when it runs, so `download` and `report` never wait for torch."""
 from __future__ import annotations
 
 import argparse
@@ -6,23 +8,35 @@ import json
 import sys
 from dataclasses import fields
 
-from .config import ModelConfig, TrainConfig
+from .checks import lookup
+from .config import KIND_OPTIONS, ModelConfig, TrainConfig
 
 
-def add_config_args(parser: argparse.ArgumentParser, cls) -> None:
+def _settings(cls) -> list:
+    return [f for f in fields(cls) if f.name != "options"]
+
+
+def add_config_args(parser: argparse.ArgumentParser, cls, title: str | None = None) -> None:
     """One --flag per config field, typed from the field's default."""
-    for f in fields(cls):
+    group = parser.add_argument_group(title) if title else parser
+    for f in _settings(cls):
         default = f.default_factory() if callable(f.default_factory) else f.default
         flag = "--" + f.name.replace("_", "-")
         if isinstance(default, list):
-            parser.add_argument(flag, type=int, nargs="*", default=None, help=f"(default {default})")
+            group.add_argument(flag, type=int, nargs="*", default=None, help=f"(default {default})")
         else:
-            parser.add_argument(flag, type=type(default), default=None, help=f"(default {default})")
+            group.add_argument(flag, type=type(default), default=None, help=f"(default {default})")
 
 
-def config_from_args(args: argparse.Namespace, cls):
-    given = {f.name: getattr(args, f.name) for f in fields(cls) if getattr(args, f.name) is not None}
-    return cls(**given)
+def model_config_from_args(args: argparse.Namespace) -> ModelConfig:
+    """The shared settings and the kind's own; a flag of another kind is an error."""
+    names = [f.name for cls in (ModelConfig, *KIND_OPTIONS.values()) for f in _settings(cls)]
+    return ModelConfig.from_flat({n: getattr(args, n) for n in names if getattr(args, n) is not None})
+
+
+def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    return TrainConfig(**{name: value for name, value in given.items() if value is not None})
 
 
 def cmd_train(args) -> int:
@@ -31,7 +45,11 @@ def cmd_train(args) -> int:
     from .checkpoint import save_checkpoint
     from .train import TrainingError, train
 
-    model_cfg, train_cfg = config_from_args(args, ModelConfig), config_from_args(args, TrainConfig)
+    try:
+        model_cfg, train_cfg = model_config_from_args(args), train_config_from_args(args)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     epochs = tqdm(total=train_cfg.epochs, desc="epochs", unit="epoch")
     batches = tqdm(desc="batches", unit="batch", leave=False)
 
@@ -54,7 +72,7 @@ def cmd_train(args) -> int:
         epochs.close()
     metrics = None
     if args.evaluate:
-        from .evaluate import evaluate
+        from .measure.evaluate import evaluate
         metrics = evaluate(result.model, args.eval_dataset or train_cfg.dataset)
     path = save_checkpoint(args.out, result.model, train_cfg, result.dataset, result.seconds,
                            result.history, metrics)
@@ -65,7 +83,7 @@ def cmd_train(args) -> int:
 def cmd_evaluate(args) -> int:
     from .checkpoint import CheckpointError, load_checkpoint, write_metrics
     from .data import DataError, default_dataset
-    from .evaluate import evaluate
+    from .measure.evaluate import evaluate
 
     try:
         ckpt = load_checkpoint(args.path)
@@ -86,20 +104,21 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_download(args) -> int:
-    from .download import cli_download
+    from .data.download import cli_download
     return cli_download(args.name)
 
 
 def cmd_zoo(args) -> int:
-    import json
-
-    from .zoo import BASELINES, load_recipe, train_entry, compute_baselines
+    from .measure.zoo import BASELINES, compute_baselines, load_recipe, train_entry
 
     recipe = load_recipe()
-    names = args.names or [*recipe, "baselines"]
-    unknown = [n for n in names if n not in recipe and n != "baselines"]
-    if unknown:
-        print(f"error: unknown zoo entries {unknown}; valid: {', '.join([*recipe, 'baselines'])}", file=sys.stderr)
+    entries = {**recipe, "baselines": None}
+    names = args.names or list(entries)
+    try:
+        for name in names:
+            lookup(entries, name, "zoo entry")
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 1
     for name in names:
         if name == "baselines":
@@ -115,28 +134,8 @@ def cmd_zoo(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .zoo import report
+    from .measure.zoo import report
     print(report(), end="")
-    return 0
-
-
-def cmd_bench_app(args) -> int:
-    from pathlib import Path
-
-    from .bench import bench
-    from .checkpoint import CheckpointError
-
-    missing = [p for p in (args.ckpt_2d, args.ckpt_16d) if not Path(p).is_dir()]
-    if missing:
-        print(f"error: no checkpoint folder {', '.join(missing)}; pass a 2-D and a 16-D checkpoint "
-              "with --ckpt-2d and --ckpt-16d (train them with `python -m aecore zoo`)", file=sys.stderr)
-        return 2
-    try:
-        bench(args.ckpt_2d, args.ckpt_16d, repeats=args.repeats, umap=not args.skip_umap,
-              numba_cold=args.numba_cold)
-    except (CheckpointError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
     return 0
 
 
@@ -144,8 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m aecore", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train a model and write a checkpoint folder")
-    add_config_args(p, ModelConfig)
-    add_config_args(p, TrainConfig)
+    add_config_args(p, ModelConfig, "model")
+    for kind, options in KIND_OPTIONS.items():
+        if fields(options):
+            add_config_args(p, options, f"{kind} model only")
+    add_config_args(p, TrainConfig, "training")
     p.add_argument("--out", required=True, help="checkpoint folder to write")
     p.add_argument("--evaluate", action="store_true", help="also measure it and write metrics.json")
     p.add_argument("--eval-dataset", default=None, help="dataset for --evaluate (default: --dataset)")
@@ -164,14 +166,6 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_zoo)
     p = sub.add_parser("report", help="print the markdown table of the zoo's measured metrics")
     p.set_defaults(func=cmd_report)
-    p = sub.add_parser("bench-app", help="time the explorer's heavy steps against their goals")
-    p.add_argument("--ckpt-2d", default="checkpoints/ae-2d", help="a 2-D checkpoint (default %(default)s)")
-    p.add_argument("--ckpt-16d", default="checkpoints/vae-16d", help="a 16-D checkpoint (default %(default)s)")
-    p.add_argument("--repeats", type=int, default=5, help="timed runs per step (median shown)")
-    p.add_argument("--skip-umap", action="store_true", help="leave out the UMAP timings (a minute or more)")
-    p.add_argument("--numba-cold", action="store_true",
-                   help="empty numba's cache for the UMAP process, as on a fresh machine")
-    p.set_defaults(func=cmd_bench_app)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -16,10 +16,9 @@ from typing import Callable
 
 import numpy as np
 
-from .data import cache_root
-
-_digests: dict[tuple[str, int, int], str] = {}
-
+from . import __version__
+from .data.registry import cache_root
+from .latent.projections import project
 
 def cache_dir() -> Path:
     """The projections folder, created; falls back to a per-user temp folder if not writable."""
@@ -40,11 +39,12 @@ def key_digest(key: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def cached_array(key: dict, compute: Callable[[], np.ndarray]) -> np.ndarray:
-    """The array stored under `key`, or compute() stored there first. A corrupt or unreadable
-    entry is recomputed; a cache that cannot be written only costs the recomputation."""
+def cached_array(key: dict, compute: Callable[[], np.ndarray], folder: Path | None = None) -> np.ndarray:
+    """The array stored under `key` (in `folder`, default cache_dir()), or compute() stored there
+    first. A corrupt or unreadable entry is recomputed; a cache that cannot be written only costs
+    the recomputation."""
     try:
-        path = cache_dir() / f"{key_digest(key)}.npy"
+        path = (folder or cache_dir()) / f"{key_digest(key)}.npy"
     except OSError:
         return np.asarray(compute())
     if path.is_file():
@@ -71,18 +71,10 @@ def _write(path: Path, array: np.ndarray) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-def file_digest(path: str | os.PathLike) -> str:
-    """sha256 hex of a file, or of a checkpoint folder's model.safetensors; memoised by
-    (path, mtime, size), so cache keys follow the weights and not the folder name."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.safetensors"
-    stat = path.stat()
-    memo = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    if memo not in _digests:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        _digests[memo] = h.hexdigest()
-    return _digests[memo]
+def cached_projection(codes: np.ndarray, weights: str, dataset: str, split: str, method: str,
+                      seed: int, params: dict, folder: Path | None = None) -> np.ndarray:
+    """project(codes, method, seed, **params), through the disk cache. The key names what the
+    codes are (the weights' digest, the dataset split and its size) and the projection."""
+    key = {"checkpoint": weights, "dataset": dataset, "split": split, "n": len(codes),
+           "method": method, "params": params, "seed": seed, "aecore": __version__}
+    return cached_array(key, lambda: project(codes, method, seed, **params), folder)

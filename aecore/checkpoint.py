@@ -2,6 +2,7 @@
 model from the config and loads the weights strictly. Never pickle, never torch.load."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -20,8 +21,10 @@ from .config import ModelConfig, TrainConfig
 from .models import Autoencoder, build_model
 
 CONFIG, WEIGHTS, METRICS = "config.json", "model.safetensors", "metrics.json"
-FORMAT = "aecore-checkpoint/1"
+FORMAT = "aecore-checkpoint/2"  # per-kind model sections; format 1 stored every kind's settings flat
+FORMATS = ("aecore-checkpoint/1", FORMAT)  # what load_checkpoint reads
 MAX_UPLOAD_BYTES = 200 * 2**20
+_digests: dict[tuple[str, int, int], str] = {}
 
 
 class CheckpointError(ValueError):
@@ -105,11 +108,22 @@ def read_config(path: str | Path) -> dict:
     if not isinstance(config, dict) or "model" not in config:
         raise CheckpointError(f"{file}: not an aecore checkpoint config (no \"model\" section); "
                               "save checkpoints with aecore (python -m aecore train)")
-    try:
-        ModelConfig.from_dict(config["model"])
-    except (ValueError, TypeError) as e:
-        raise CheckpointError(f"{file}: {e}") from None
+    model_config(config, file)
     return config
+
+
+def model_config(config: dict, where: Path | str = CONFIG) -> ModelConfig:
+    """The ModelConfig that config.json describes, in any format listed in FORMATS."""
+    fmt = config.get("format", FORMATS[0])
+    if fmt not in FORMATS:
+        raise CheckpointError(f"{where}: format {fmt!r} is not one this aecore reads ({', '.join(FORMATS)}); "
+                              "upgrade aecore, or re-save the checkpoint with this one")
+    try:
+        if fmt == FORMATS[0]:
+            return ModelConfig.from_flat(config["model"], strict=False)
+        return ModelConfig.from_dict(config["model"])
+    except (ValueError, TypeError) as e:
+        raise CheckpointError(f"{where}: {e}") from None
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
@@ -117,7 +131,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     path = Path(path)
     config = read_config(path)
     try:
-        model = build_model(ModelConfig.from_dict(config["model"]))
+        model = build_model(model_config(config, path / CONFIG))
     except ValueError as e:
         raise CheckpointError(f"{path / CONFIG}: {e}") from None
     weights = path / WEIGHTS
@@ -199,3 +213,21 @@ def _read_zip(data: bytes) -> dict[str, bytes]:
             return {Path(i.filename).name: z.read(i) for i in members}  # only base names: no zip-slip
     except zipfile.BadZipFile:
         raise CheckpointError("the uploaded .zip is not a valid zip file") from None
+
+
+def weights_digest(path: str | Path) -> str:
+    """sha256 hex of a checkpoint folder's weights (or of one file): what identifies "these
+    weights" for every cache, in memory and on disk, whatever the folder is called. Memoised by
+    (path, mtime, size), so a call costs one stat unless the weights changed."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / WEIGHTS
+    stat = path.stat()
+    memo = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if memo not in _digests:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _digests[memo] = h.hexdigest()
+    return _digests[memo]

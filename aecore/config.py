@@ -1,13 +1,76 @@
 """The two config objects. `ModelConfig` is exactly what a checkpoint's config.json stores under
-"model": it builds the network, nothing else is ever inferred from a file or folder name."""
+"model": it builds the network, nothing else is ever inferred from a file or folder name.
+
+A model config holds the settings every kind shares, plus one section with the settings of its own
+kind ({"kind": "vae", ..., "vae": {"beta": 1.0}}); a plain autoencoder's config says nothing of
+sparsity or UMAP. Format-1 checkpoints stored every kind's settings flat: `from_flat` reads them.
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from .checks import lookup
+
+
+# --- each kind's own settings ---------------------------------------------------------------
+@dataclass
+class DenoisingOptions:
+    noise: str = "gaussian"        # gaussian | salt_pepper | masking: what the objective does to the input
+    noise_level: float = 0.5       # sigma for gaussian, fraction of pixels otherwise
+
 
 @dataclass
+class SparseOptions:
+    # l1: relu code, activity L1 | kl: sigmoid code, KL to rho | log: sigmoid code, sum log(1 + p^2)
+    sparsity: str = "kl"
+    sparsity_weight: float = 1.0   # weight of the sparsity term
+    rho: float = 0.05              # target mean activation for kl
+
+
+@dataclass
+class ContractiveOptions:
+    contractive_weight: float = 0.1  # weight of the squared Frobenius norm of the encoder Jacobian
+
+
+@dataclass
+class VAEOptions:
+    beta: float = 1.0              # weight of the KL term (1 = the ELBO)
+
+
+@dataclass
+class NeighbourOptions:
+    neighbour_k: int = 10          # neighbours per image, within a batch, itself excluded (seed 000)
+    neighbour_weight: float = 1.0
+
+
+@dataclass
+class UMAPOptions:
+    umap_n_neighbors: int = 15     # neighbours of the fuzzy k-NN graph (Parametric UMAP)
+    umap_min_dist: float = 0.1
+    umap_negatives: int = 5        # negative samples per positive edge
+    umap_weight: float = 1.0
+
+
+@dataclass
+class NoOptions:
+    """The plain autoencoder has no settings of its own."""
+
+
+KIND_OPTIONS: dict[str, type] = {
+    "plain": NoOptions, "denoising": DenoisingOptions, "sparse": SparseOptions,
+    "contractive": ContractiveOptions, "vae": VAEOptions, "neighbour": NeighbourOptions,
+    "umap": UMAPOptions,
+}
+
+
+def _field_names(cls) -> set[str]:
+    return {f.name for f in fields(cls)}
+
+
+# --- the model ------------------------------------------------------------------------------
+@dataclass
 class ModelConfig:
-    kind: str = "plain"            # plain | denoising | sparse | contractive | vae | neighbour | umap
+    kind: str = "plain"            # a name in KIND_OPTIONS (and aecore.models.KINDS)
     body: str = "mlp"              # mlp | conv
     latent_dim: int = 2            # size of the code z (under- or overcomplete)
     hidden: list[int] = field(default_factory=lambda: [512, 256])  # dense layers, encoder order; [] = shallow
@@ -15,34 +78,59 @@ class ModelConfig:
     activation: str = "relu"       # relu | leaky_relu | elu | gelu | silu | tanh
     dropout: float = 0.0           # dropout after every hidden activation (seed 004)
     recon: str = "bce"             # mse | bce, both summed over the 784 pixels, mean over images
-    # denoising: the corruption applied to the input during training only
-    noise: str = "gaussian"        # gaussian | salt_pepper | masking
-    noise_level: float = 0.5       # sigma for gaussian, fraction of pixels otherwise
-    # sparse: penalty on the code activations
-    sparsity: str = "kl"           # l1 (relu code, activity L1) | kl (sigmoid code, KL to rho) | log (sigmoid, sum log(1+p^2))
-    sparsity_weight: float = 1.0   # weight of the sparsity term
-    rho: float = 0.05              # target mean activation for kl
-    # contractive: squared Frobenius norm of the encoder Jacobian
-    contractive_weight: float = 0.1
-    # vae
-    beta: float = 1.0              # weight of the KL term (1 = the ELBO)
-    # neighbour (seed 000): keep the ratios of k-NN distances from pixel to code space
-    neighbour_k: int = 10          # neighbours per image, within a batch, itself excluded
-    neighbour_weight: float = 1.0
-    # umap: cross-entropy on the fuzzy k-NN graph (Parametric UMAP) plus reconstruction
-    umap_n_neighbors: int = 15
-    umap_min_dist: float = 0.1
-    umap_negatives: int = 5        # negative samples per positive edge
-    umap_weight: float = 1.0
+    options: object = None         # the kind's own settings (KIND_OPTIONS[kind]); None: its defaults
+
+    def __post_init__(self) -> None:
+        cls = lookup(KIND_OPTIONS, self.kind, "kind")
+        if self.options is None:
+            self.options = cls()
+        elif isinstance(self.options, dict):
+            self.options = _strict(cls, self.options, f'model config "{self.kind}" section')
+        elif not isinstance(self.options, cls):
+            raise ValueError(f"a {self.kind!r} model takes {cls.__name__}, got {type(self.options).__name__}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        return _strict(cls, d, "model config")
+        """From config.json's "model": the shared fields and one section named by the kind."""
+        if not isinstance(d, dict):
+            raise ValueError(f"model config must be a JSON object, found {type(d).__name__}")
+        shared = _field_names(cls) - {"options"}
+        kind = d.get("kind", "plain")
+        lookup(KIND_OPTIONS, kind, "kind")
+        has_section = bool(_field_names(KIND_OPTIONS[kind]))
+        unknown = sorted(set(d) - shared - ({kind} if has_section else set()))
+        if unknown:
+            raise ValueError(f"model config has unknown field(s) {unknown}; valid fields: "
+                             f"{sorted(shared | ({kind} if has_section else set()))}")
+        return cls(**{k: v for k, v in d.items() if k in shared}, options=dict(d.get(kind) or {}))
+
+    @classmethod
+    def from_flat(cls, d: dict, strict: bool = True) -> "ModelConfig":
+        """From one flat dict of shared and option fields, as the command line's flags and format-1
+        checkpoints give them. strict: another kind's settings are an error (a flag that would be
+        ignored); not strict: they are dropped (format 1 stored every kind's settings)."""
+        shared = _field_names(cls) - {"options"}
+        kind = d.get("kind", "plain")
+        own = _field_names(lookup(KIND_OPTIONS, kind, "kind"))
+        every = set().union(*(_field_names(c) for c in KIND_OPTIONS.values()))
+        if strict and (other := sorted(set(d) & (every - own))):
+            raise ValueError(f"{', '.join(other)} do(es) not apply to a {kind!r} model; its own "
+                             f"settings: {', '.join(sorted(own)) or 'none'}")
+        unknown = sorted(set(d) - shared - every)
+        if unknown:
+            raise ValueError(f"model config has unknown field(s) {unknown}; valid fields: {sorted(shared | every)}")
+        return cls(**{k: v for k, v in d.items() if k in shared},
+                   options={k: v for k, v in d.items() if k in own})
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "options"}
+        out = {k: list(v) if isinstance(v, list) else v for k, v in out.items()}
+        if _field_names(type(self.options)):
+            out[self.kind] = asdict(self.options)
+        return out
 
 
+# --- training -------------------------------------------------------------------------------
 @dataclass
 class TrainConfig:
     dataset: str = "mnist-sample"  # any name in aecore.data.DATASETS
@@ -52,7 +140,7 @@ class TrainConfig:
     lr_schedule: str = "cosine"    # constant | cosine (decay to 0 over the epochs)
     weight_decay: float = 0.0
     val_fraction: float = 0.1      # held out of the train split for validation
-    seed: int = 0                  # weights, shuffling, noise, edge sampling
+    seed: int = 0                  # weights, shuffling, noise, edge sampling, the UMAP graph
     max_train: int = 0             # use at most this many train images (0 = all)
     augment_shift: int = 0         # shift training images by up to this many pixels (0 = off)
 
@@ -68,7 +156,7 @@ def _strict(cls, d: dict, what: str):
     """Build `cls` from `d`, refusing unknown fields: a config from elsewhere must not half-load."""
     if not isinstance(d, dict):
         raise ValueError(f"{what} must be a JSON object, found {type(d).__name__}")
-    names = {f.name for f in fields(cls)}
+    names = _field_names(cls)
     unknown = sorted(set(d) - names)
     if unknown:
         raise ValueError(f"{what} has unknown field(s) {unknown}; valid fields: {sorted(names)}")

@@ -8,9 +8,11 @@ from typing import Callable
 
 import torch
 
+from .checks import lookup
 from .config import ModelConfig, TrainConfig
-from .data import load_dataset, to_tensor
+from .data import load_dataset
 from .models import Autoencoder, build_model
+from .pictures.pixels import as_image_batch
 
 
 class TrainingError(RuntimeError):
@@ -68,11 +70,19 @@ def run_epoch(model, images, sampler, generator, optimizer=None, on_batch=None, 
     return {name: total / max(batches, 1) for name, total in sums.items()}
 
 
+def _cosine(optimizer, epochs: int):
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+
+
+LR_SCHEDULES = {"constant": lambda optimizer, epochs: None, "cosine": _cosine}
+
+
 def check_finite(terms: dict, epoch: int) -> None:
-    for name, value in terms.items():
-        if not math.isfinite(float(value.detach())):
-            bad = [n for n, v in terms.items() if n != "loss" and not math.isfinite(float(v.detach()))]
-            raise TrainingError(f"loss became {float(value)} at epoch {epoch} (term: {', '.join(bad) or name}); "
+    values = {name: float(value.detach()) for name, value in terms.items()}
+    for name, value in values.items():
+        if not math.isfinite(value):
+            bad = [n for n, v in values.items() if n != "loss" and not math.isfinite(v)]
+            raise TrainingError(f"loss became {value} at epoch {epoch} (term: {', '.join(bad) or name}); "
                                 "try a lower --lr or a smaller penalty weight")
 
 
@@ -87,15 +97,12 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
     torch.manual_seed(train_cfg.seed)
     model = build_model(model_cfg)
     data = load_dataset(train_cfg.dataset, "train")
-    train_x, val_x = split_train_val(to_tensor(data.images), train_cfg)
-    train_batches = model.batch_sampler(train_x, train_cfg.batch_size)
-    val_batches = model.batch_sampler(val_x, train_cfg.batch_size) if len(val_x) else None
+    make_schedule = lookup(LR_SCHEDULES, train_cfg.lr_schedule, "lr_schedule")
+    train_x, val_x = split_train_val(as_image_batch(data.images), train_cfg)
+    train_batches = model.batch_sampler(train_x, train_cfg.batch_size, train_cfg.seed)
+    val_batches = model.batch_sampler(val_x, train_cfg.batch_size, train_cfg.seed) if len(val_x) else None
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
-    schedule = None
-    if train_cfg.lr_schedule == "cosine":
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=train_cfg.epochs)
-    elif train_cfg.lr_schedule != "constant":
-        raise ValueError(f"unknown lr_schedule {train_cfg.lr_schedule!r}; valid: constant, cosine")
+    schedule = make_schedule(optimizer, train_cfg.epochs)
     shuffle = torch.Generator().manual_seed(train_cfg.seed + 1)
     history: list[dict] = []
     start = time.perf_counter()

@@ -1,5 +1,5 @@
-"""`python benchmarks/load.py`: how the hosted demo loads, measured in headless Chromium, each
-number printed beside its goal (the responsiveness numbers are `python -m aecore bench-app`).
+"""`python -m benchmarks.load`: how the hosted demo loads, measured in headless Chromium, each
+number printed beside its goal (the responsiveness numbers are `python -m benchmarks.app`).
 
 1. Cold start: seconds from `streamlit run app.py` (AECORE_DEMO=1, an empty cache folder) until
    the Latent map page of ae-2d shows its drawn plotly chart.
@@ -30,8 +30,7 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "ui"))
-from browser import CHROMIUM_ARGS, chromium_path, streamlit_server  # noqa: E402 -- shared with the UI tests
+from benchmarks.browser import CHROMIUM_ARGS, chromium_path, streamlit_server
 
 GOALS = {"cold": 4.0, "many": 15.0, "memory_gb": 2.0}
 # 0: loading; 1: the script finished and sent the map (the server's part is done); 2: plotly drew it

@@ -3,16 +3,19 @@ published anchors, and test digits over their reconstructions."""
 import pandas as pd
 import streamlit as st
 
-import ui
-from aecore.card import measured_on, metric_rows, model_card
-from aecore.plots import loss_curves
+from aecore.measure.card import measured_on, metric_rows, model_card
+from aecore.pictures.plots import loss_curves
+from ui import cached
+from ui.display import show_pairs
+from ui.frame import guard
+from ui.widgets import context
 
 N_DIGITS = 12  # test digits shown; the sample's test split is interleaved by class, so 0-9 first
 
-with ui.guard():
-    ctx = ui.context()
+with guard():
+    ctx = context()
     if ctx:
-        ckpt = ui.load(ctx.path)
+        ckpt = cached.load(ctx.path)
         about = ckpt.config.get("about") or {}
         st.title(about.get("title") or ckpt.name)
         if about.get("purpose"):
@@ -45,6 +48,6 @@ with ui.guard():
             st.info(f"No metrics.json yet: run `python -m aecore evaluate {ckpt.path} --json`.")
 
         st.subheader("Test digits (top) and their reconstructions (bottom)")
-        images = ui.dataset(ctx.dataset, ui.test_split()).images[:N_DIGITS]
-        recon = ui.reconstructions(ctx.path, ctx.dataset, ui.test_split())[:N_DIGITS]
-        ui.show_pairs(images, recon, N_DIGITS, caption=f"the first {N_DIGITS} digits of {ctx.dataset} test")
+        images = cached.dataset(ctx.dataset).images[:N_DIGITS]
+        recon = cached.reconstructions(ctx.path, ctx.dataset)[:N_DIGITS]
+        show_pairs(images, recon, N_DIGITS, caption=f"the first {N_DIGITS} digits of {ctx.dataset} test")

@@ -3,35 +3,36 @@ t-SNE), selections with their reconstructions, click-to-decode, thumbnails and n
 import numpy as np
 import streamlit as st
 
-import ui
-from aecore import plots
-from aecore.explore import selection_csv
 from aecore.latent import decode_codes, nearest_neighbours
+from aecore.latent.export import selection_csv
+from aecore.pictures import plots
+from ui import cached
+from ui.display import show_digits, show_pairs
+from ui.frame import guard
+from ui.widgets import context, projection_controls
 
 MAX_POINTS, THUMBS = 5000, 150
-COLOURS = {"digit": None, "reconstruction error": "error per pixel",
-           "neighbour preservation": "kept neighbours (k=10)"}
 
-with ui.guard():
-    ctx = ui.context()
+with guard():
+    ctx = context()
     if ctx:
         st.title("Latent map")
-        split = ui.test_split()
-        data, codes = ui.dataset(ctx.dataset, split), ui.codes(ctx.path, ctx.dataset, split)
+        split = cached.TEST
+        data, codes = cached.dataset(ctx.dataset, split), cached.codes(ctx.path, ctx.dataset, split)
         controls = st.columns([1, 1, 1, 1, 1])
-        method, params = ui.projection_controls(codes.shape[1], controls)
-        colour = controls[3].selectbox("Colour by", list(COLOURS), key="colour")
+        method, params = projection_controls(codes.shape[1], controls)
+        colour = controls[3].selectbox("Colour by", list(cached.COLOURS), key="colour")
         thumbs = controls[4].checkbox(f"Thumbnails ({THUMBS} digits)", key="thumbs")
-        xy = ui.projection(ctx.path, ctx.dataset, split, method, ctx.seed, **params)
+        xy = cached.projection(ctx.path, ctx.dataset, split, method, ctx.seed, **params)
         settings = f"({', '.join(f'{k}={v}' for k, v in params.items())})" if params else ""
         st.caption(f"{codes.shape[1]}-D codes of the {len(codes):,} {ctx.dataset} {split} digits" +
                    (" shown as they are." if method == "none" else f", mapped by {method}{settings} with seed {ctx.seed}."))
 
         rng = np.random.default_rng(ctx.seed)
         shown = np.sort(rng.choice(len(xy), MAX_POINTS, replace=False)) if len(xy) > MAX_POINTS else np.arange(len(xy))
-        values = ui.colour_values(ctx.path, ctx.dataset, split, colour, method, ctx.seed, **params)
+        values = cached.colour_values(ctx.path, ctx.dataset, split, colour, method, ctx.seed, **params)
         fig = plots.latent_scatter(xy[shown], shown, data.labels[shown], data.classes,
-                                   None if values is None else values[shown], COLOURS[colour],
+                                   None if values is None else values[shown], cached.COLOURS[colour],
                                    ("z1", "z2") if method == "none" else (f"{method} 1", f"{method} 2"))
         if method == "none":
             plots.add_click_grid(fig, plots.padded_extent(xy[shown]))
@@ -49,7 +50,7 @@ with ui.guard():
         with right:
             if click is not None:
                 st.markdown(f"**Decoded at ({click[0]:.2f}, {click[1]:.2f})**")
-                ui.show_digits(decode_codes(ui.load(ctx.path).model, [click]), 1, width=140)
+                show_digits(decode_codes(cached.load(ctx.path).model, [click]), 1, width=140)
             elif method == "none":
                 st.caption("Click anywhere on the map to decode that spot.")
             if len(selected) == 1 and st.session_state.get("clicked") != int(selected[0]):
@@ -57,8 +58,8 @@ with ui.guard():
             if len(selected):
                 st.markdown(f"**{len(selected)} selected**")
                 first = selected[:30]
-                ui.show_pairs(data.images[first], ui.reconstructions(ctx.path, ctx.dataset, split)[first], 10,
-                              caption=f"digits over their reconstructions{' (the first 30)' if len(selected) > 30 else ''}")
+                show_pairs(data.images[first], cached.reconstructions(ctx.path, ctx.dataset, split)[first], 10,
+                           caption=f"digits over their reconstructions{' (the first 30)' if len(selected) > 30 else ''}")
                 st.download_button("Download selection (CSV)",
                                    selection_csv(selected, data.labels[selected], xy[selected]), "selection.csv",
                                    "text/csv", key="download")
@@ -72,6 +73,6 @@ with ui.guard():
         for column, (space, points) in zip(st.columns(2), (("code", codes), ("pixel", data.images))):
             near, dist = nearest_neighbours(points, point, k=8)
             with column:
-                ui.show_digits(data.images[[point, *near]], 9, width=540,
-                               caption=f"#{point} (digit {data.labels[point]}), then its 8 nearest in "
-                                       f"{space} space: digits {' '.join(map(str, data.labels[near]))}")
+                show_digits(data.images[[point, *near]], 9, width=540,
+                            caption=f"#{point} (digit {data.labels[point]}), then its 8 nearest in "
+                                    f"{space} space: digits {' '.join(map(str, data.labels[near]))}")

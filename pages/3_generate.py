@@ -1,12 +1,15 @@
 """Generate: samples, an interpolation drawn on the map (pick its ends by index or by clicking),
 code sliders, and for 2-D codes the decoded manifold."""
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
-import ui
-from aecore import explore, plots
-from aecore.images import gif_bytes
+from aecore.latent import code_ranges, decode_codes, fitted_map, interpolation, manifold, sample_images
+from aecore.pictures import plots
+from aecore.pictures.images import gif_bytes
+from ui import cached
+from ui.display import show_digits
+from ui.frame import guard
+from ui.widgets import require_context
 
 DIMS = [f"dim_{i}" for i in range(10)]
 
@@ -33,15 +36,13 @@ def start_from(code, low, high) -> None:
 
 
 st.title("Generate")
-ctx = ui.context()
-if ctx is None:
-    st.stop()
+ctx = require_context()
 
-with ui.guard():
-    model = ui.load(ctx.path).model
-    kind, d = model.config.kind, model.config.latent_dim
-    test = ui.dataset(ctx.dataset, ui.test_split())
-    codes = ui.codes(ctx.path, ctx.dataset, ui.test_split())
+with guard():
+    model = cached.load(ctx.path).model
+    d = model.latent_dim
+    test = cached.dataset(ctx.dataset)
+    codes = cached.codes(ctx.path, ctx.dataset)
     if st.session_state.get("_generate_for") != (ctx.path, ctx.dataset):  # ranges changed
         for key in DIMS + ["interp_a", "interp_b", "_base", "_picked"]:
             st.session_state.pop(key, None)
@@ -49,10 +50,10 @@ with ui.guard():
 
     st.subheader("Samples")
     n = st.slider("Samples", 4, 64, 16, step=4, key="n_samples")
-    train = None if kind == "vae" else ui.codes(ctx.path, ctx.dataset, "train")
-    prior = "the prior N(0, I)" if kind == "vae" else "a Gaussian fitted to the train codes"
-    ui.show_digits(explore.sample_images(model, n, ctx.seed, train), ncols=16,
-                   caption=f"{n} samples from {prior} · seed {ctx.seed} (sidebar)")
+    train = None if model.has_prior else cached.codes(ctx.path, ctx.dataset, "train")
+    prior = "the prior N(0, I)" if model.has_prior else "a Gaussian fitted to the train codes"
+    show_digits(sample_images(model, n, ctx.seed, train), ncols=16,
+                caption=f"{n} samples from {prior} · seed {ctx.seed} (sidebar)")
 
     st.subheader("Interpolate")
     take_map_clicks()
@@ -63,27 +64,22 @@ with ui.guard():
     b = c[1].number_input("Digit B (test index)", 0, len(codes) - 1, key="interp_b")
     steps = c[2].slider("Steps", 2, 24, 8, key="interp_steps")
     method = c[3].radio("Path", ["linear", "slerp"], horizontal=True, key="interp_method")
-    path, frames = explore.interpolation(model, codes[a], codes[b], steps, method)
-    points, place = explore.pca_map(codes, ctx.seed)
+    path, frames = interpolation(model, codes[a], codes[b], steps, method)
+    points, projection = fitted_map(codes, ctx.seed)
     fig = plots.latent_scatter(points, np.arange(len(points)), test.labels, test.classes, height=460)
-    line = place(path)  # WebGL like the map's points, or they would hide the path
-    fig.add_trace(go.Scattergl(x=line[:, 0], y=line[:, 1], mode="lines+markers", name="path",
-                               line={"color": "black", "width": 3}, marker={"size": 7, "color": "black"}))
-    fig.add_trace(go.Scattergl(x=line[[0, -1], 0], y=line[[0, -1], 1], mode="markers+text",
-                               name="A, B", text=["A", "B"], textposition="top center",
-                               marker={"size": 14, "color": "red"}))
+    plots.add_path(fig, projection.transform(path))
     st.caption(f"Click a digit to make it A, the next click makes it B (or box-select two). "
                f"Map: {'the 2-D codes' if d <= 2 else f'PCA of the {d}-D codes, seed {ctx.seed}'}.")
     st.plotly_chart(fig, key="interp_map", on_select="rerun", selection_mode=("points", "box"))
     cls = test.classes
     st.caption(f"{steps} frames, {method}, from test digit #{a} ({cls[test.labels[a]]}) "
                f"to #{b} ({cls[test.labels[b]]})")
-    ui.show_digits(frames, ncols=steps)
+    show_digits(frames, ncols=steps)
     st.download_button("Download as animated GIF", gif_bytes(frames, duration_ms=120),
                        file_name=f"interpolation-{a}-{b}.gif", mime="image/gif", key="interp_gif")
 
     st.subheader(f"Move a code (units 0-{min(d, 10) - 1} of {d})")
-    low, high, mean = explore.code_ranges(codes)
+    low, high, mean = code_ranges(codes)
     st.button("Start from digit A", key="dims_from_a", on_click=start_from, args=(codes[a], low, high))
     base = st.session_state.get("_base", codes.mean(axis=0))
     z = np.array(base, np.float32)
@@ -94,10 +90,11 @@ with ui.guard():
         z[i] = halves[i % 2].slider(f"unit {i}", float(low[i]), float(high[i]),
                                     step=float(high[i] - low[i]) / 100, key=DIMS[i])
     with right:
-        ui.show_digits(explore.decode_one(model, z)[None], 1, caption="decoded", width=200)
+        show_digits(decode_codes(model, z), 1, caption="decoded", width=200)
 
     if d == 2:
         st.subheader("The decoded manifold")
-        grid, (x0, x1, y0, y1) = explore.manifold(model, codes, n=15)
-        ui.show_digits(grid, ncols=15, width=900, caption=f"codes on a 15 x 15 grid over the map's range: "
-                       f"x {x0:.2f} to {x1:.2f}, y {y0:.2f} to {y1:.2f} (top row: largest y)")
+        grid, (x0, x1, y0, y1) = manifold(model, codes, n=15)
+        spread = "the prior's 5% to 95% quantiles" if model.has_prior else "the map's range"
+        show_digits(grid, ncols=15, width=900, caption=f"codes on a 15 x 15 grid over {spread}: "
+                    f"x {x0:.2f} to {x1:.2f}, y {y0:.2f} to {y1:.2f} (top row: largest y)")

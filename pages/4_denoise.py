@@ -3,23 +3,23 @@ a plain model and the median filter (PSNR, SSIM, a PSNR curve, the codes on the 
 from pathlib import Path
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
-import ui
-from aecore import explore, plots
-from aecore.images import ImageError
+from aecore.latent import fitted_map
+from aecore.measure.denoise import denoise
+from aecore.pictures import plots
+from aecore.pictures.images import ImageError, canvas_input, picture_input
+from aecore.pictures.noise import NOISES
+from aecore.pictures.pixels import unit_float
+from ui import cached
+from ui.display import show_digits
+from ui.frame import guard
+from ui.widgets import pick_other_checkpoint, require_context
 
 try:
     from streamlit_drawable_canvas import st_canvas
 except Exception:  # noqa: BLE001 -- the page still works with uploads
     st_canvas = None
-
-
-@st.cache_data(show_spinner="Measuring PSNR at 7 noise levels on 200 test digits…", max_entries=32)
-def psnr_curve(models: tuple, stamps: tuple, dataset: str, kind: str, seed: int) -> dict:
-    clean = ui.dataset(dataset, ui.test_split()).images[:200]
-    return explore.psnr_curve(clean, kind, {label: ui.load(p).model for label, p in models}, seed)
 
 
 def random_digit(count: int, seed: int) -> None:
@@ -44,7 +44,7 @@ def pick_input(test, seed: int) -> np.ndarray:
         c[2].button("Random digit", key="random_digit", on_click=random_digit, args=(len(pool), seed))
         st.caption(f"Test digit #{pool[i]} ({test.classes[test.labels[pool[i]]]}); "
                    f"random picks use seed {seed}")
-        return test.images[pool[i]] / 255.0
+        return unit_float(test.images[pool[i]])
     try:
         if source == "Draw":
             st.space("small")  # room for the canvas toolbar, which floats above it
@@ -52,10 +52,10 @@ def pick_input(test, seed: int) -> np.ndarray:
                               height=280, width=280, drawing_mode="freedraw", return_image_data=True,
                               key="canvas")
             if drawn is not None and drawn.image_data is not None:
-                return explore.canvas_input(drawn.image_data)
+                return canvas_input(drawn.image_data)
         elif (file := st.file_uploader("A picture of one digit", key="picture",
                                        type=["png", "jpg", "jpeg", "bmp", "gif", "webp"])) is not None:
-            return explore.picture_input(file.getvalue(), name=file.name)
+            return picture_input(file.getvalue(), name=file.name)
     except ImageError as err:
         if source != "Draw" or "empty" not in str(err):  # a blank canvas is no error
             st.error(str(err))
@@ -66,30 +66,28 @@ def pick_input(test, seed: int) -> np.ndarray:
 
 
 st.title("Denoise")
-ctx = ui.context()
-if ctx is None:
-    st.stop()
+ctx = require_context()
 
-with ui.guard():
-    ckpt = ui.load(ctx.path)
-    test = ui.dataset(ctx.dataset, ui.test_split())
+with guard():
+    ckpt = cached.load(ctx.path)
+    test = cached.dataset(ctx.dataset)
     source, settings = st.columns(2)
     with settings:
-        kind = st.selectbox("Noise", ["gaussian", "salt_pepper", "masking"], key="noise_kind")
+        kind = st.selectbox("Noise", list(NOISES), key="noise_kind")
         level = st.slider("Level (sigma, or fraction of pixels)", 0.0, 1.0, 0.5, 0.05, key="noise_level")
-        other = ui.pick_other_checkpoint("Plain model", key="twin_denoise",
-                                         default_name=ckpt.config.get("about", {}).get("twin"))
+        other = pick_other_checkpoint("Plain model", key="twin_denoise",
+                                      default_name=ckpt.config.get("about", {}).get("twin"))
     with source:
         clean = pick_input(test, ctx.seed)
-    models = {f"{ckpt.model.config.kind} model ({ckpt.name})": ctx.path}
+    models = {f"{ckpt.model.kind} model ({ckpt.name})": ctx.path}
     if other and other != ctx.path:
-        models[f"{ui.load(other).model.config.kind} model ({Path(other).name})"] = other
-    result = explore.denoise(clean, kind, level, ctx.seed, {k: ui.load(p).model for k, p in models.items()})
+        models[f"{cached.load(other).model.kind} model ({Path(other).name})"] = other
+    result = denoise(clean, kind, level, ctx.seed, {k: cached.load(p).model for k, p in models.items()})
 
     shown = {"input (the 28x28 the model sees)": clean, **result.outputs}
     for col, (name, img) in zip(st.columns(len(shown)), shown.items()):
         with col:
-            ui.show_digits(img[None], 1, width=150)
+            show_digits(img[None], 1, width=150)
             st.caption(name)
     rows = [f"| {name} | {result.psnr[name]:.1f} | {result.ssim[name]:.3f} |" for name in result.outputs]
     st.markdown("| output | PSNR (dB) | SSIM |\n|---|---|---|\n" + "\n".join(rows))
@@ -97,23 +95,13 @@ with ui.guard():
                "(a perfect copy); SSIM 1 = identical structure.")
 
     left, right = st.columns(2)
-    stamps = tuple(ui.load(p).path.joinpath("model.safetensors").stat().st_mtime_ns for p in models.values())
-    curve = psnr_curve(tuple(models.items()), stamps, ctx.dataset, kind, ctx.seed)
-    fig = go.Figure([go.Scatter(x=curve["levels"], y=v, name=k, mode="lines+markers")
-                     for k, v in curve.items() if k != "levels"])
-    fig.add_vline(x=level, line_dash="dot")
-    fig.update_layout(xaxis_title=f"{kind} level", yaxis_title="mean PSNR (dB), first 200 test digits",
-                      height=420, margin={"t": 10}, legend={"orientation": "h", "y": -0.2})
-    left.plotly_chart(fig, key="psnr_curve")
+    curve = cached.psnr_curve(models, ctx.dataset, kind, ctx.seed)
+    left.plotly_chart(plots.psnr_curves(curve, kind, level), key="psnr_curve")
 
-    codes = ui.codes(ctx.path, ctx.dataset, ui.test_split())
-    points, place = explore.pca_map(codes, ctx.seed)
+    codes = cached.codes(ctx.path, ctx.dataset)
+    points, projection = fitted_map(codes, ctx.seed)
     fig = plots.latent_scatter(points, np.arange(len(points)), test.labels, test.classes, height=420)
-    marks = place(result.codes)  # WebGL like the map's points, or they would hide the marks
-    fig.add_trace(go.Scattergl(x=marks[:, 0], y=marks[:, 1], mode="lines+markers+text",
-                               name="clean → noisy", text=["clean", "noisy"], textposition="top center",
-                               line={"color": "black"},
-                               marker={"size": 14, "color": ["black", "red"], "symbol": ["star", "x"]}))
+    plots.add_clean_and_noisy(fig, projection.transform(result.codes))
     right.plotly_chart(fig, key="denoise_map")
     right.caption(f"Codes of {ckpt.name}: the clean input (star) and the noisy one (x) on the test map"
                   + ("" if codes.shape[1] <= 2 else f" (PCA, seed {ctx.seed})"))

@@ -1,32 +1,19 @@
-"""Shared fixtures: small synthetic data and tiny configs, so tests never need the network."""
+"""Shared fixtures: synthetic images, and for the AppTests two tiny checkpoints trained on the
+bundled sample with an environment that points the app at them (full MNIST hidden)."""
 from __future__ import annotations
 
-import numpy as np
+import os
+from pathlib import Path
+
 import pytest
 import torch
-
-from aecore.config import ModelConfig
-
-
-def synthetic_digits(n: int = 64, seed: int = 0) -> torch.Tensor:
-    """(n, 1, 28, 28) images in [0, 1]: a bright bar at a random position and angle, so there is
-    structure for an autoencoder to learn within a few steps."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:28, 0:28]
-    out = np.zeros((n, 28, 28), np.float32)
-    for i in range(n):
-        cy, cx, angle = rng.uniform(8, 20), rng.uniform(8, 20), rng.uniform(0, np.pi)
-        dist = np.abs((xx - cx) * np.sin(angle) - (yy - cy) * np.cos(angle))
-        along = np.abs((xx - cx) * np.cos(angle) + (yy - cy) * np.sin(angle))
-        out[i] = np.clip(1.5 - dist, 0, 1) * (along < 8)
-    return torch.from_numpy(out[:, None])
+from factories import APP, CKPT_2D, CKPT_16D, synthetic_digits, train_tiny
 
 
-def tiny_config(kind: str, body: str, **over) -> ModelConfig:
-    base = dict(kind=kind, body=body, latent_dim=4, hidden=[32], channels=[4, 8],
-                neighbour_k=4, umap_n_neighbors=5)
-    base.update(over)
-    return ModelConfig(**base)
+def pytest_addoption(parser):
+    parser.getgroup("ui", "real-browser screenshot tests").addoption(
+        "--update-snapshots", action="store_true", default=False,
+        help="write the screenshots of tests/ui as the new baselines in tests/ui/snapshots/")
 
 
 @pytest.fixture
@@ -34,7 +21,40 @@ def images() -> torch.Tensor:
     return synthetic_digits()
 
 
-def pytest_addoption(parser):
-    parser.getgroup("ui", "real-browser screenshot tests").addoption(
-        "--update-snapshots", action="store_true", default=False,
-        help="write the screenshots of tests/ui as the new baselines in tests/ui/snapshots/")
+@pytest.fixture(scope="session")
+def app_env(tmp_path_factory) -> Path:
+    """The checkpoints folder (tiny-ae-2d: plain 2-D; tiny-vae-16d: vae 16-D, both mlp [64]),
+    with AECORE_CHECKPOINTS, AECORE_CACHE_DIR and AECORE_DATA_DIR (empty: no full MNIST) set
+    and the UMAP warm-up thread off, for the whole session."""
+    from aecore.config import ModelConfig
+    from aecore.data import load_dataset
+
+    root = tmp_path_factory.mktemp("app")
+    env = {"AECORE_CHECKPOINTS": str(root / "checkpoints"), "AECORE_CACHE_DIR": str(root / "cache"),
+           "AECORE_DATA_DIR": str(root / "no-data"), "AECORE_NO_WARMUP": "1"}
+    (root / "no-data").mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        mp.delenv("AECORE_DEMO", raising=False)
+        load_dataset.cache_clear()
+        train_tiny(root / "checkpoints", CKPT_2D, ModelConfig(kind="plain", latent_dim=2, hidden=[64], recon="bce"),
+                   {"title": "Tiny 2-D autoencoder", "purpose": "test fixture", "twin": CKPT_16D})
+        train_tiny(root / "checkpoints", CKPT_16D, ModelConfig(kind="vae", latent_dim=16, hidden=[64]),
+                   {"title": "Tiny 16-D VAE", "purpose": "test fixture", "twin": CKPT_2D})
+        yield root / "checkpoints"
+    load_dataset.cache_clear()
+
+
+@pytest.fixture
+def open_page(app_env):
+    """open_page("pages/2_latent_map.py", checkpoint_name) -> an AppTest of the app on that page
+    with the checkpoint folder named `checkpoint_name` picked in the sidebar."""
+    from streamlit.testing.v1 import AppTest
+
+    def run(page_path: str, checkpoint_name: str, timeout: float = 60) -> AppTest:
+        at = AppTest.from_file(str(APP), default_timeout=timeout)
+        at.session_state["checkpoint"] = str(Path(os.environ["AECORE_CHECKPOINTS"]) / checkpoint_name)
+        at.run()  # the entry page first: switch_page resolves pages through app.py's st.navigation
+        return at.switch_page(page_path).run()
+    return run

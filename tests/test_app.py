@@ -9,11 +9,12 @@ import zipfile
 
 import numpy as np
 import pytest
-from app_support import APP, CKPT_2D, CKPT_16D, app_env, open_page  # noqa: F401 -- app_env is a fixture
+from factories import APP, CKPT_2D, CKPT_16D
 from streamlit.testing.v1 import AppTest
 
 from aecore import cache
-from aecore.plots import GRID, loss_curves, selection_indices
+from aecore.checkpoint import weights_digest
+from aecore.pictures.plots import GRID, loss_curves, selection_indices
 
 OVERVIEW, LATENT = "pages/1_overview.py", "pages/2_latent_map.py"
 
@@ -36,7 +37,7 @@ def assert_clean(at: AppTest) -> None:
 
 
 @pytest.mark.parametrize("name", [CKPT_2D, CKPT_16D])
-def test_overview_shows_card_curves_metrics_and_digits(app_env, name):
+def test_overview_shows_card_curves_metrics_and_digits(open_page, name):
     at = open_page(OVERVIEW, name)
     assert_clean(at)
     card = at.table[0].value
@@ -49,9 +50,9 @@ def test_overview_shows_card_curves_metrics_and_digits(app_env, name):
     assert len(at.image) == 1  # test digits over their reconstructions
 
 
-def test_metrics_without_a_published_anchor_show_a_blank_not_nan(app_env, monkeypatch):
-    import aecore.card
-    monkeypatch.setattr(aecore.card, "anchors_for", lambda name: {"knn5": (0.7926, "Sainburg et al. 2021")})
+def test_metrics_without_a_published_anchor_show_a_blank_not_nan(open_page, monkeypatch):
+    import aecore.measure.card
+    monkeypatch.setattr(aecore.measure.card, "anchors_for", lambda ckpt: {"knn5": (0.7926, "Sainburg et al. 2021")})
     at = open_page(OVERVIEW, CKPT_2D)
     assert_clean(at)
     anchors = dict(zip(at.dataframe[0].value["metric"], at.dataframe[0].value["anchor"]))
@@ -60,7 +61,7 @@ def test_metrics_without_a_published_anchor_show_a_blank_not_nan(app_env, monkey
 
 
 @pytest.mark.parametrize("name, default", [(CKPT_2D, "none"), (CKPT_16D, "pca")])
-def test_latent_map_runs_with_its_default_projection(app_env, name, default):
+def test_latent_map_runs_with_its_default_projection(open_page, name, default):
     at = open_page(LATENT, name)
     assert_clean(at)
     assert at.selectbox(key="projection").value == default
@@ -73,7 +74,7 @@ def test_latent_map_runs_with_its_default_projection(app_env, name, default):
     assert len(at.image) == 2  # neighbours in code space and in pixel space
 
 
-def test_changing_projection_reruns_and_moves_the_points(app_env):
+def test_changing_projection_reruns_and_moves_the_points(open_page):
     at = open_page(LATENT, CKPT_2D)
     before = values(charts(at)[0]["data"][1]["x"])
     at.selectbox(key="projection").set_value("pca").run()
@@ -83,7 +84,7 @@ def test_changing_projection_reruns_and_moves_the_points(app_env):
     assert not np.allclose(before, values(after[0]["x"]))
 
 
-def test_colour_modes_and_thumbnails_rerun_cleanly(app_env):
+def test_colour_modes_and_thumbnails_rerun_cleanly(open_page):
     at = open_page(LATENT, CKPT_16D)
     for colour in ("reconstruction error", "neighbour preservation"):
         at.selectbox(key="colour").set_value(colour).run()
@@ -104,7 +105,7 @@ def select(at: AppTest, *points: dict) -> AppTest:
     return at.run()
 
 
-def test_a_selection_shows_its_digits_and_offers_a_csv(app_env):
+def test_a_selection_shows_its_digits_and_offers_a_csv(open_page):
     at = select(open_page(LATENT, CKPT_16D), {"customdata": 5, "x": 0, "y": 0},
                 {"customdata": 9, "x": 1, "y": 1})
     assert_clean(at)
@@ -113,20 +114,20 @@ def test_a_selection_shows_its_digits_and_offers_a_csv(app_env):
     assert len(at.image) == 3  # the selection, and the two neighbour panels
 
 
-def test_a_click_on_empty_space_of_a_2d_map_decodes_that_spot(app_env):
+def test_a_click_on_empty_space_of_a_2d_map_decodes_that_spot(open_page):
     at = select(open_page(LATENT, CKPT_2D), {"customdata": GRID, "x": 0.5, "y": 1.25})
     assert_clean(at)
     assert any(m.value == "**Decoded at (0.50, 1.25)**" for m in at.markdown)
     assert not at.get("download_button")  # the grid is not data: nothing to download
 
 
-def test_clicking_one_digit_makes_it_the_neighbours_query(app_env):
+def test_clicking_one_digit_makes_it_the_neighbours_query(open_page):
     at = select(open_page(LATENT, CKPT_2D), {"customdata": 42, "x": 0, "y": 0})
     assert_clean(at)
     assert at.number_input(key="point").value == 42
 
 
-def test_picking_a_neighbour_point_changes_the_neighbours(app_env):
+def test_picking_a_neighbour_point_changes_the_neighbours(open_page):
     at = open_page(LATENT, CKPT_2D)
     before = [im.proto.imgs[0].url for im in at.image]
     at.number_input(key="point").set_value(7).run()
@@ -135,7 +136,7 @@ def test_picking_a_neighbour_point_changes_the_neighbours(app_env):
     assert [im.proto.imgs[0].url for im in at.image] != before
 
 
-def test_bad_upload_shows_the_checkpoint_error(app_env):
+def test_bad_upload_shows_the_checkpoint_error(open_page):
     at = open_page(OVERVIEW, CKPT_2D)
     at.sidebar.file_uploader(key="upload").set_value([
         ("config.json", b"{not json", "application/json"),
@@ -146,7 +147,7 @@ def test_bad_upload_shows_the_checkpoint_error(app_env):
     assert at.title[0].value  # the page still works
 
 
-def test_zip_upload_joins_the_picker_and_is_selected(app_env):
+def test_zip_upload_joins_the_picker_and_is_selected(app_env, open_page):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         for name in ("config.json", "model.safetensors"):
@@ -167,7 +168,7 @@ def test_no_checkpoint_says_what_to_do(app_env, tmp_path, monkeypatch):
 
 
 def test_a_failing_page_shows_a_message_not_a_traceback():
-    at = AppTest.from_string("import ui\nwith ui.guard():\n    raise ValueError('no such digit: pick 0-9')\n")
+    at = AppTest.from_string("from ui.frame import guard\nwith guard():\n    raise ValueError('no such digit: pick 0-9')\n")
     at.run()
     assert not at.exception
     assert at.error[0].value == "no such digit: pick 0-9"
@@ -216,41 +217,41 @@ def test_disk_cache_computes_once_and_follows_the_key(tmp_path, monkeypatch):
     assert len(calls) == 3
 
 
-def test_file_digest_follows_the_weights_not_the_name(tmp_path):
+def test_weights_digest_follows_the_weights_not_the_name(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     for folder in (a, b):
         folder.mkdir()
         (folder / "model.safetensors").write_bytes(b"same weights")
-    assert cache.file_digest(a) == cache.file_digest(b)
+    assert weights_digest(a) == weights_digest(b)
     (b / "model.safetensors").write_bytes(b"other weights!")
-    assert cache.file_digest(a) != cache.file_digest(b)
+    assert weights_digest(a) != weights_digest(b)
 
 
-def test_demo_mode_offers_no_tsne(app_env, monkeypatch):
-    import ui
-    monkeypatch.setattr(ui, "DEMO", True)
+def test_demo_mode_offers_no_tsne(open_page, monkeypatch):
+    monkeypatch.setenv("AECORE_DEMO", "1")
     at = open_page("pages/2_latent_map.py", CKPT_16D)
     assert not at.exception
     assert "tsne" not in at.selectbox(key="projection").options
 
 
-def test_preload_at_server_start_means_the_first_map_encodes_nothing(app_env, monkeypatch):
-    import ui
+def test_preload_at_server_start_means_the_first_map_encodes_nothing(open_page, monkeypatch):
+    from ui import cached, checkpoints, server
     encoded = []
-    encode = ui.encode_dataset
-    monkeypatch.setattr(ui, "encode_dataset", lambda model, images: encoded.append(len(images)) or encode(model, images))
-    ui._codes.clear()
-    ui.preload()  # what app.py's lifespan runs as `streamlit run` starts, before any browser connects
+    encode = cached.encode_dataset
+    monkeypatch.setattr(cached, "encode_dataset", lambda model, images: encoded.append(len(images)) or encode(model, images))
+    cached.codes.clear()
+    server._preloaded.clear()
+    server.preload()  # what app.py's lifespan runs as `streamlit run` starts, before any browser connects
     assert len(encoded) == 1  # the first checkpoint's codes of the bundled sample's test split
-    at = open_page("pages/2_latent_map.py", ui.available()[0].rsplit("/", 1)[-1])
+    at = open_page("pages/2_latent_map.py", checkpoints.scan()[0][0].rsplit("/", 1)[-1])
     assert not at.exception
     assert len(encoded) == 1  # the page found them in the shared cache
 
 
 def test_preload_with_no_checkpoint_leaves_the_app_working(app_env, tmp_path, monkeypatch):
-    import ui
+    from ui import server
     monkeypatch.setenv("AECORE_CHECKPOINTS", str(tmp_path))
-    ui.preload()
+    server.preload()
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception
     assert "No checkpoint to show" in at.info[0].value

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from aecore import data
-from aecore.data import (DATASETS, DataError, default_dataset, load_dataset, read_idx,
-                         read_images_and_labels, to_tensor, write_idx)
+from aecore.data import DATASETS, DataError, default_dataset, load_dataset, read_idx, write_idx
+from aecore.data.idx import read_images_and_labels
+from aecore.data.registry import IDX_FILES
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +29,7 @@ def make_idx_set(folder, n_train=12, n_test=7, gz=True, seed=0):
     for split, n in (("train", n_train), ("test", n_test)):
         images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
         labels = (np.arange(n) % 10).astype(np.uint8)
-        for fname, arr in zip(data.IDX_FILES[split], (images, labels)):
+        for fname, arr in zip(IDX_FILES[split], (images, labels)):
             write_idx(folder / (fname if gz else fname[:-3]), arr)
         arrays[split] = (images, labels)
     return arrays
@@ -205,15 +206,3 @@ def test_available_datasets(tmp_path, monkeypatch):
     make_idx_set(tmp_path / "mnist")
     monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
     assert data.available_datasets()["mnist"]
-
-
-def test_to_tensor():
-    imgs = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)
-    imgs.setflags(write=False)
-    t = to_tensor(imgs)
-    assert t.shape == (1, 1, 2, 2) and str(t.dtype) == "torch.float32"
-    assert t.min().item() == 0.0 and t.max().item() == 1.0
-    assert abs(t[0, 0, 1, 0].item() - 0.2) < 1e-6
-    assert to_tensor(imgs[0]).shape == (1, 1, 2, 2)
-    with pytest.raises(ValueError, match="uint8"):
-        to_tensor(imgs.astype(np.float32))

@@ -8,9 +8,11 @@ import threading
 import numpy as np
 import pytest
 
-from aecore import download as dl
-from aecore.data import IDX_FILES, read_images_and_labels, write_idx
-from aecore.download import DownloadError, cli_download, download
+from aecore.data import download as dl
+from aecore.data import write_idx
+from aecore.data.download import DownloadError, cli_download, download
+from aecore.data.idx import read_images_and_labels
+from aecore.data.registry import IDX_FILES
 
 FILES = [f for pair in IDX_FILES.values() for f in pair]
 

@@ -1,21 +1,30 @@
-"""Checks of aecore.latent with a tiny fake model."""
-from types import SimpleNamespace
+"""Checks of aecore.latent (codec, projections, sampling, neighbours, export) with tiny models."""
+import csv
+import io
 
 import numpy as np
 import pytest
 import torch
+from factories import tiny_config
 from torch import nn
 
 from aecore import latent
+from aecore.latent.export import selection_csv
+from aecore.models import build_model
 
 
 class FakeModel(nn.Module):
-    def __init__(self, d=2, kind="plain"):
+    """Answers what the latent functions ask of a model: its code size and whether it has a prior."""
+
+    def __init__(self, d=2, prior=False):
         super().__init__()
         torch.manual_seed(0)
-        self.config = SimpleNamespace(kind=kind, latent_dim=d)
+        self.latent_dim, self.has_prior, self.kind = d, prior, "vae" if prior else "plain"
         self.enc = nn.Linear(784, d)
         self.dec = nn.Linear(d, 784)
+
+    def sample_prior(self, n, seed):
+        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
 
     def encode(self, x):
         assert not self.training  # encode_dataset must evaluate in eval mode
@@ -46,6 +55,8 @@ def test_projections_registry():
     assert np.array_equal(latent.project(codes2, "none"), codes2.astype(np.float32))
     with pytest.raises(ValueError, match="pca, umap or tsne"):
         latent.project(codes5, "none")
+    one = latent.project(codes2[:, :1], "none")  # 1-D codes: y = 0
+    assert one.shape == (60, 2) and not one[:, 1].any()
     with pytest.raises(ValueError, match="none, pca, umap, tsne"):
         latent.project(codes5, "isomap")
     with pytest.raises(ValueError, match="perplexity"):
@@ -74,7 +85,7 @@ def test_umap_map_keeps_clusters_apart_and_is_reproducible():
 
 
 def test_sample_codes():
-    vae = FakeModel(d=4, kind="vae")
+    vae = FakeModel(d=4, prior=True)
     a = latent.sample_codes(vae, 5, seed=3)
     assert a.shape == (5, 4) and np.array_equal(a, latent.sample_codes(vae, 5, seed=3))
     plain = FakeModel(d=2)
@@ -102,7 +113,7 @@ def test_interpolate_endpoints_and_slerp_norm():
 
 
 def test_decoding_grid_vae_symmetric_and_oriented():
-    grid, extent = latent.decoding_grid(FakeModel(kind="vae"), 5)
+    grid, extent = latent.decoding_grid(FakeModel(prior=True), 5)
     assert grid.shape == (25, 2)
     assert np.allclose(np.sort(grid[:, 0]), -np.sort(grid[:, 0])[::-1], atol=1e-6)
     assert np.allclose(grid.mean(axis=0), 0.0, atol=1e-6)
@@ -117,7 +128,7 @@ def test_decoding_grid_plain_and_errors():
     with pytest.raises(ValueError, match="codes="):
         latent.decoding_grid(FakeModel(), 4)
     with pytest.raises(ValueError, match="latent_dim=3"):
-        latent.decoding_grid(FakeModel(d=3, kind="vae"), 4)
+        latent.decoding_grid(FakeModel(d=3, prior=True), 4)
     grid, extent = latent.decoding_grid(FakeModel(), 3, span=((-1, 1), (0, 2)))
     assert extent == (-1.0, 1.0, 0.0, 2.0)
 
@@ -139,3 +150,60 @@ def test_neighbour_preservation():
     assert kept.shape == (300,) and np.all(kept == 1.0)
     shuffled = latent.neighbour_preservation(codes, codes[::-1], k=10)
     assert shuffled.mean() < 0.2 and shuffled.min() >= 0
+
+
+def _model(kind="plain", body="mlp", **over):
+    torch.manual_seed(0)
+    return build_model(tiny_config(kind, body, **over)).eval()
+
+
+def test_fitted_map_places_new_codes_where_the_map_put_them():
+    codes = np.random.default_rng(0).normal(size=(50, 6)).astype(np.float32)
+    points, projection = latent.fitted_map(codes, seed=0)
+    assert points.shape == (50, 2)
+    assert np.allclose(projection.transform(codes[:3]), points[:3], atol=1e-5)
+    assert np.allclose(points, latent.project(codes, "pca", seed=0), atol=1e-5)  # the map's own PCA
+    two = codes[:, :2]
+    points2, projection2 = latent.fitted_map(two)
+    assert np.array_equal(points2, two) and np.array_equal(projection2.transform(two[0]), two[:1])
+    one, _ = latent.fitted_map(codes[:, :1])
+    assert one.shape == (50, 2) and not one[:, 1].any()
+
+
+def test_interpolation_has_the_endpoints_and_one_frame_per_step():
+    model = _model()
+    path, frames = latent.interpolation(model, np.zeros(4), np.ones(4), steps=7, method="slerp")
+    assert path.shape == (7, 4) and frames.shape == (7, 28, 28)
+    assert np.allclose(path[0], 0) and np.allclose(path[-1], 1)
+    assert np.allclose(frames[0], latent.decode_codes(model, path[0])[0], atol=1e-6)
+
+
+def test_sampling_is_seeded_and_manifold_is_a_grid():
+    model = _model(latent_dim=2)
+    codes = np.random.default_rng(0).normal(size=(100, 2))
+    a, b = (latent.sample_images(model, 5, seed=3, codes=codes) for _ in range(2))
+    assert a.shape == (5, 28, 28) and np.array_equal(a, b)
+    grid, (x0, x1, y0, y1) = latent.manifold(model, codes, n=4)
+    assert grid.shape == (16, 28, 28) and x0 < x1 and y0 < y1
+    lo, hi, mean = latent.code_ranges(codes)
+    assert lo.shape == (2,) and np.all(lo < mean) and np.all(mean < hi)
+
+
+def test_a_vae_manifold_spans_its_prior_not_its_codes():
+    vae = _model("vae", latent_dim=2)
+    codes = np.random.default_rng(0).normal(loc=5.0, size=(100, 2))  # far from the prior
+    _, extent = latent.manifold(vae, codes, n=5)
+    assert extent == pytest.approx((-1.6448536, 1.6448536, -1.6448536, 1.6448536), rel=1e-5)
+    _, plain = latent.manifold(_model(latent_dim=2), codes, n=5)
+    assert plain[0] > 2  # a plain model's grid follows its codes
+
+
+def test_selection_csv_reads_back_as_the_selected_points():
+    xy = np.array([[0.25, -1.5], [3.1415927, 1e-4]], np.float32)
+    text = selection_csv(np.array([7, 4012]), np.array([3, 9]), xy)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(int(r["index"]), int(r["label"])) for r in rows] == [(7, 3), (4012, 9)]
+    assert np.array_equal(np.array([[float(r["x"]), float(r["y"])] for r in rows], np.float32), xy)
+    assert selection_csv([], [], np.zeros((0, 2))) == "index,label,x,y\n"
+    with pytest.raises(ValueError, match="as many labels"):
+        selection_csv([1, 2], [3], xy)

@@ -1,22 +1,23 @@
-"""Hand-worked checks of aecore.metrics on small made-up data."""
+"""Hand-worked checks of aecore.measure.metrics on small made-up data."""
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
+from factories import tiny_config
 from torch import nn
 
-from aecore import metrics
+from aecore.measure import metrics
+from aecore.models import build_model
 
 
 class LinearEncoder(nn.Module):
-    """Fake model: linear encoder (d x 784), sigmoid-linear decoder; a vae with logvar = 0."""
+    """Fake model: linear encoder (d x 784), sigmoid-linear decoder."""
 
-    def __init__(self, d=3, kind="plain", seed=0):
+    def __init__(self, d=3, seed=0):
         super().__init__()
         torch.manual_seed(seed)
-        self.config = SimpleNamespace(kind=kind, latent_dim=d)
+        self.latent_dim = d
         self.enc = nn.Linear(784, d)
         self.dec = nn.Linear(d, 784)
 
@@ -29,9 +30,10 @@ class LinearEncoder(nn.Module):
     def forward(self, x):
         return self.decode(self.encode(x))
 
-    def gaussian(self, x):
-        mu = self.encode(x)
-        return mu, torch.zeros_like(mu)
+
+def shallow_vae(seed: int = 0):
+    torch.manual_seed(seed)
+    return build_model(tiny_config("vae", "mlp", hidden=[], latent_dim=2)).eval()
 
 
 def test_reconstruction_errors_sum_vs_mean():
@@ -101,7 +103,7 @@ def test_sparsity_stats_hand_made():
 
 
 def test_neg_elbo_hand_worked():
-    model = LinearEncoder(d=2, kind="vae")
+    model = shallow_vae()
     with torch.no_grad():  # mu = 0, logvar = 0 -> KL = 0; decoder outputs 0.5 -> BCE = 784 ln 2
         for p in model.parameters():
             p.zero_()
@@ -110,7 +112,7 @@ def test_neg_elbo_hand_worked():
 
 
 def test_neg_elbo_seeded():
-    model, x = LinearEncoder(d=2, kind="vae"), torch.rand(7, 1, 28, 28)
+    model, x = shallow_vae(), torch.rand(7, 1, 28, 28)
     a = metrics.neg_elbo(model, x, n_samples=3, generator=5, batch_size=4)
     same = metrics.neg_elbo(model, x, n_samples=3, generator=torch.Generator().manual_seed(5))
     assert a == pytest.approx(same, rel=1e-6)  # batch_size changes only the rounding
@@ -148,3 +150,12 @@ def test_median_filter_removes_salt():
     img[0, 10, 10] = 1.0
     out = metrics.median_filter(img)
     assert out.shape == img.shape and out.dtype == img.dtype and out.max() == 0.0
+
+
+def test_neg_elbo_is_the_vae_objective_at_beta_one():
+    model, x = shallow_vae(seed=3), torch.rand(6, 1, 28, 28)
+    eps = torch.randn(6, 2, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():  # the training objective with the same noise
+        assert float(model.neg_elbo(x, eps).mean()) == pytest.approx(float(model.loss(x, eps=eps)["loss"]), rel=1e-5)
+    with pytest.raises(ValueError, match="no prior"):
+        metrics.neg_elbo(build_model(tiny_config("plain", "mlp")), x)

@@ -1,4 +1,4 @@
-"""Checks of aecore.noise and aecore.images."""
+"""Checks of aecore.pictures: noise, pixels and images."""
 import io
 
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from aecore import images, noise
-from aecore.images import ImageError
+from aecore.pictures import images, noise, pixels
+from aecore.pictures.images import ImageError
 
 
 # --- noise ---
@@ -59,14 +59,16 @@ def test_tile_shapes_and_padding():
     assert grid.shape == (2 * 29 + 1, 3 * 29 + 1) and grid.dtype == np.float32
     assert np.array_equal(grid[1:29, 1:29], imgs[0])
     assert np.all(grid[30:58, 59:87] == 1.0)  # the empty sixth cell
-    as_uint8 = images.tile(images.to_uint8(imgs), ncols=10, pad=0)
+    as_uint8 = images.tile(pixels.to_uint8(imgs), ncols=10, pad=0)
     assert as_uint8.shape == (28, 140) and as_uint8.dtype == np.uint8
 
 
 def test_png_and_gif_bytes():
     img = np.linspace(0, 1, 28 * 28).reshape(28, 28)
-    back = images.load_picture(images.to_png_bytes(img))
-    assert np.allclose(back, images.to_uint8(img) / 255.0)
+    buf = io.BytesIO()
+    Image.fromarray(pixels.to_uint8(img)).save(buf, format="PNG")
+    back = images.load_picture(buf.getvalue())
+    assert np.allclose(back, pixels.to_uint8(img) / 255.0)
     gif = Image.open(io.BytesIO(images.gif_bytes(np.stack([img, 1 - img, img * 0.5]), scale=3)))
     assert gif.n_frames == 3 and gif.size == (84, 84)
 
@@ -135,3 +137,32 @@ def test_mnist_style_empty_and_canvas():
     assert abs(_centre_of_mass(opaque)[1] - 13.5) <= 0.55
     with pytest.raises(ImageError, match="empty"):
         images.mnist_style(images.from_canvas_rgba(np.zeros((40, 40, 4), np.uint8)))
+
+
+def test_pixels_become_unit_floats_and_batches_whatever_they_were():
+    imgs = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)
+    imgs.setflags(write=False)  # dataset arrays are read-only
+    f = pixels.unit_float(imgs)
+    assert f.dtype == np.float32 and f.flags.writeable and f.max() == 1.0 and abs(f[0, 1, 0] - 0.2) < 1e-6
+    digits = np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    batch = pixels.as_image_batch(digits)
+    assert batch.shape == (3, 1, 28, 28) and batch.dtype == torch.float32
+    for same in (digits / 255.0, digits.reshape(3, 784), torch.from_numpy(digits)[:, None]):
+        assert torch.allclose(pixels.as_image_batch(same), batch)
+    assert pixels.as_image_batch(batch) is batch  # already a batch: no copy
+    with pytest.raises(ValueError, match="28, 28"):
+        pixels.image_stack(np.zeros((2, 5, 5)))
+
+
+def test_drawn_and_uploaded_pictures_become_28x28_inputs():
+    canvas = np.zeros((280, 280, 4), np.uint8)
+    canvas[60:220, 130:150] = 255  # a white vertical stroke, opaque
+    seen = images.canvas_input(canvas)
+    assert seen.shape == (28, 28) and seen.max() == pytest.approx(1.0)
+    with pytest.raises(ImageError, match="empty"):
+        images.canvas_input(np.zeros((280, 280, 4), np.uint8))
+    buf = io.BytesIO()
+    Image.fromarray(255 - canvas[..., 0]).save(buf, format="PNG")  # dark ink on white
+    assert np.allclose(images.picture_input(buf.getvalue()), seen, atol=0.05)
+    with pytest.raises(ImageError, match="not an image"):
+        images.picture_input(b"hello", name="notes.txt")

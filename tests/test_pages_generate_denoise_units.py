@@ -3,28 +3,24 @@
 import shutil
 
 import pytest
-from app_support import CKPT_2D, CKPT_16D, app_env, open_page  # noqa: F401 -- app_env is a fixture
+from factories import CKPT_2D, CKPT_16D, train_tiny
 
-from aecore.checkpoint import save_checkpoint
-from aecore.config import ModelConfig, TrainConfig
-from aecore.train import train
+from aecore.config import ModelConfig
 
 GENERATE, DENOISE, UNITS = "pages/3_generate.py", "pages/4_denoise.py", "pages/5_units.py"
 SPARSE, DENOISING = "tiny-sparse-32", "tiny-denoising-16d"
 
 
 @pytest.fixture(scope="module")
-def more_checkpoints(app_env, tmp_path_factory):  # noqa: F811
+def more_checkpoints(app_env, tmp_path_factory):
     """A folder with the two shared checkpoints plus a sparse (twin: the vae) and a denoising
     one (twin: the 2-D plain), used as AECORE_CHECKPOINTS for the tests that ask for it."""
     folder = tmp_path_factory.mktemp("more") / "checkpoints"
     for name in (CKPT_2D, CKPT_16D):
         shutil.copytree(app_env / name, folder / name)
-    cfg = TrainConfig(dataset="mnist-sample", epochs=1, max_train=800, seed=0)
     for name, kind, d, twin in [(SPARSE, "sparse", 32, CKPT_16D), (DENOISING, "denoising", 16, CKPT_2D)]:
-        result = train(ModelConfig(kind=kind, latent_dim=d, hidden=[64]), cfg)
-        save_checkpoint(folder / name, result.model, cfg, result.dataset, result.seconds,
-                        result.history, about={"title": name, "twin": twin})
+        train_tiny(folder, name, ModelConfig(kind=kind, latent_dim=d, hidden=[64]),
+                   {"title": name, "twin": twin}, evaluate=False)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AECORE_CHECKPOINTS", str(folder))
         yield folder
@@ -40,13 +36,26 @@ def _captions(at):
     return [c.value for c in at.caption]
 
 
+# what each page shows on the bundled sample: (plotly charts, images at least, a caption it starts)
+SHOWN = {GENERATE: (1, 3, "16 samples from"), DENOISE: (2, 5, "gaussian noise at level 0.50"),
+         UNITS: (3, 5, "All code values of the 1,000 test digits")}
+
+
 @pytest.mark.parametrize("page", [GENERATE, DENOISE, UNITS])
 @pytest.mark.parametrize("checkpoint", [CKPT_2D, CKPT_16D])
-def test_page_runs_on_the_sample(app_env, page, checkpoint):  # noqa: F811
-    _clean(open_page(page, checkpoint))
+def test_page_shows_its_charts_images_and_captions(open_page, page, checkpoint):
+    at = _clean(open_page(page, checkpoint))
+    charts, images, caption = SHOWN[page]
+    assert len(at.get("plotly_chart")) == charts
+    assert len(at.image) >= images
+    assert any(c.startswith(caption) for c in _captions(at) + [i.proto.imgs[0].caption for i in at.image])
+    if page == GENERATE:  # the decoded manifold only for a 2-D code; from the prior for a VAE
+        assert any("samples from the prior" in c for c in _captions(at) + [i.proto.imgs[0].caption for i in at.image]) \
+            == (checkpoint == CKPT_16D)
+        assert any("15 x 15 grid" in i.proto.imgs[0].caption for i in at.image) == (checkpoint == CKPT_2D)
 
 
-def test_interpolation_steps_set_the_number_of_frames(app_env):  # noqa: F811
+def test_interpolation_steps_set_the_number_of_frames(open_page):
     at = _clean(open_page(GENERATE, CKPT_16D))
     assert any(c.startswith("8 frames") for c in _captions(at))
     at.slider(key="interp_steps").set_value(12)
@@ -59,7 +68,7 @@ def test_interpolation_steps_set_the_number_of_frames(app_env):  # noqa: F811
     assert [at.slider(key=f"dim_{i}").value for i in range(10)] != pytest.approx(mean_code)
 
 
-def test_noise_level_changes_the_psnr(app_env):  # noqa: F811
+def test_noise_level_changes_the_psnr(open_page):
     at = _clean(open_page(DENOISE, CKPT_2D))
     before = at.markdown[0].value
     assert "PSNR" in before and "median filter" in before
@@ -71,20 +80,20 @@ def test_noise_level_changes_the_psnr(app_env):  # noqa: F811
     assert not any("Test digit #0 " in c for c in _captions(at))
 
 
-def test_drawing_without_a_drawing_asks_for_one(app_env):  # noqa: F811
+def test_drawing_without_a_drawing_asks_for_one(open_page):
     at = _clean(open_page(DENOISE, CKPT_16D))
     at.radio(key="source").set_value("Draw")
     _clean(at.run())
     assert any("Draw a digit" in i.value or "canvas" in i.value for i in at.info)
 
 
-def test_denoising_model_is_compared_with_its_twin(more_checkpoints):
+def test_denoising_model_is_compared_with_its_twin(more_checkpoints, open_page):
     at = _clean(open_page(DENOISE, DENOISING))
     table = at.markdown[0].value
     assert f"denoising model ({DENOISING})" in table and f"plain model ({CKPT_2D})" in table
 
 
-def test_changing_the_unit_changes_the_unit_view(more_checkpoints):
+def test_changing_the_unit_changes_the_unit_view(more_checkpoints, open_page):
     at = _clean(open_page(UNITS, SPARSE))
     labels = [m.label for m in at.metric]
     assert any(SPARSE in label for label in labels) and any(CKPT_16D in label for label in labels)

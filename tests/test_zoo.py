@@ -6,10 +6,12 @@ import os
 import numpy as np
 import pytest
 
-from aecore import zoo
 from aecore.checkpoint import list_checkpoints, load_checkpoint
+from aecore.config import ModelConfig, TrainConfig
 from aecore.data import available_datasets, load_dataset
-from aecore.evaluate import evaluate
+from aecore.latent import reconstruct
+from aecore.measure import metrics, zoo
+from aecore.measure.evaluate import evaluate
 
 RECIPE = zoo.load_recipe()
 FULL_MNIST = available_datasets().get("mnist", False)
@@ -25,8 +27,9 @@ def test_every_recipe_entry_is_shipped_and_loads_strictly():
 @pytest.mark.parametrize("name", list(RECIPE))
 def test_checkpoint_was_trained_from_its_recipe(name):
     ckpt = load_checkpoint(zoo.ZOO_DIR / name)
-    assert ckpt.config["model"] == RECIPE[name]["model"]
-    assert ckpt.config["training"] == RECIPE[name]["training"]
+    assert ckpt.model.config == ModelConfig.from_dict(RECIPE[name]["model"])
+    assert TrainConfig.from_dict(ckpt.config["training"]) == TrainConfig.from_dict(RECIPE[name]["training"])
+    assert ckpt.config["about"] == RECIPE[name]["about"]  # its anchors and twin come with it
     assert ckpt.config["train_seconds"] <= 600, "each checkpoint trains in at most 10 minutes"
     on = ckpt.metrics["measured_on"]
     assert on["dataset"] == "mnist" and on["split"] == "test" and on["size"] == 10_000
@@ -47,10 +50,10 @@ REPRODUCED = ["sse_per_image", "mse_per_pixel", "knn1", "knn5", "denoise_psnr", 
               "jacobian_frobenius", "neg_elbo"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not FULL_MNIST, reason="the official MNIST test set is not available here")
 @pytest.mark.parametrize("name", list(RECIPE))
 def test_stored_metrics_reproduce_within_one_percent(name, monkeypatch):
-    from aecore import metrics
     if DATA_DIR:
         monkeypatch.setenv("AECORE_DATA_DIR", DATA_DIR)
     monkeypatch.setattr(metrics, "trustworthiness", lambda *a, **k: float("nan"))
@@ -67,11 +70,22 @@ def test_bundled_sample_gives_errors_in_the_stored_range(name):
     """On a fresh machine without full MNIST: the 1,000 sample test digits are MNIST digits too,
     so a checkpoint reconstructs them about as well as the official test set (within 2x)."""
     ckpt = load_checkpoint(zoo.ZOO_DIR / name)
-    from aecore.latent import decode_codes, encode_dataset
-    from aecore.metrics import reconstruction_errors
     test = load_dataset("mnist-sample", "test")
-    recon = decode_codes(ckpt.model, encode_dataset(ckpt.model, test.images))
-    sse = reconstruction_errors(test.images / 255.0, recon)["sse_per_image"]
+    sse = metrics.reconstruction_errors(test.images, reconstruct(ckpt.model, test.images))["sse_per_image"]
     stored = ckpt.metrics["metrics"]["sse_per_image"]
     assert stored / 2 <= sse <= stored * 2
     assert np.isfinite(sse)
+
+
+def test_goals_are_data_that_measure_against_twins_and_baselines():
+    ckpts = {"a": {"metrics": {"sse_per_image": 12.0, "maf": 1.4}}, "twin": {"metrics": {"sse_per_image": 10.0}}}
+    base = {"pca-20": {"maf": 1.9}}
+    ratio = {"metric": "sse_per_image", "at_most": 1.25, "over": "twin", "by": "times", "format": ".3f"}
+    assert zoo.measure_goal("a", ratio, ckpts, base) == ("12.000 vs 10.000 (x1.20)", True)
+    assert zoo.measure_goal("a", {**ratio, "at_most": 1.1}, ckpts, base)[1] is False
+    plus = {"metric": "sse_per_image", "at_least": 3.0, "over": "twin", "by": "plus", "format": ".1f"}
+    assert zoo.measure_goal("a", plus, ckpts, base) == ("12.0 vs 10.0", False)
+    beside = {"metric": "maf", "at_most": 1.5, "beside": "baseline pca-20", "format": ".2f"}
+    assert zoo.measure_goal("a", beside, ckpts, base) == ("1.40 (PCA-20 1.90)", True)
+    with pytest.raises(KeyError):
+        zoo.measure_goal("untrained", beside, ckpts, base)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM_ARGS, REPO, ServerDidNotStart, chromium_path, streamlit_server
+from benchmarks.browser import CHROMIUM_ARGS, REPO, ServerDidNotStart, chromium_path, streamlit_server
 
 VIEWPORT = {"width": 1400, "height": 1000}
 NEEDED = ["ae-2d", "denoise", "sparse", "vae-16d"]  # checkpoints the UI tests open by name

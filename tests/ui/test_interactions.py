@@ -4,7 +4,10 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
 
 FIXTURES = Path(__file__).parent / "fixtures"
 INPUT_CAPTION = "input (the 28x28 the model sees)"

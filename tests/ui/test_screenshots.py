@@ -4,6 +4,8 @@ import pytest
 
 from snapshot import assert_matches
 
+pytestmark = pytest.mark.browser
+
 # (baseline name, url path, checkpoint, what must be on screen besides the title)
 PAGES = [
     ("overview", "", "ae-2d", 1),

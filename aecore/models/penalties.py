@@ -1,10 +1,33 @@
 """The penalty terms that tell the autoencoder kinds apart. Each takes tensors and returns a
-scalar; models.py weights them and names them in `loss()`."""
+scalar; kinds.py weights them and names them in `loss()`."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ..checks import lookup
+from ..latent.neighbours import exact_knn
+
+
+def _batch_mean(code: torch.Tensor) -> torch.Tensor:
+    return code.mean(dim=0).clamp(1e-6, 1 - 1e-6)
+
+
+def _l1(code: torch.Tensor, rho: float) -> torch.Tensor:
+    return code.abs().sum(dim=1).mean()
+
+
+def _kl(code: torch.Tensor, rho: float) -> torch.Tensor:
+    p = _batch_mean(code)
+    return (rho * torch.log(rho / p) + (1 - rho) * torch.log((1 - rho) / (1 - p))).sum()
+
+
+def _log(code: torch.Tensor, rho: float) -> torch.Tensor:
+    return torch.log1p(_batch_mean(code) ** 2).sum()
+
+
+SPARSITY = {"l1": _l1, "kl": _kl, "log": _log}
 
 
 def sparsity(code: torch.Tensor, how: str, rho: float) -> torch.Tensor:
@@ -14,27 +37,28 @@ def sparsity(code: torch.Tensor, how: str, rho: float) -> torch.Tensor:
     kl:  sum_j KL(rho || p_j), p_j = batch-mean activation of sigmoid unit j (Ng's notes).
     log: sum_j log(1 + p_j^2), p_j = batch-mean activation of sigmoid unit j (seed 001).
     """
-    if how == "l1":
-        return code.abs().sum(dim=1).mean()
-    p = code.mean(dim=0).clamp(1e-6, 1 - 1e-6)
-    if how == "kl":
-        return (rho * torch.log(rho / p) + (1 - rho) * torch.log((1 - rho) / (1 - p))).sum()
-    if how == "log":
-        return torch.log1p(p ** 2).sum()
-    raise ValueError(f"unknown sparsity {how!r}; valid: kl, l1, log")
+    return lookup(SPARSITY, how, "sparsity")(code, rho)
 
 
-def jacobian_sq_frobenius(x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """Mean over images of ||dz/dx||_F^2, for any encoder: one backward pass per code unit.
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) per image (B,), in nats, summed over the d units."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1)
 
-    x must require grad and z (B, d) must come from x with images independent in the batch,
-    so the gradient of z[:, j].sum() w.r.t. x gives row j of every image's Jacobian at once.
+
+def jacobian_sq_norms(x: torch.Tensor, z: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
+    """Per image (B,): ||dz/dx||_F^2 of the (d, pixels) Jacobian, exactly, for any encoder: one
+    backward pass per code unit. create_graph=True to train through it (the contractive penalty).
+
+    x must require grad and z (B, d) must come from x with images independent in the batch
+    (eval mode, or no batch-coupled layers), so the gradient of z[:, j].sum() w.r.t. x gives row
+    j of every image's Jacobian at once.
     """
-    total = x.new_zeros(())
+    total = x.new_zeros(len(x))
     for j in range(z.shape[1]):
-        (g,) = torch.autograd.grad(z[:, j].sum(), x, create_graph=True)
-        total = total + g.pow(2).sum()
-    return total / x.shape[0]
+        (g,) = torch.autograd.grad(z[:, j].sum(), x, create_graph=create_graph,
+                                   retain_graph=create_graph or j < z.shape[1] - 1)
+        total = total + g.pow(2).flatten(1).sum(dim=1)
+    return total
 
 
 def neighbour_distances(x: torch.Tensor, z: torch.Tensor, k: int) -> torch.Tensor:
@@ -56,11 +80,15 @@ def neighbour_distances(x: torch.Tensor, z: torch.Tensor, k: int) -> torch.Tenso
 
 
 def umap_graph(images: np.ndarray, n_neighbors: int, seed: int):
-    """UMAP's fuzzy k-NN graph of images (N, 784) as (heads, tails, weights) numpy arrays."""
+    """UMAP's fuzzy k-NN graph of images (N, 784) as (heads, tails, weights) numpy arrays, from
+    the exact k-NN graph the explorer's UMAP maps use (aecore.latent.neighbours.exact_knn)."""
     from umap.umap_ import fuzzy_simplicial_set  # lazy: heavy import, numba compiles
 
-    graph, _, _ = fuzzy_simplicial_set(images.reshape(len(images), -1).astype(np.float32),
-                                       n_neighbors, np.random.RandomState(seed), "euclidean")
+
+    points = images.reshape(len(images), -1).astype(np.float32)
+    indices, dists = exact_knn(points, n_neighbors)
+    graph, _, _ = fuzzy_simplicial_set(points, n_neighbors, np.random.RandomState(seed), "euclidean",
+                                       knn_indices=indices, knn_dists=dists)
     graph = graph.tocoo()
     return graph.row.astype(np.int64), graph.col.astype(np.int64), graph.data.astype(np.float32)
 

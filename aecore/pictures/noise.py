@@ -10,6 +10,8 @@ import math
 import numpy as np
 import torch
 
+from ..checks import as_generator, lookup
+
 
 def _uniform(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     # drawn on the CPU so that a seed gives the same noise whatever device x lives on
@@ -40,19 +42,12 @@ NOISES = {"gaussian": gaussian, "salt_pepper": salt_pepper, "masking": masking}
 _MAX_LEVEL = {"gaussian": math.inf, "salt_pepper": 1.0, "masking": 1.0}
 
 
-def _check(kind: str, level: float) -> None:
-    if kind not in NOISES:
-        raise ValueError(f"unknown noise {kind!r}; valid: {', '.join(NOISES)}")
-    what = "sigma" if kind == "gaussian" else "the fraction of pixels"
-    if not (0.0 <= level <= _MAX_LEVEL[kind]) or math.isnan(level):
-        bound = ">= 0" if math.isinf(_MAX_LEVEL[kind]) else "in [0, 1]"
-        raise ValueError(f"{kind} noise level is {what} and must be {bound}; got {level}")
-
-
-def _as_generator(generator) -> torch.Generator | None:
-    if generator is None or isinstance(generator, torch.Generator):
-        return generator
-    return torch.Generator().manual_seed(int(generator))
+def _check(noise: str, level: float) -> None:
+    lookup(NOISES, noise, "noise")
+    what = "sigma" if noise == "gaussian" else "the fraction of pixels"
+    if not (0.0 <= level <= _MAX_LEVEL[noise]) or math.isnan(level):
+        bound = ">= 0" if math.isinf(_MAX_LEVEL[noise]) else "in [0, 1]"
+        raise ValueError(f"{noise} noise level is {what} and must be {bound}; got {level}")
 
 
 def corrupt(x, kind: str, level: float, generator=None):
@@ -64,7 +59,7 @@ def corrupt(x, kind: str, level: float, generator=None):
     """
     level = float(level)
     _check(kind, level)
-    g = _as_generator(generator)
+    g = as_generator(generator)
     if isinstance(x, torch.Tensor):
         if not x.is_floating_point():
             raise ValueError(f"corrupt needs float pixels in [0, 1], got {x.dtype}; divide by 255 first")

@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Iterator
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--enable-unsafe-swiftshader"]  # WebGL (the maps' scattergl) in software, as on CI

@@ -17,8 +17,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from aecore import __version__
-from aecore.data import DATASETS, IDX_FILES, cache_root
+from ..checks import lookup
+
+from .. import __version__
+from .registry import DATASETS, IDX_FILES, cache_root
 
 MIRRORS: dict[str, tuple[str, ...]] = {
     "mnist": ("https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -117,8 +119,7 @@ def download(name: str, dest: str | os.PathLike | None = None, mirrors=None, md5
     order (default MIRRORS[name]). md5s: {file name: hex md5} (default MD5S[name]). timeout:
     seconds per network operation. Raises DownloadError (one line) when a file can't be had.
     """
-    if name not in MIRRORS:
-        raise ValueError(f"cannot download {name!r}; downloadable datasets: {', '.join(MIRRORS)}")
+    lookup(MIRRORS, name, "downloadable dataset")
     folder = Path(dest).expanduser() if dest is not None else cache_root() / name
     mirrors = tuple(mirrors) if mirrors is not None else MIRRORS[name]
     md5s = dict(md5s) if md5s is not None else MD5S[name]

@@ -1,10 +1,11 @@
 """Encoder and decoder bodies. An encoder maps images (B, 1, 28, 28) to features (B, F); a decoder
-maps codes (B, d) to logits (B, 1, 28, 28). The bottleneck between them lives in models.py."""
+maps codes (B, d) to logits (B, 1, 28, 28). The bottleneck between them lives in bottlenecks.py."""
 from __future__ import annotations
 
 from torch import nn
 
-from .config import ModelConfig
+from ..checks import lookup
+from ..config import ModelConfig
 
 ACTIVATIONS = {
     "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU,
@@ -14,13 +15,7 @@ PIXELS = 28 * 28
 
 
 def activation(name: str) -> nn.Module:
-    return ACTIVATIONS[check_name(name, ACTIVATIONS, "activation")]()
-
-
-def check_name(name: str, registry: dict, what: str) -> str:
-    if name not in registry:
-        raise ValueError(f"unknown {what} {name!r}; valid: {', '.join(sorted(registry))}")
-    return name
+    return lookup(ACTIVATIONS, name, "activation")()
 
 
 def dense_stack(sizes: list[int], cfg: ModelConfig) -> list[nn.Module]:
@@ -86,6 +81,6 @@ BODIES = {"mlp": (mlp_encoder, mlp_decoder), "conv": (conv_encoder, conv_decoder
 
 def build_body(cfg: ModelConfig) -> tuple[nn.Module, int, nn.Module]:
     """Returns (encoder, encoder feature size, decoder) for cfg.body."""
-    make_encoder, make_decoder = BODIES[check_name(cfg.body, BODIES, "body")]
+    make_encoder, make_decoder = lookup(BODIES, cfg.body, "body")
     encoder, features = make_encoder(cfg)
     return encoder, features, make_decoder(cfg)

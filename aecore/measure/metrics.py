@@ -12,27 +12,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .latent import as_image_batch, eval_mode
+from ..checks import as_generator
+from ..latent.codec import eval_mode, model_device
+from ..models.penalties import jacobian_sq_norms
+from ..pictures.pixels import SIDE, as_image_batch, numpy_of, unit_float
 
 PSNR_CAP_DB = 100.0  # PSNR of a perfect reconstruction (MSE = 0), instead of infinity
 
 
-def _float64(a) -> np.ndarray:
-    """Array or tensor -> float64 numpy of the same shape, uint8 scaled to [0, 1]."""
-    a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
-    return a.astype(np.float64) / 255.0 if a.dtype == np.uint8 else a.astype(np.float64)
-
-
-def _flat(a) -> np.ndarray:
-    """Array or tensor (N, ...) -> float64 numpy (N, D), uint8 scaled to [0, 1]."""
-    a = _float64(a)
+def _flat(a, dtype=np.float64) -> np.ndarray:
+    """Array or tensor (N, ...) -> float numpy (N, D), uint8 scaled to [0, 1]."""
+    a = unit_float(a, dtype)
     return a.reshape(len(a), -1)
-
-
-def _images(a) -> torch.Tensor:
-    """Images (N, H, W) or (N, 1, H, W) -> float64 tensor (N, 1, H, W)."""
-    a = _float64(a)
-    return torch.from_numpy(a).reshape(len(a), 1, *a.shape[-2:])
 
 
 def reconstruction_errors(x, x_hat) -> dict:
@@ -59,12 +50,8 @@ def trustworthiness(pixels, codes, k: int = 5) -> float:
 
 
 def _as_rows32(a) -> torch.Tensor:
-    """(N, ...) -> float32 tensor (N, D); uint8 scaled to [0, 1] (ratios do not depend on it)."""
-    if isinstance(a, torch.Tensor) and a.dtype == torch.float32:
-        return a.detach().cpu().reshape(len(a), -1)
-    a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
-    a = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32, copy=False)
-    return torch.from_numpy(a.reshape(len(a), -1))
+    """(N, ...) -> float32 tensor (N, D), uint8 scaled to [0, 1]."""
+    return torch.from_numpy(_flat(a, np.float32))
 
 
 def _candidates(q: torch.Tensor, base: torch.Tensor, base_sq: torch.Tensor, k: int) -> torch.Tensor:
@@ -161,7 +148,8 @@ def ssim(clean, output) -> np.ndarray:
     K1 = 0.01, K2 = 0.03, data range 1, population (co)variances, averaged over the window
     positions fully inside the image (18 x 18 for 28 x 28), as scikit-image's
     structural_similarity(gaussian_weights=True, use_sample_covariance=False, data_range=1)."""
-    x, y = _images(clean), _images(output)
+    x, y = (torch.from_numpy(a.reshape(len(a), 1, *a.shape[-2:]))
+            for a in (unit_float(clean, np.float64), unit_float(output, np.float64)))
     if x.shape != y.shape or min(x.shape[-2:]) < 11:
         raise ValueError(f"ssim needs two image stacks of one shape, at least 11 x 11; "
                          f"got {tuple(x.shape)} and {tuple(y.shape)}")
@@ -190,53 +178,36 @@ def sparsity_stats(codes, threshold: float = 0.1) -> dict:
             "unit_frequency": freq.tolist()}
 
 
-def _as_generator(generator) -> torch.Generator:
-    if isinstance(generator, torch.Generator):
-        return generator
-    return torch.Generator().manual_seed(0 if generator is None else int(generator))
-
-
-def neg_elbo(model: nn.Module, x, n_samples: int = 1, generator=None,
-             batch_size: int = 1000) -> float:
-    """Negative ELBO in nats per image (mean over images) of a vae: BCE summed over the 784
-    pixels, at z = mu + sigma * eps (eps from `generator`: a torch.Generator or a seed; None
-    means seed 0, so the value is reproducible), averaged over n_samples, plus the analytic
-    KL(N(mu, sigma^2) || N(0, I)) summed over latent dims. Uses model.gaussian and model.decode."""
-    g, x = _as_generator(generator), as_image_batch(x)
-    device = next(model.parameters()).device
-    # all noise drawn up front, so the value does not depend on batch_size
-    eps_all = torch.randn(n_samples, len(x), model.config.latent_dim, generator=g)
+def neg_elbo(model: nn.Module, x, n_samples: int = 1, generator=0, batch_size: int = 1000) -> float:
+    """Negative ELBO in nats per image (mean over images) of a model with a prior: its own
+    `neg_elbo` (a VAE's objective at beta = 1 with a Bernoulli decoder) at z = mu + sigma * eps,
+    averaged over n_samples. eps comes from `generator` (a torch.Generator or a seed; the default
+    seed 0 makes the value reproducible), all drawn up front so batch_size does not change it."""
+    if not model.has_prior:
+        raise ValueError(f"a {model.kind!r} model has no prior, so no ELBO")
+    g, x = as_generator(generator), as_image_batch(x)
+    device = model_device(model)
+    eps_all = torch.randn(n_samples, len(x), model.latent_dim, generator=g)
     total = 0.0
     with eval_mode(model), torch.no_grad():
         for s in range(0, len(x), batch_size):
             xb = x[s:s + batch_size].to(device)
-            mu, logvar = model.gaussian(xb)
-            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1)
-            bce = torch.zeros_like(kl)
-            for i in range(n_samples):
-                eps = eps_all[i, s:s + batch_size].to(device)
-                x_hat = model.decode(mu + torch.exp(0.5 * logvar) * eps)
-                bce += F.binary_cross_entropy(x_hat, xb, reduction="none").flatten(1).sum(dim=1)
-            total += float((bce / n_samples + kl).sum())
+            per_image = sum(model.neg_elbo(xb, eps_all[i, s:s + batch_size].to(device)) for i in range(n_samples))
+            total += float(per_image.sum()) / n_samples
     return total / len(x)
 
 
 def jacobian_frobenius(model: nn.Module, x, batch_size: int = 500) -> float:
     """Mean over images of ||d encode(x) / dx||_F (the norm, not squared) of the (d, 784)
-    Jacobian, computed exactly: one backward pass per latent unit. Eval mode, so images in a
-    batch are independent and the gradient of sum_b z[b, j] gives row j of every Jacobian."""
+    Jacobian, computed exactly (aecore.models.penalties.jacobian_sq_norms). Eval mode, so the
+    images of a batch are independent."""
     x = as_image_batch(x)
-    device = next(model.parameters()).device
+    device = model_device(model)
     norms = []
     with eval_mode(model):
         for s in range(0, len(x), batch_size):
             xb = x[s:s + batch_size].to(device).requires_grad_(True)
-            z = model.encode(xb)
-            sq = torch.zeros(len(xb), device=device)
-            for j in range(z.shape[1]):
-                (g,) = torch.autograd.grad(z[:, j].sum(), xb, retain_graph=j < z.shape[1] - 1)
-                sq += g.pow(2).flatten(1).sum(dim=1)
-            norms.append(sq.sqrt().detach().cpu())
+            norms.append(jacobian_sq_norms(xb, model.encode(xb)).sqrt().detach().cpu())
     return float(torch.cat(norms).mean())
 
 
@@ -254,7 +225,7 @@ def pca_baseline(train_pixels, test_pixels, n_components: int, seed: int = 0) ->
     train, test = _flat(train_pixels).astype(np.float32), _flat(test_pixels).astype(np.float32)
     pca = PCA(n_components=n_components, random_state=seed).fit(train)
     test_codes = pca.transform(test)
-    recon = np.clip(pca.inverse_transform(test_codes), 0.0, 1.0).reshape(len(test), 28, 28)
+    recon = np.clip(pca.inverse_transform(test_codes), 0.0, 1.0).reshape(len(test), SIDE, SIDE)
     return PCABaseline(pca.transform(train).astype(np.float32), test_codes.astype(np.float32),
                        recon.astype(np.float32), pca)
 
@@ -263,5 +234,5 @@ def median_filter(images, size: int = 3) -> np.ndarray:
     """Denoising baseline: a size x size median filter on each image of (N, ..., H, W)
     (edges reflected). Returns a numpy array of the input's shape and dtype."""
     from scipy.ndimage import median_filter as _median
-    a = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    a = numpy_of(images)
     return _median(a, size=(1,) * (a.ndim - 2) + (size, size), mode="reflect")

@@ -12,21 +12,11 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .pixels import numpy_of, to_uint8, unit_float
+
 
 class ImageError(ValueError):
     """A picture that cannot be used; the message says what to do."""
-
-
-def _numpy(a) -> np.ndarray:
-    return a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
-
-
-def to_uint8(img) -> np.ndarray:
-    """Float image in [0, 1] (clipped) -> uint8 [0, 255]; uint8 passes through."""
-    a = _numpy(img)
-    if a.dtype == np.uint8:
-        return a
-    return np.round(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def tile(images, ncols: int, pad: int = 1, pad_value: float = 1.0) -> np.ndarray:
@@ -34,7 +24,7 @@ def tile(images, ncols: int, pad: int = 1, pad_value: float = 1.0) -> np.ndarray
     row by row, with `pad` pixels of `pad_value` (in [0, 1] units) between and around tiles.
     Cells after the last image are filled with pad_value; ncols is clamped to N.
     Returns uint8 for uint8 input, float32 otherwise."""
-    a = _numpy(images)
+    a = numpy_of(images)
     if a.ndim == 4 and a.shape[1] == 1:
         a = a[:, 0]
     if a.ndim == 2:
@@ -55,17 +45,10 @@ def tile(images, ncols: int, pad: int = 1, pad_value: float = 1.0) -> np.ndarray
     return out
 
 
-def to_png_bytes(array) -> bytes:
-    """A 2-D grayscale (or (H, W, 3|4) colour) image, float [0, 1] or uint8 -> PNG bytes."""
-    buf = io.BytesIO()
-    Image.fromarray(to_uint8(array)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def gif_bytes(frames, scale: int = 4, duration_ms: int = 100, loop: int = 0) -> bytes:
     """Animated GIF of frames (T, h, w) in [0, 1] (or uint8), each upscaled `scale` times with
     nearest-neighbour (crisp pixels), shown `duration_ms` each, looping forever (loop=0)."""
-    a = _numpy(frames)
+    a = numpy_of(frames)
     if a.ndim == 4 and a.shape[1] == 1:
         a = a[:, 0]
     if a.ndim != 3 or len(a) == 0:
@@ -122,7 +105,7 @@ def load_picture(data: bytes, max_bytes: int = 10 * 2**20, max_pixels: int = 409
     if "A" in img.getbands() or "transparency" in img.info:
         rgba = img.convert("RGBA")
         img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    return unit_float(np.asarray(img.convert("L")))
 
 
 def from_canvas_rgba(rgba) -> np.ndarray:
@@ -130,10 +113,10 @@ def from_canvas_rgba(rgba) -> np.ndarray:
     mnist_style. With a transparent background the alpha channel is the ink (bright strokes on
     black, whatever the stroke colour); with an opaque one, the luminance (mnist_style's
     invert='auto' then handles dark-on-light and light-on-dark alike)."""
-    a = _numpy(rgba)
+    a = numpy_of(rgba)
     if a.ndim != 3 or a.shape[2] != 4:
         raise ImageError(f"expected canvas pixels (H, W, 4) RGBA, got shape {a.shape}")
-    a = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
+    a = unit_float(a)
     alpha = a[..., 3]
     if alpha.min() < 1.0:
         return alpha
@@ -194,3 +177,15 @@ def mnist_style(gray, invert="auto", threshold: float = 0.2) -> np.ndarray:
     cols = np.flatnonzero((ink > threshold).any(axis=0))
     ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     return _centre_by_mass(_fit_box(ink))
+
+
+def picture_input(data: bytes, name: str | None = None) -> np.ndarray:
+    """Uploaded picture bytes -> the MNIST-style (28, 28) input the model sees.
+    Raises ImageError (not an image, too large, empty) with a message for the user."""
+    return mnist_style(load_picture(data, name=name))
+
+
+def canvas_input(rgba) -> np.ndarray:
+    """A drawing canvas's RGBA (H, W, 4) -> the MNIST-style (28, 28) input the model sees.
+    Raises ImageError when nothing is drawn."""
+    return mnist_style(from_canvas_rgba(rgba))

@@ -2,9 +2,8 @@
 beside published anchors. Plain data (dicts and rows), so the app and reports can show it."""
 from __future__ import annotations
 
-from .anchors import anchors_for
-from .checkpoint import Checkpoint
-from .config import ModelConfig
+from ..checkpoint import Checkpoint
+from ..config import ModelConfig
 
 # metric name -> what it measures (units), for tables
 DESCRIPTIONS = {
@@ -39,9 +38,16 @@ def parameter_count(checkpoint: Checkpoint) -> int:
     return sum(p.numel() for p in checkpoint.model.parameters())
 
 
+def anchors_for(checkpoint: Checkpoint) -> dict[str, tuple[float, str]]:
+    """{metric: (published value, source)} from the checkpoint's own "about" (its recipe entry
+    wrote them); {} when it names none."""
+    anchors = (checkpoint.config.get("about") or {}).get("anchors") or {}
+    return {name: (float(a["value"]), str(a.get("source", ""))) for name, a in anchors.items()}
+
+
 def model_card(checkpoint: Checkpoint) -> dict[str, str]:
     """Field -> text for the card: kind, body, layers, parameters, training data and time."""
-    c, model = checkpoint.config, ModelConfig.from_dict(checkpoint.config["model"])
+    c, model = checkpoint.config, checkpoint.model.config
     data = c.get("dataset") or {}
     training = f"{data.get('name', '?')}, {data.get('train_size', '?')} train / {data.get('val_size', '?')} val images"
     epochs = len(c.get("history") or [])
@@ -59,7 +65,7 @@ def metric_rows(checkpoint: Checkpoint) -> list[dict]:
     """One row per metric in metrics.json: metric, value, anchor, anchor source, meaning.
     Counts (n_queries, n_excluded) are left out. [] when there is no metrics.json."""
     found = (checkpoint.metrics or {}).get("metrics", {})
-    anchors = anchors_for(checkpoint.name)
+    anchors = anchors_for(checkpoint)
     rows = []
     for name, value in found.items():
         if name.startswith("n_"):

@@ -1,4 +1,4 @@
-"""`python -m aecore bench-app`: how fast the explorer's heavy steps are on this machine, each
+"""`python -m benchmarks.app`: how fast the explorer's heavy steps are on this machine, each
 printed beside its goal. Timings are medians of repeated runs (wall clock, seconds).
 
 UMAP runs in a fresh Python process, as after an app restart: interpreter start, imports, numba
@@ -8,6 +8,7 @@ it back is timed too.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -20,12 +21,13 @@ from typing import Callable
 
 import numpy as np
 
-from . import __version__
-from .cache import cached_array, file_digest
-from .checkpoint import load_checkpoint
-from .data import default_dataset, load_dataset
-from .images import tile
-from .latent import decode_codes, decoding_grid, encode_dataset, project
+from aecore.cache import cached_projection
+from aecore.checkpoint import CheckpointError, load_checkpoint, weights_digest
+from aecore.data import default_dataset, load_dataset
+from aecore.latent import decode_codes, decoding_grid, encode_dataset, project
+from aecore.pictures.images import tile
+
+REPO = Path(__file__).resolve().parent.parent
 
 N_CODES = 10_000
 UMAP_PARAMS = {"n_neighbors": 15, "min_dist": 0.1}
@@ -75,7 +77,7 @@ def umap_fresh_process(codes: np.ndarray, numba_cold: bool) -> tuple[float, floa
         start = time.time()
         out = subprocess.run([sys.executable, "-c", _UMAP_SCRIPT, str(Path(tmp) / "codes.npy"),
                               str(Path(tmp) / "xy.npy"), json.dumps(UMAP_PARAMS)],
-                             capture_output=True, text=True, env=env, cwd=Path(__file__).parent.parent)
+                             capture_output=True, text=True, env=env, cwd=REPO)
         if out.returncode != 0:
             raise RuntimeError(f"the UMAP subprocess failed:\n{out.stderr[-2000:]}")
         first_done, warm = map(float, out.stdout.split()[-2:])
@@ -86,8 +88,8 @@ def bench(ckpt_2d: str, ckpt_16d: str, repeats: int = 5, umap: bool = True,
           numba_cold: bool = False, report: Callable[[str], None] = print) -> list[dict]:
     """Run every timing; report(line) prints each as it is measured. Returns the rows."""
     m2, m16 = load_checkpoint(ckpt_2d).model, load_checkpoint(ckpt_16d).model
-    if m2.config.latent_dim != 2:
-        raise ValueError(f"{ckpt_2d}: needs a 2-D checkpoint, this one has latent_dim={m2.config.latent_dim}")
+    if m2.latent_dim != 2:
+        raise ValueError(f"{ckpt_2d}: needs a 2-D checkpoint, this one has latent_dim={m2.latent_dim}")
     dataset = default_dataset()[0]
     images, note = test_images(dataset)
     rows: list[dict] = []
@@ -97,8 +99,7 @@ def bench(ckpt_2d: str, ckpt_16d: str, repeats: int = 5, umap: bool = True,
         ok = "ok" if seconds <= goal else "SLOWER"
         report(f"{step:44s} {_fmt(seconds):>9s}  goal <= {_fmt(goal):>7s}  {ok:6s} {detail}")
 
-    report(f"aecore {__version__}; {os.cpu_count()} CPUs; 2-D: {ckpt_2d}; 16-D: {ckpt_16d} "
-           f"(d={m16.config.latent_dim}); data: {note}")
+    report(f"{os.cpu_count()} CPUs; 2-D: {ckpt_2d}; 16-D: {ckpt_16d} (d={m16.latent_dim}); data: {note}")
     z = np.zeros((1, 2), np.float32)
     row("decode one code to an image (2-D)", median_time(lambda: decode_codes(m2, z), repeats * 20), 0.005)
     codes2 = encode_dataset(m2, images[:2000])
@@ -119,30 +120,43 @@ def _bench_umap(row, codes: np.ndarray, ckpt_16d: str, dataset: str, numba_cold:
     row(f"UMAP of {N_CODES:,} {codes.shape[1]}-D codes, fresh process", total, 15.0,
         f"(start-up, imports, numba compilation, fit; {which})")
     row("  the same in that process once compiled", warm, 15.0, "(the app after its warm-up)")
-    with tempfile.TemporaryDirectory() as tmp:
-        old = os.environ.get("AECORE_CACHE_DIR")
-        os.environ["AECORE_CACHE_DIR"] = tmp
-        try:
-            key = {"checkpoint": file_digest(ckpt_16d), "dataset": dataset, "split": "test",
-                   "n": len(codes), "method": "umap", "params": UMAP_PARAMS, "seed": 0,
-                   "aecore": __version__}
-            cached_array(key, lambda: xy)
-            start = time.perf_counter()
-            back = cached_array(key, _never)
-            row("the same UMAP map from the disk cache", time.perf_counter() - start, 0.3,
-                "(key hash + np.load)")
-            if not np.array_equal(back, xy):
-                raise RuntimeError("the disk cache returned a different map than it stored")
-        finally:
-            if old is None:
-                os.environ.pop("AECORE_CACHE_DIR", None)
-            else:
-                os.environ["AECORE_CACHE_DIR"] = old
-
-
-def _never() -> np.ndarray:
-    raise AssertionError("the disk cache missed an entry it had just written")
+    with tempfile.TemporaryDirectory() as tmp:  # the app's own cache key, in an empty folder
+        weights = weights_digest(ckpt_16d)
+        cached_projection(codes, weights, dataset, "test", "umap", 0, UMAP_PARAMS, Path(tmp))
+        start = time.perf_counter()
+        back = cached_projection(codes, weights, dataset, "test", "umap", 0, UMAP_PARAMS, Path(tmp))
+        row("the same UMAP map from the disk cache", time.perf_counter() - start, 0.3,
+            "(key hash + np.load)")
+        if not np.array_equal(back, xy):
+            raise RuntimeError("the disk cache returned a different map than it stored")
 
 
 def _fmt(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.app", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ckpt-2d", default="checkpoints/ae-2d", help="a 2-D checkpoint (default %(default)s)")
+    parser.add_argument("--ckpt-16d", default="checkpoints/vae-16d", help="a 16-D checkpoint (default %(default)s)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per step (median shown)")
+    parser.add_argument("--skip-umap", action="store_true", help="leave out the UMAP timings (a minute or more)")
+    parser.add_argument("--numba-cold", action="store_true",
+                        help="empty numba's cache for the UMAP process, as on a fresh machine")
+    args = parser.parse_args(argv)
+    missing = [p for p in (args.ckpt_2d, args.ckpt_16d) if not Path(p).is_dir()]
+    if missing:
+        print(f"error: no checkpoint folder {', '.join(missing)}; pass a 2-D and a 16-D checkpoint "
+              "with --ckpt-2d and --ckpt-16d (train them with `python -m aecore zoo`)", file=sys.stderr)
+        return 2
+    try:
+        bench(args.ckpt_2d, args.ckpt_16d, repeats=args.repeats, umap=not args.skip_umap,
+              numba_cold=args.numba_cold)
+    except (CheckpointError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from .images import to_uint8
+from .pixels import to_uint8
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]  # one per digit, as matplotlib's tab10
@@ -131,3 +131,63 @@ def selection_indices(event) -> tuple[np.ndarray, tuple[float, float] | None]:
             index.append(int(cd))
     click = (float(grid[0]["x"]), float(grid[0]["y"])) if len(grid) == 1 and not index else None
     return np.array(sorted(set(index)), dtype=np.int64), click
+
+
+# --- the figures beside the map: paths, marks, curves and histograms -----------------------
+
+def add_path(fig: go.Figure, line: np.ndarray) -> None:
+    """An interpolation path (steps, 2) on a map, its ends marked A and B. WebGL like the map's
+    points, or they would hide the path."""
+    fig.add_trace(go.Scattergl(x=line[:, 0], y=line[:, 1], mode="lines+markers", name="path",
+                               line={"color": "black", "width": 3}, marker={"size": 7, "color": "black"}))
+    fig.add_trace(go.Scattergl(x=line[[0, -1], 0], y=line[[0, -1], 1], mode="markers+text",
+                               name="A, B", text=["A", "B"], textposition="top center",
+                               marker={"size": 14, "color": "red"}))
+
+
+def add_clean_and_noisy(fig: go.Figure, marks: np.ndarray) -> None:
+    """Two map positions (2, 2), the clean input's (star) and the noisy one's (x), joined."""
+    fig.add_trace(go.Scattergl(x=marks[:, 0], y=marks[:, 1], mode="lines+markers+text",
+                               name="clean → noisy", text=["clean", "noisy"], textposition="top center",
+                               line={"color": "black"},
+                               marker={"size": 14, "color": ["black", "red"], "symbol": ["star", "x"]}))
+
+
+def psnr_curves(curve: dict, kind: str, level: float) -> go.Figure:
+    """One line per output of aecore.measure.denoise.psnr_curve, and the chosen level dotted."""
+    fig = go.Figure([go.Scatter(x=curve["levels"], y=v, name=k, mode="lines+markers")
+                     for k, v in curve.items() if k != "levels"])
+    fig.add_vline(x=level, line_dash="dot")
+    fig.update_layout(xaxis_title=f"{kind} level", yaxis_title="mean PSNR (dB), first 200 test digits",
+                      height=420, margin={"t": 10}, legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def _bars(hist, name: str) -> go.Bar:
+    return go.Bar(x=hist.centres, y=hist.fractions, width=hist.width, name=name, showlegend=False)
+
+
+def histograms_side_by_side(hists: dict) -> go.Figure:
+    """{name: aecore.latent.units.Histogram}, one panel each, as fractions of the code values."""
+    from plotly.subplots import make_subplots
+    fig = make_subplots(rows=1, cols=len(hists), subplot_titles=list(hists))
+    for i, (name, hist) in enumerate(hists.items()):
+        fig.add_trace(_bars(hist, name), row=1, col=i + 1)
+    fig.update_layout(height=300, margin={"t": 30, "b": 10}, yaxis_title="fraction of code values")
+    return fig
+
+
+def unit_frequency(frequency) -> go.Figure:
+    """Per unit, the fraction of digits on which it is active."""
+    fig = go.Figure(go.Bar(x=list(range(len(frequency))), y=list(frequency)))
+    fig.update_layout(height=260, margin={"t": 10, "b": 10}, xaxis_title="unit",
+                      yaxis_title="fraction of digits active")
+    return fig
+
+
+def unit_histogram(hist, unit: int) -> go.Figure:
+    """One unit's values over the digits."""
+    fig = go.Figure(_bars(hist, f"unit {unit}"))
+    fig.update_layout(height=260, margin={"t": 10, "b": 10}, xaxis_title=f"unit {unit} value",
+                      yaxis_title="fraction of digits")
+    return fig

@@ -1,0 +1,163 @@
+"""The checkpoint zoo: every shipped checkpoint is trained from checkpoints/recipe.json, measured on
+its dataset's test split, and held against the goals, published anchors and in-house baselines
+that its recipe entry states (data, not code: a renamed entry keeps its numbers)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+from ..config import ModelConfig, TrainConfig
+
+ZOO_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
+RECIPE = ZOO_DIR / "recipe.json"
+BASELINES = ZOO_DIR / "baselines.json"
+BASELINE_DATASET = "mnist"
+
+
+def load_recipe(path: Path = RECIPE) -> dict[str, dict]:
+    """{name: {"about": {..., "anchors"}, "model": ..., "training": ..., "goals": [...]}}, checked."""
+    recipe = json.loads(Path(path).read_text())
+    for entry in recipe.values():
+        ModelConfig.from_dict(entry["model"])
+        TrainConfig.from_dict(entry["training"])
+    return recipe
+
+
+def train_entry(name: str, entry: dict, folder: Path = ZOO_DIR, on_epoch: Callable | None = None) -> Path:
+    """Train one recipe entry, measure it on its own dataset and write its checkpoint folder."""
+    # imported here, as in compute_baselines: `python -m aecore report` needs no torch
+    from ..checkpoint import save_checkpoint
+    from ..train import train
+    from .evaluate import evaluate
+
+    training = TrainConfig.from_dict(entry["training"])
+    result = train(ModelConfig.from_dict(entry["model"]), training, on_epoch=on_epoch)
+    metrics = evaluate(result.model, training.dataset)
+    return save_checkpoint(folder / name, result.model, training, result.dataset,
+                           result.seconds, result.history, metrics, about=entry.get("about"))
+
+
+def compute_baselines(dataset: str = BASELINE_DATASET) -> dict:
+    """PCA at 2, 20 and 30 components and the 3x3 median filter, by the code that measures the
+    checkpoints, on the same data."""
+    from ..data import load_dataset
+    from ..pictures.pixels import unit_float
+    from . import metrics
+    from .denoise import standard_scores
+
+    train, test = load_dataset(dataset, "train"), load_dataset(dataset, "test")
+    train_px, test_px = unit_float(train.images), unit_float(test.images)
+    true = metrics.nearest_pixel_distances(test_px, train_px)
+    out = {"measured_on": {"dataset": dataset, "split": "test", "size": len(test_px),
+                           "train_split_size": len(train_px)}}
+    for n in (2, 20, 30):
+        pca = metrics.pca_baseline(train_px, test_px, n)
+        row = metrics.reconstruction_errors(test_px, pca.test_reconstructions)
+        for k in (1, 5):
+            row[f"knn{k}"] = metrics.knn_accuracy(pca.train_codes, train.labels, pca.test_codes, test.labels, k)
+        row.update(metrics.approximation_factors(test_px, train_px, pca.test_codes, pca.train_codes,
+                                                 true_distances=true))
+        out[f"pca-{n}"] = {k: float(v) for k, v in row.items()}
+    scores = standard_scores(test_px)
+    out["median-3x3"] = {"denoise_psnr": scores["median_psnr"], "noisy_psnr": scores["noisy_psnr"]}
+    return out
+
+
+# --- goals: data in the recipe ---------------------------------------------------------------
+
+def _show(value: float, fmt: str) -> str:
+    return f"{100 * value:.1f}%" if fmt == "%" else f"{value:{fmt}}"
+
+
+def _reference(ref: str, metric: str, checkpoints: dict, baselines: dict) -> tuple[str, float]:
+    """("PCA-20", value) for "baseline pca-20", (name, value) for another checkpoint's name."""
+    if ref.startswith("baseline "):
+        key = ref.split(" ", 1)[1]
+        return key.upper() if key.startswith("pca") else key, baselines[key][metric]
+    return ref, checkpoints[ref]["metrics"][metric]
+
+
+def measure_goal(name: str, goal: dict, checkpoints: dict, baselines: dict) -> tuple[str, bool]:
+    """(what was measured, as text; whether the goal is met) for one goal of entry `name`.
+
+    A goal bounds a metric by "at_most" or "at_least" a number, or, with "over": <a checkpoint or
+    "baseline <key>">, that reference plus ("by": "plus") or times ("by": "times") the number;
+    "beside" names a reference only shown for context. KeyError when a number is missing."""
+    metric, fmt = goal["metric"], goal.get("format", ".4f")
+    value = checkpoints[name]["metrics"][metric]
+    limit = goal["at_most"] if "at_most" in goal else goal["at_least"]
+    text = _show(value, fmt)
+    if "over" in goal:
+        _, ref = _reference(goal["over"], metric, checkpoints, baselines)
+        limit = ref + limit if goal["by"] == "plus" else ref * limit
+        text = f"{text} vs {_show(ref, fmt)}" + (f" (x{value / ref:.2f})" if goal["by"] == "times" else "")
+    if "beside" in goal:
+        label, ref = _reference(goal["beside"], metric, checkpoints, baselines)
+        text = f"{text} ({label} {_show(ref, fmt)})"
+    return text, value <= limit if "at_most" in goal else value >= limit
+
+
+# --- the report ------------------------------------------------------------------------------
+
+COLUMNS = [("sse_per_image", "SSE/img", 2), ("mse_per_pixel", "MSE/px", 4), ("knn1", "1-NN", 4),
+           ("knn5", "5-NN", 4), ("trustworthiness", "trust.", 4), ("aaf", "AAF", 3), ("maf", "MAF", 2)]
+
+
+def collect(folder: Path = ZOO_DIR) -> dict[str, dict]:
+    """{name: {"config": config.json, "metrics": flat metrics, "measured_on": ...}} for each entry."""
+    out = {}
+    for name in load_recipe(folder / "recipe.json"):
+        path = folder / name
+        if (path / "metrics.json").is_file():
+            m = json.loads((path / "metrics.json").read_text())
+            config = json.loads((path / "config.json").read_text())
+            out[name] = {"config": config, "metrics": m["metrics"], "measured_on": m["measured_on"]}
+    return out
+
+
+def _anchor_note(name: str, entry: dict) -> str:
+    anchors = entry.get("about", {}).get("anchors", {})
+    return f"{name}: " + ", ".join(f"{m} {a['value']} ({a['source']})" for m, a in anchors.items())
+
+
+def report(folder: Path = ZOO_DIR) -> str:
+    """The markdown table of every checkpoint's metrics beside the anchors and baselines."""
+    recipe, ckpts = load_recipe(folder / "recipe.json"), collect(folder)
+    base = json.loads((folder / "baselines.json").read_text()) if (folder / "baselines.json").is_file() else {}
+    on = next(iter(ckpts.values()))["measured_on"] if ckpts else base.get("measured_on", {})
+    lines = ["# Checkpoint zoo", "",
+             f"Measured on {on.get('dataset')} {on.get('split')} ({on.get('size')} images), neighbours and kNN "
+             f"against the train split ({on.get('train_split_size')} images: the first 22,699 of the official "
+             "training set, which the models were also trained on, 10% held out for validation).",
+             "Regenerate with `python -m aecore zoo` (retrain) and `python -m aecore report > checkpoints/README.md`.",
+             "", "## Measured", "",
+             "| checkpoint | kind / body | code | train s | " + " | ".join(c[1] for c in COLUMNS) + " |",
+             "|---" * (4 + len(COLUMNS)) + "|"]
+    for name, c in ckpts.items():
+        model = c["config"]["model"]
+        cells = [f"{c['metrics'][k]:.{p}f}" for k, _, p in COLUMNS]
+        lines.append(f"| {name} | {model['kind']} / {model['body']} | {model['latent_dim']} | "
+                     f"{c['config']['train_seconds']:.0f} | " + " | ".join(cells) + " |")
+    for key in ("pca-2", "pca-20", "pca-30"):
+        if key in base:
+            cells = [f"{base[key][k]:.{p}f}" if k in base[key] else "" for k, _, p in COLUMNS]
+            lines.append(f"| baseline {key.upper()} | pca | {key.split('-')[1]} | | " + " | ".join(cells) + " |")
+    lines += ["", "## Goals", "", "| checkpoint | goal | measured | met | anchor |", "|---|---|---|---|---|"]
+    for name, entry in recipe.items():
+        for goal in entry.get("goals", []):
+            try:
+                value, met = measure_goal(name, goal, ckpts, base)
+                verdict = "yes" if met else "**no**"
+            except KeyError:
+                value, verdict = "not trained", "**no**"
+            lines.append(f"| {name} | {goal['goal']} | {value} | {verdict} | {goal.get('anchor', '')} |")
+    without = [_anchor_note(n, e) for n, e in recipe.items()
+               if not e.get("goals") and e.get("about", {}).get("anchors")]
+    if without:
+        lines += ["", "Published anchors reported without a goal: " + "; ".join(without) + ".", ""]
+    if "median-3x3" in base:
+        mb = base["median-3x3"]
+        lines += [f"Denoising baselines at Gaussian sigma 0.5: noisy input {mb['noisy_psnr']:.2f} dB, "
+                  f"3x3 median filter {mb['denoise_psnr']:.2f} dB PSNR.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,231 @@
+"""Autoencoder = encoder body -> bottleneck -> decoder body. The kinds differ in their bottleneck
+and their penalty terms; each owns its objective: `loss(x)` returns a dict of named terms.
+
+Images x are float (B, 1, 28, 28) with pixels in [0, 1]; codes z are (B, latent_dim).
+Reconstruction terms are summed over the 784 pixels and averaged over images.
+
+Code outside this module asks a model what it is (`has_prior`, `sample_prior`,
+`code_activation`, `first_layer_weights`) instead of reading its kind's name; an ONNX-backed
+model answers the same questions.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..checks import lookup
+from ..config import ModelConfig
+from ..pictures.noise import NOISES, corrupt
+from . import penalties
+from .bodies import build_body
+from .bottlenecks import Bottleneck, VariationalBottleneck
+
+Batches = Callable[[torch.Generator], Iterator[torch.Tensor]]
+
+
+def _mse(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return (torch.sigmoid(logits) - x).pow(2).flatten(1).sum(1)
+
+
+def _bce(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+
+
+# per image (B,), summed over the 784 pixels, from the decoder's logits
+RECON_LOSSES = {"mse": _mse, "bce": _bce}
+
+
+class Autoencoder(nn.Module):
+    """The plain autoencoder; the other kinds override `make_bottleneck`, `encoder_input`,
+    `penalties` or `batch_sampler`."""
+
+    has_prior = False  # True: codes have a prior of their own to sample from (sample_prior)
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        lookup(RECON_LOSSES, config.recon, "reconstruction loss")
+        self.config = config
+        self.encoder, features, self.decoder = build_body(config)
+        self.bottleneck = self.make_bottleneck(features)
+
+    # --- what the explorer asks of any model ---
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    @property
+    def kind(self) -> str:
+        """The kind's name, for people to read (captions); code asks the properties below."""
+        return self.config.kind
+
+    @property
+    def code_activation(self) -> str | None:
+        """"sigmoid" or "relu" for squashed (sparse) codes, None for unbounded ones."""
+        return self.bottleneck.code_activation
+
+    def sample_prior(self, n: int, seed: int) -> np.ndarray:
+        """n codes (n, d) float32 from the model's prior; only for models with has_prior."""
+        raise ValueError(f"a {self.kind!r} model has no prior: sample from a Gaussian fitted to its codes")
+
+    def first_layer_weights(self) -> np.ndarray:
+        """The weights of the first layer that sees the pixels: (units, 784) for a dense layer,
+        (channels, 1, k, k) for a convolution (a shallow mlp's is its code layer)."""
+        first = next((m for m in self.encoder.modules() if isinstance(m, (nn.Linear, nn.Conv2d))),
+                     self.bottleneck.code_layer)
+        return first.weight.detach().cpu().numpy()
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, 28, 28) in [0, 1] -> (B, d); deterministic in eval mode."""
+        return self.bottleneck.code(self.encoder(x))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, d) -> (B, 1, 28, 28) in [0, 1]."""
+        return torch.sigmoid(self.decoder(z))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    # --- the objective ---
+    def make_bottleneck(self, features: int) -> nn.Module:
+        return Bottleneck(features, self.config.latent_dim)
+
+    def encoder_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The input the encoder sees in the objective (denoising corrupts it)."""
+        return x
+
+    def penalties(self, x_in: torch.Tensor, z: torch.Tensor, terms: dict) -> dict:
+        """Weighted penalty terms from the encoder input, the code and the bottleneck's terms."""
+        return terms
+
+    def loss(self, x: torch.Tensor, eps: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """{"loss": recon + sum of penalties, "recon": ..., <each weighted penalty>}. eps: the
+        noise of a sampling bottleneck (VAE), drawn by the caller for reproducible values."""
+        x_in = self.encoder_input(x)  # the objective's input, also for validation; encode() never corrupts
+        z, terms = self.bottleneck(self.encoder(x_in), eps)
+        recon = RECON_LOSSES[self.config.recon](self.decoder(z), x).mean()
+        named = self.penalties(x_in, z, terms)
+        return {"loss": recon + sum(named.values()), "recon": recon, **named}
+
+    def batch_sampler(self, images: torch.Tensor, batch_size: int, seed: int = 0) -> Batches:
+        """Index batches over `images` for one epoch, shuffled by the given generator."""
+        n = len(images)
+
+        def epoch(generator: torch.Generator) -> Iterator[torch.Tensor]:
+            yield from torch.randperm(n, generator=generator).split(batch_size)
+        return epoch
+
+
+class Denoising(Autoencoder):
+    """The objective corrupts the input (train and validation alike) and compares the output with
+    the clean image; encode() and forward() never add noise."""
+
+    def __init__(self, config: ModelConfig):
+        lookup(NOISES, config.options.noise, "noise")
+        super().__init__(config)
+
+    def encoder_input(self, x: torch.Tensor) -> torch.Tensor:
+        return corrupt(x, self.config.options.noise, self.config.options.noise_level)
+
+
+class Sparse(Autoencoder):
+    """Penalises code activations: relu code for l1, sigmoid code for kl and log."""
+
+    def make_bottleneck(self, features: int) -> nn.Module:
+        how = self.config.options.sparsity
+        lookup(penalties.SPARSITY, how, "sparsity")
+        return Bottleneck(features, self.config.latent_dim, code_activation="relu" if how == "l1" else "sigmoid")
+
+    def penalties(self, x_in, z, terms):
+        o = self.config.options
+        return {"sparsity": o.sparsity_weight * penalties.sparsity(z, o.sparsity, o.rho)}
+
+
+class Contractive(Autoencoder):
+    """Penalises the squared Frobenius norm of the encoder Jacobian dz/dx (seed 002)."""
+
+    def encoder_input(self, x):
+        return x.detach().clone().requires_grad_(True)  # the penalty needs dz/dx
+
+    def penalties(self, x_in, z, terms):
+        with torch.enable_grad():  # also under no_grad (validation): recompute z with a graph
+            if z.grad_fn is None:  # z was computed under no_grad
+                x_in = x_in.detach().requires_grad_(True)
+                z = self.encode(x_in)
+            jac = penalties.jacobian_sq_norms(x_in, z, create_graph=True).mean()
+        return {"contractive": self.config.options.contractive_weight * jac}
+
+
+class VAE(Autoencoder):
+    """Variational autoencoder: encode() gives the posterior mean; codes have the prior N(0, I)."""
+
+    has_prior = True
+
+    def make_bottleneck(self, features: int) -> nn.Module:
+        return VariationalBottleneck(features, self.config.latent_dim)
+
+    def gaussian(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mu, logvar), each (B, d)."""
+        return self.bottleneck.gaussian(self.encoder(x))
+
+    def sample_prior(self, n: int, seed: int) -> np.ndarray:
+        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+
+    def neg_elbo(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """Per image (B,), in nats: the negative ELBO with a Bernoulli decoder at z = mu + sigma * eps
+        (eps (B, d)): BCE summed over the pixels plus KL(q(z|x) || N(0, I)), the objective at beta = 1."""
+        mu, logvar = self.gaussian(x)
+        z = mu + eps * torch.exp(0.5 * logvar)
+        return _bce(self.decoder(z), x) + penalties.gaussian_kl(mu, logvar)
+
+    def penalties(self, x_in, z, terms):
+        return {"kl": self.config.options.beta * terms["kl"]}
+
+
+class Neighbour(Autoencoder):
+    """Reconstruction plus seed 000's k-NN distance-ratio term."""
+
+    def penalties(self, x_in, z, terms):
+        o = self.config.options
+        return {"neighbour": o.neighbour_weight * penalties.neighbour_distances(x_in, z, o.neighbour_k)}
+
+
+class UMAP(Autoencoder):
+    """A decodable UMAP-style map: batches are edges of the data's fuzzy k-NN graph, the first
+    half of a batch their heads and the second half their tails (see batch_sampler)."""
+
+    def penalties(self, x_in, z, terms):
+        o = self.config.options
+        if not hasattr(self, "_ab"):
+            self._ab = penalties.umap_ab(o.umap_min_dist)
+        half = z.shape[0] // 2
+        ce = penalties.umap_cross_entropy(z[:half], z[half:2 * half], *self._ab, o.umap_negatives)
+        return {"umap": o.umap_weight * ce}
+
+    def batch_sampler(self, images: torch.Tensor, batch_size: int, seed: int = 0) -> Batches:
+        """Each epoch draws len(images) edges, with probability proportional to their weight,
+        in batches of `batch_size` edges: indices [heads..., tails...]. The graph is seeded."""
+        heads, tails, weights = penalties.umap_graph(images.numpy(), self.config.options.umap_n_neighbors, seed)
+        heads, tails = torch.from_numpy(heads), torch.from_numpy(tails)
+        weights = torch.from_numpy(weights)
+        n = len(images)
+
+        def epoch(generator: torch.Generator) -> Iterator[torch.Tensor]:
+            edges = torch.multinomial(weights, n, replacement=True, generator=generator)
+            for batch in edges.split(batch_size):
+                yield torch.cat([heads[batch], tails[batch]])
+        return epoch
+
+
+KINDS = {
+    "plain": Autoencoder, "denoising": Denoising, "sparse": Sparse, "contractive": Contractive,
+    "vae": VAE, "neighbour": Neighbour, "umap": UMAP,
+}
+
+
+def build_model(config: ModelConfig) -> Autoencoder:
+    """A freshly initialised model of config.kind; unknown names raise ValueError."""
+    return lookup(KINDS, config.kind, "kind")(config)

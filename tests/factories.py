@@ -1,0 +1,49 @@
+"""Small synthetic data and tiny configs, so tests never need the network or real data."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aecore.config import ModelConfig
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+CKPT_2D, CKPT_16D = "tiny-ae-2d", "tiny-vae-16d"  # the checkpoints of the app_env fixture (conftest)
+
+
+def synthetic_digits(n: int = 64, seed: int = 0) -> torch.Tensor:
+    """(n, 1, 28, 28) images in [0, 1]: a bright bar at a random position and angle, so there is
+    structure for an autoencoder to learn within a few steps."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:28, 0:28]
+    out = np.zeros((n, 28, 28), np.float32)
+    for i in range(n):
+        cy, cx, angle = rng.uniform(8, 20), rng.uniform(8, 20), rng.uniform(0, np.pi)
+        dist = np.abs((xx - cx) * np.sin(angle) - (yy - cy) * np.cos(angle))
+        along = np.abs((xx - cx) * np.cos(angle) + (yy - cy) * np.sin(angle))
+        out[i] = np.clip(1.5 - dist, 0, 1) * (along < 8)
+    return torch.from_numpy(out[:, None])
+
+
+def tiny_config(kind: str, body: str, **over) -> ModelConfig:
+    """A model small enough to train in a few steps; `over` may name any kind's settings (those
+    of other kinds are dropped, as format-1 configs store them)."""
+    base = dict(kind=kind, body=body, latent_dim=4, hidden=[32], channels=[4, 8],
+                neighbour_k=4, umap_n_neighbors=5)
+    base.update(over)
+    return ModelConfig.from_flat(base, strict=False)
+
+
+def train_tiny(folder: Path, name: str, model, about: dict, epochs: int = 1, evaluate: bool = True) -> Path:
+    """Train `model` (a ModelConfig) for an epoch on 800 sample digits, save it as folder/name."""
+    from aecore.checkpoint import save_checkpoint
+    from aecore.config import TrainConfig
+    from aecore.measure.evaluate import evaluate as measure
+    from aecore.train import train
+
+    cfg = TrainConfig(dataset="mnist-sample", epochs=epochs, max_train=800, seed=0)
+    result = train(model, cfg)
+    metrics = measure(result.model, "mnist-sample", max_test=200) if evaluate else None
+    return save_checkpoint(folder / name, result.model, cfg, result.dataset, result.seconds,
+                           result.history, metrics, about)

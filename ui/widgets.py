@@ -1,0 +1,106 @@
+"""The widgets pages share: the sidebar (checkpoint, upload, dataset, seed), the page context
+it gives, a picker for a second checkpoint, and the projection controls."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from ui import checkpoints
+from ui.cached import default_dataset_choice
+from ui.frame import ensure_frame
+
+
+def demo() -> bool:
+    """AECORE_DEMO=1: a hosted demo, one process shared by visitors (no page trains, heavy work
+    shared, UMAP parameters fixed, no t-SNE)."""
+    return os.environ.get("AECORE_DEMO") == "1"
+
+
+@dataclass
+class Context:
+    path: str      # checkpoint folder
+    dataset: str   # a name in aecore.data.DATASETS
+    seed: int      # for every random choice on the page
+
+
+def sidebar() -> None:
+    """Checkpoint picker + upload, dataset, seed: shared by all pages (called by app.py)."""
+    files = st.session_state.get("upload")
+    if files:
+        checkpoints.handle_upload(files)
+    else:
+        checkpoints.forget_upload()
+    paths, skipped = checkpoints.available(), checkpoints.scan()[1]
+    with st.sidebar:
+        st.selectbox("Checkpoint", paths, format_func=checkpoints.label, key="checkpoint",
+                     placeholder="no checkpoint yet: upload one",
+                     help=f"Valid checkpoint folders in {checkpoints.checkpoint_dir()}, plus your uploads.")
+        st.file_uploader("Upload a checkpoint", type=["json", "safetensors", "zip"],
+                         accept_multiple_files=True, key="upload",
+                         help="config.json + model.safetensors of one checkpoint, or a zip of both.")
+        if st.session_state.get("_upload_error"):
+            st.error(st.session_state["_upload_error"])
+        name, message = default_dataset_choice()
+        options = [name] + (["mnist-sample"] if name != "mnist-sample" else [])
+        st.selectbox("Dataset", options, key="dataset")
+        st.caption(message)
+        st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed",
+                        help="Every random choice on the pages (samples, noise, subsets, maps).")
+        if skipped:
+            with st.expander(f"Skipped checkpoints ({len(skipped)})"):
+                for folder, reason in skipped:
+                    st.caption(f"**{folder}**: {reason}")
+
+
+def context() -> Context | None:
+    """The sidebar's choices, or None (with a note on what to do) when there is no checkpoint."""
+    ensure_frame()  # a deep link right after start runs a page without app.py
+    path = st.session_state.get("checkpoint")
+    if not path or path not in checkpoints.available():
+        st.info(f"No checkpoint to show: pick or upload a checkpoint in the sidebar (train one "
+                f"with `python -m aecore train --out {checkpoints.checkpoint_dir()}/NAME`).")
+        return None
+    return Context(path, st.session_state.get("dataset") or "mnist-sample",
+                   int(st.session_state.get("seed") or 0))
+
+
+def require_context() -> Context:
+    """context(), or stop the page (after its note on what to do) when there is no checkpoint."""
+    ctx = context()
+    if ctx is None:
+        st.stop()
+    return ctx
+
+
+def pick_other_checkpoint(label: str, key: str, default_name: str | None = None) -> str | None:
+    """A picker over the available checkpoints (e.g. a twin to compare with), preselecting the
+    one named `default_name` when present. None when there are none."""
+    paths = checkpoints.available()
+    if not paths:
+        return None
+    names = [Path(p).name for p in paths]
+    index = names.index(default_name) if default_name in names else 0
+    return st.selectbox(label, paths, index=index, format_func=checkpoints.label, key=key)
+
+
+def projection_controls(latent_dim: int, columns) -> tuple[str, dict]:
+    """The projection picker (key "projection"; "none" only for 2-D codes, and their default)
+    and its main parameters, in the first three of `columns`. Returns (method, params)."""
+    # the hosted demo shares one process among visitors: UMAP keeps its default parameters (one
+    # cached result per checkpoint and seed) and t-SNE, minutes per run, is off
+    methods = (["none"] if latent_dim == 2 else []) + ["pca", "umap"] + ([] if demo() else ["tsne"])
+    method = columns[0].selectbox("Projection", methods, key="projection",
+                                  help="none: the 2-D codes themselves; t-SNE of 10,000 codes takes minutes.")
+    params = {}
+    if method == "umap" and demo():
+        params = {"n_neighbors": 15, "min_dist": 0.1}
+        columns[1].caption("n_neighbors 15, min_dist 0.1 (fixed in the demo)")
+    elif method == "umap":
+        params["n_neighbors"] = columns[1].slider("n_neighbors", 2, 100, 15, key="umap_n_neighbors")
+        params["min_dist"] = columns[2].slider("min_dist", 0.0, 0.99, 0.1, 0.01, key="umap_min_dist")
+    elif method == "tsne":
+        params["perplexity"] = columns[1].slider("perplexity", 5.0, 100.0, 30.0, 1.0, key="tsne_perplexity")
+    return method, params
