@@ -1,0 +1,81 @@
+"""The training contract: train() is deterministic for a seed, calls its callbacks, holds out a
+seeded validation split, stops with a clear error when a loss becomes NaN, and the command line
+writes a checkpoint that loads."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from aecore import __main__ as cli
+from aecore.checkpoint import FORMAT, load_checkpoint
+from aecore.config import ModelConfig, TrainConfig
+from aecore.pictures.pixels import as_image_batch
+from aecore.train import TrainingError, split_train_val, train
+
+SMALL = dict(dataset="mnist-sample", epochs=2, batch_size=64, max_train=256)
+MODEL = ModelConfig(kind="plain", latent_dim=2, hidden=[16])
+
+
+def weights(model) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def test_the_same_seed_gives_the_same_model_and_another_seed_does_not():
+    a, b = train(MODEL, TrainConfig(**SMALL, seed=3)), train(MODEL, TrainConfig(**SMALL, seed=3))
+    assert all(torch.equal(x, y) for x, y in zip(weights(a.model), weights(b.model)))
+    assert [r["train"] for r in a.history] == [r["train"] for r in b.history]
+    c = train(MODEL, TrainConfig(**SMALL, seed=4))
+    assert not all(torch.equal(x, y) for x, y in zip(weights(a.model), weights(c.model)))
+    assert not a.model.training  # handed back in eval mode
+
+
+def test_callbacks_see_every_epoch_and_batch_and_the_loss_falls():
+    epochs, batches = [], []
+    result = train(MODEL, TrainConfig(**{**SMALL, "epochs": 3}), on_epoch=epochs.append, on_batch=batches.append)
+    assert [r["epoch"] for r in epochs] == [1, 2, 3] and epochs == result.history
+    per_epoch = -(-result.dataset["train_size"] // SMALL["batch_size"])  # ceil
+    assert len(batches) == 3 * per_epoch and all(isinstance(b, float) for b in batches)
+    assert {"loss", "recon"} <= set(epochs[0]["train"]) and "val" in epochs[0]
+    assert epochs[-1]["train"]["loss"] < epochs[0]["train"]["loss"]
+
+
+def test_validation_split_is_seeded_disjoint_and_sized():
+    images = as_image_batch(torch.arange(100, dtype=torch.float32).view(100, 1, 1, 1).expand(100, 1, 28, 28) / 100)
+    cfg = TrainConfig(val_fraction=0.2, seed=1)
+    tr, val = split_train_val(images, cfg)
+    assert (len(tr), len(val)) == (80, 20)
+    ids = lambda t: set((t[:, 0, 0, 0] * 100).round().int().tolist())  # noqa: E731
+    assert not ids(tr) & ids(val) and len(ids(tr) | ids(val)) == 100
+    again, _ = split_train_val(images, cfg)
+    assert torch.equal(again, tr)
+    assert len(split_train_val(images, TrainConfig(val_fraction=0.2, max_train=50))[1]) == 10
+    assert len(split_train_val(images, TrainConfig(val_fraction=0.0))[1]) == 0
+    result = train(MODEL, TrainConfig(**{**SMALL, "epochs": 1}, val_fraction=0.25))
+    assert (result.dataset["train_size"], result.dataset["val_size"]) == (192, 64)
+
+
+def test_a_loss_that_becomes_nan_stops_training_with_what_to_do():
+    with pytest.raises(TrainingError, match="lower --lr"):
+        train(MODEL, TrainConfig(**{**SMALL, "epochs": 3}, lr=1e30))
+
+
+def test_unknown_schedule_names_the_valid_ones():
+    with pytest.raises(ValueError, match="constant, cosine"):
+        train(MODEL, TrainConfig(**SMALL, lr_schedule="step"))
+
+
+def test_the_command_line_trains_and_writes_a_checkpoint_that_loads(tmp_path, capsys):
+    out = tmp_path / "ck"
+    code = cli.main(["train", "--kind", "vae", "--beta", "0.5", "--latent-dim", "2", "--hidden", "16",
+                     "--dataset", "mnist-sample", "--epochs", "1", "--max-train", "128", "--out", str(out)])
+    assert code == 0 and "saved" in capsys.readouterr().out
+    ckpt = load_checkpoint(out)
+    assert ckpt.config["format"] == FORMAT and ckpt.model.config.options.beta == 0.5
+    assert set(ckpt.config["model"]) == {"kind", "body", "latent_dim", "hidden", "channels", "activation",
+                                         "dropout", "recon", "vae"}  # a VAE's config names only its own settings
+
+
+def test_a_flag_of_another_kind_is_an_error_not_ignored(tmp_path, capsys):
+    code = cli.main(["train", "--kind", "plain", "--beta", "2", "--out", str(tmp_path / "x")])
+    assert code == 2 and "beta" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
