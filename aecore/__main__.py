@@ -42,8 +42,7 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
 def cmd_train(args) -> int:
     from tqdm import tqdm
 
-    from .checkpoint import save_checkpoint
-    from .train import TrainingError, train
+    from .train import TrainingError, save_result, train
 
     try:
         model_cfg, train_cfg = model_config_from_args(args), train_config_from_args(args)
@@ -74,8 +73,7 @@ def cmd_train(args) -> int:
     if args.evaluate:
         from .measure.evaluate import evaluate
         metrics = evaluate(result.model, args.eval_dataset or train_cfg.dataset)
-    path = save_checkpoint(args.out, result.model, train_cfg, result.dataset, result.seconds,
-                           result.history, metrics)
+    path = save_result(args.out, result, train_cfg, metrics)
     print(f"saved {path} ({result.seconds:.1f} s of training)")
     return 0
 

@@ -12,7 +12,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from safetensors import SafetensorError
+from safetensors.numpy import load as load_numpy_bytes
+from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save_file
 
@@ -21,6 +24,7 @@ from .config import ModelConfig, TrainConfig
 from .models import Autoencoder, build_model
 
 CONFIG, WEIGHTS, METRICS = "config.json", "model.safetensors", "metrics.json"
+HISTORY = "history.safetensors"  # optional: the maps and reconstructions after each epoch (aecore.train.history)
 FORMAT = "aecore-checkpoint/2"  # per-kind model sections; format 1 stored every kind's settings flat
 FORMATS = ("aecore-checkpoint/1", FORMAT)  # what load_checkpoint reads
 MAX_UPLOAD_BYTES = 200 * 2**20
@@ -42,13 +46,28 @@ class Checkpoint:
     def name(self) -> str:
         return self.path.name
 
+    def recorded(self) -> dict[str, np.ndarray] | None:
+        """The training history's arrays (history.safetensors), checked, or None without one."""
+        file = self.path / HISTORY
+        if not file.is_file():
+            return None
+        from .train.history import check_history
+        try:
+            tensors = load_numpy_bytes(file.read_bytes())
+            check_history(tensors, len(self.config.get("history") or []), str(file))
+        except (SafetensorError, ValueError) as e:
+            raise CheckpointError(f"{e}" if str(file) in str(e) else f"{file}: not a training history ({e})") from None
+        return tensors
+
 
 def save_checkpoint(path: str | Path, model: Autoencoder, training: TrainConfig | dict,
                     dataset: dict, train_seconds: float, history: list | None = None,
-                    metrics: dict | None = None, about: dict | None = None) -> Path:
+                    metrics: dict | None = None, about: dict | None = None,
+                    recorded: dict | None = None) -> Path:
     """Write the folder atomically: into a temporary sibling, then renamed over `path`. A crash or
     Ctrl-C before the rename leaves any older checkpoint at `path` as it was. `about` holds what the
-    app shows on the model card: {"title", "purpose", "twin": name of its baseline checkpoint}."""
+    app shows on the model card: {"title", "purpose", "twin": name of its baseline checkpoint,
+    "anchors"}; `recorded` the arrays of the training history (aecore.train.history)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     config = {
@@ -67,6 +86,8 @@ def save_checkpoint(path: str | Path, model: Autoencoder, training: TrainConfig 
         save_file(state, tmp / WEIGHTS, metadata={"format": FORMAT})
         if metrics is not None:
             (tmp / METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
+        if recorded is not None:
+            save_numpy({k: np.ascontiguousarray(v) for k, v in recorded.items()}, tmp / HISTORY)
         _replace_dir(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -37,13 +37,11 @@ def tiny_config(kind: str, body: str, **over) -> ModelConfig:
 
 def train_tiny(folder: Path, name: str, model, about: dict, epochs: int = 1, evaluate: bool = True) -> Path:
     """Train `model` (a ModelConfig) for an epoch on 800 sample digits, save it as folder/name."""
-    from aecore.checkpoint import save_checkpoint
     from aecore.config import TrainConfig
     from aecore.measure.evaluate import evaluate as measure
-    from aecore.train import train
+    from aecore.train import save_result, train
 
     cfg = TrainConfig(dataset="mnist-sample", epochs=epochs, max_train=800, seed=0)
     result = train(model, cfg)
     metrics = measure(result.model, "mnist-sample", max_test=200) if evaluate else None
-    return save_checkpoint(folder / name, result.model, cfg, result.dataset, result.seconds,
-                           result.history, metrics, about)
+    return save_result(folder / name, result, cfg, metrics, about)

@@ -79,3 +79,61 @@ def test_a_flag_of_another_kind_is_an_error_not_ignored(tmp_path, capsys):
     code = cli.main(["train", "--kind", "plain", "--beta", "2", "--out", str(tmp_path / "x")])
     assert code == 2 and "beta" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_training_records_a_map_and_reconstructions_per_epoch_that_the_checkpoint_keeps(tmp_path):
+    from aecore.train import save_result
+    cfg = TrainConfig(**SMALL)
+    result = train(ModelConfig(kind="vae", latent_dim=8, hidden=[16]), cfg)
+    recorded = result.recorder.tensors()
+    assert recorded["maps"].shape == (2, 1000, 2) and recorded["reconstructions"].shape == (2, 12, 28, 28)
+    assert all(r["record_seconds"] < r["seconds"] for r in result.history)
+    ckpt = load_checkpoint(save_result(tmp_path / "ck", result, cfg))
+    back = ckpt.recorded()
+    assert all((back[k] == recorded[k]).all() for k in recorded)
+    other = train(MODEL, TrainConfig(**{**SMALL, "epochs": 1}, seed=9))  # another model, same images
+    assert (other.recorder.tensors()["index"] == recorded["index"]).all()
+    assert (tmp_path / "ck" / "history.safetensors").stat().st_size < 2**20
+
+
+def test_a_broken_history_file_is_a_checkpoint_error(tmp_path):
+    from aecore.checkpoint import CheckpointError
+    from aecore.train import save_result
+    cfg = TrainConfig(**{**SMALL, "epochs": 1})
+    path = save_result(tmp_path / "ck", train(MODEL, cfg), cfg)
+    (path / "history.safetensors").write_bytes(b"nonsense")
+    with pytest.raises(CheckpointError, match="history.safetensors"):
+        load_checkpoint(path).recorded()
+
+
+def test_maps_of_wide_codes_do_not_spin_from_one_epoch_to_the_next():
+    import numpy as np
+
+    from aecore.train.history import align
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(300, 6)) * [5, 2, 0.3, 0.2, 0.1, 0.1]
+    first = align(codes, None)
+    turned = codes @ np.linalg.qr(rng.normal(size=(6, 6)))[0]  # the same cloud, rotated in code space
+    again = align(turned, first)
+    assert np.abs(again - (first - first.mean(axis=0))).max() < 1e-3
+
+
+def test_a_stop_keeps_the_last_finished_epoch(monkeypatch):
+    import threading
+
+    import aecore.train.loop as loop
+    stop, seen, reference_model = threading.Event(), [], []
+    build = loop.build_model
+    monkeypatch.setattr(loop, "build_model", lambda cfg: reference_model.append(build(cfg)) or reference_model[-1])
+
+    def after_epoch(record):
+        seen.append(record["epoch"])
+        stop.set()  # ask to stop during epoch 2
+    result = train(MODEL, TrainConfig(**{**SMALL, "epochs": 4}), on_epoch=after_epoch, stop=stop)
+    assert result.stopped and seen == [1] and len(result.history) == 1
+    assert len(result.recorder.tensors()["maps"]) == 1
+    after_one = {}
+    reference = train(MODEL, TrainConfig(**{**SMALL, "epochs": 4}),
+                      on_epoch=lambda r: after_one or after_one.update(weights=weights(reference_model[-1])))
+    assert not reference.stopped and len(reference.history) == 4
+    assert all(torch.equal(a, b) for a, b in zip(weights(result.model), after_one["weights"]))

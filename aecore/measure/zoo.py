@@ -27,15 +27,13 @@ def load_recipe(path: Path = RECIPE) -> dict[str, dict]:
 def train_entry(name: str, entry: dict, folder: Path = ZOO_DIR, on_epoch: Callable | None = None) -> Path:
     """Train one recipe entry, measure it on its own dataset and write its checkpoint folder."""
     # imported here, as in compute_baselines: `python -m aecore report` needs no torch
-    from ..checkpoint import save_checkpoint
-    from ..train import train
+    from ..train import save_result, train
     from .evaluate import evaluate
 
     training = TrainConfig.from_dict(entry["training"])
     result = train(ModelConfig.from_dict(entry["model"]), training, on_epoch=on_epoch)
     metrics = evaluate(result.model, training.dataset)
-    return save_checkpoint(folder / name, result.model, training, result.dataset,
-                           result.seconds, result.history, metrics, about=entry.get("about"))
+    return save_result(folder / name, result, training, metrics, about=entry.get("about"))
 
 
 def compute_baselines(dataset: str = BASELINE_DATASET) -> dict:

@@ -1,30 +1,48 @@
-"""Training: a plain function with callbacks, readable top to bottom."""
+"""Training: a plain function with callbacks, readable top to bottom. After every epoch it
+records the history (history.py) that the app replays; a stop request keeps the last finished
+epoch."""
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
 
-from .checks import lookup
-from .config import ModelConfig, TrainConfig
-from .data import load_dataset
-from .models import Autoencoder, build_model
-from .pictures.pixels import as_image_batch
+from ..checks import lookup
+from ..config import ModelConfig, TrainConfig
+from ..data import load_dataset
+from ..models import Autoencoder, build_model
+from ..pictures.pixels import as_image_batch
+from .history import Recorder
 
 
 class TrainingError(RuntimeError):
     """Training stopped: a loss term became NaN or infinite."""
 
 
+class TrainingStopped(RuntimeError):
+    """A stop was asked for before the first epoch finished: there is no model to keep."""
+
+
+class Stop(Protocol):
+    def is_set(self) -> bool: ...  # e.g. a threading.Event
+
+
+class _Stopped(Exception):
+    pass
+
+
 @dataclass
 class TrainResult:
     model: Autoencoder
-    history: list[dict]            # per epoch: {"epoch", "train": {term: mean}, "val": {...}, "seconds"}
+    history: list[dict]            # per epoch: {"epoch", "train": {term: mean}, "val": {...}, "seconds", "record_seconds"}
     seconds: float                 # wall-clock training time
     dataset: dict = field(default_factory=dict)  # name, split, train/val sizes
+    recorder: Recorder | None = None  # the maps and reconstructions after each epoch
+    stopped: bool = False          # a stop request ended training after the last recorded epoch
 
 
 def split_train_val(images: torch.Tensor, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -48,11 +66,13 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
 
 
 def run_epoch(model, images, sampler, generator, optimizer=None, on_batch=None, epoch=0,
-              augment_shift: int = 0) -> dict:
+              augment_shift: int = 0, stop: Stop | None = None) -> dict:
     """One pass; trains when an optimizer is given. Returns the mean of every loss term."""
     sums: dict[str, float] = {}
     batches = 0
     for idx in sampler(generator):
+        if stop is not None and stop.is_set():
+            raise _Stopped
         x = images[idx]
         if augment_shift:
             x = random_shift(x, augment_shift, generator)
@@ -88,11 +108,15 @@ def check_finite(terms: dict, epoch: int) -> None:
 
 def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
           on_epoch: Callable[[dict], None] | None = None,
-          on_batch: Callable[[float], None] | None = None) -> TrainResult:
+          on_batch: Callable[[float], None] | None = None,
+          recorder: Recorder | None = None, record: bool = True,
+          stop: Stop | None = None) -> TrainResult:
     """Train a fresh model; deterministic on CPU for a given seed.
 
     on_epoch(record) is called after every epoch with the history record; on_batch(loss) after
-    every training batch (for progress bars).
+    every training batch (for progress bars). The recorder (by default a new one on the
+    dataset's test split; record=False for none) has the epoch's map before on_epoch is called.
+    When `stop.is_set()` between two batches, training ends with the last finished epoch's model.
     """
     torch.manual_seed(train_cfg.seed)
     model = build_model(model_cfg)
@@ -104,14 +128,21 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
     schedule = make_schedule(optimizer, train_cfg.epochs)
     shuffle = torch.Generator().manual_seed(train_cfg.seed + 1)
+    if recorder is None and record:
+        recorder = Recorder(train_cfg.dataset)
     history: list[dict] = []
+    kept, stopped = None, False
     start = time.perf_counter()
     for epoch in range(1, train_cfg.epochs + 1):
         t0 = time.perf_counter()
         model.train()
-        record = {"epoch": epoch,
-                  "train": run_epoch(model, train_x, train_batches, shuffle, optimizer, on_batch, epoch,
-                                     train_cfg.augment_shift)}
+        try:
+            trained = run_epoch(model, train_x, train_batches, shuffle, optimizer, on_batch, epoch,
+                                train_cfg.augment_shift, stop)
+        except _Stopped:
+            stopped = True
+            break
+        record = {"epoch": epoch, "train": trained}
         if val_batches is not None:
             model.eval()
             with torch.no_grad():
@@ -119,11 +150,30 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
                                           torch.Generator().manual_seed(train_cfg.seed + 2), epoch=epoch)
         if schedule:
             schedule.step()
+        if recorder is not None:
+            before = recorder.seconds
+            recorder.record(model)
+            record["record_seconds"] = recorder.seconds - before
         record["seconds"] = time.perf_counter() - t0
         history.append(record)
+        if stop is not None:  # what a stop in the next epoch falls back to
+            kept = copy.deepcopy(model.state_dict())
         if on_epoch:
             on_epoch(record)
+    if stopped:
+        if kept is None:
+            raise TrainingStopped("stopped before the first epoch finished: nothing to save")
+        model.load_state_dict(kept)
     model.eval()
     info = {"name": data.name, "split": "train", "train_size": len(train_x), "val_size": len(val_x),
             "source_size": len(data.images)}
-    return TrainResult(model, history, time.perf_counter() - start, info)
+    return TrainResult(model, history, time.perf_counter() - start, info, recorder, stopped)
+
+
+def save_result(path, result: TrainResult, train_cfg: TrainConfig, metrics: dict | None = None,
+                about: dict | None = None):
+    """Save what training produced as a checkpoint folder: weights, configs, history (the
+    per-epoch records and the recorded maps and reconstructions), metrics and `about`."""
+    from ..checkpoint import save_checkpoint
+    return save_checkpoint(path, result.model, train_cfg, result.dataset, result.seconds, result.history,
+                           metrics, about, result.recorder.tensors() if result.recorder else None)
