@@ -46,6 +46,12 @@ class Checkpoint:
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def dataset(self) -> str | None:
+        """The name of the dataset the model was trained on (its config's "training" or "dataset"
+        section), or None when the config does not say."""
+        return (self.config.get("training") or {}).get("dataset") or (self.config.get("dataset") or {}).get("name")
+
     def recorded(self) -> dict[str, np.ndarray] | None:
         """The training history's arrays (history.safetensors), checked, or None without one."""
         file = self.path / HISTORY
