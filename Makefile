@@ -13,6 +13,7 @@ run: $(RUN_STAMP)
 
 test: $(DEV_STAMP)
 	bash tests/ui/ensure_browser.sh
+	bash tests/ensure_data.sh
 	$(PY) -m pytest
 
 bench: $(RUN_STAMP)

@@ -80,14 +80,14 @@ def cmd_train(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from .checkpoint import CheckpointError, load_checkpoint, write_metrics
-    from .data import DataError, default_dataset
+    from .data import DataError
     from .measure.evaluate import evaluate
 
     try:
         ckpt = load_checkpoint(args.path)
-        dataset = args.dataset or default_dataset()[0]
+        dataset = args.dataset or own_dataset(ckpt)
         result = evaluate(ckpt.model, dataset, max_test=args.max_test)
-    except (CheckpointError, DataError) as e:
+    except (CheckpointError, DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     if args.json:
@@ -99,6 +99,22 @@ def cmd_evaluate(args) -> int:
         for name, value in result["metrics"].items():
             print(f"  {name:28s} {value:.4f}")
     return 0
+
+
+def own_dataset(ckpt) -> str:
+    """The dataset the checkpoint was trained on, or the one standing in for it when its files are
+    missing (said on stderr); DataError when neither is here."""
+    from .data import DataError, available_datasets, shown_instead
+
+    own = ckpt.dataset or "mnist"
+    shown = shown_instead(own, available_datasets())
+    if shown is None:
+        raise DataError(f"{ckpt.name} was trained on {own}, which is not on this machine: get it "
+                        f"(`python -m aecore download {own}`, or set AECORE_DATA_DIR) or pass --dataset")
+    if shown != own:
+        print(f"note: {own} is not on this machine; measuring on {shown}, which stands in for it",
+              file=sys.stderr)
+    return shown
 
 
 def cmd_download(args) -> int:
@@ -152,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="measure a checkpoint on a dataset's test split")
     p.add_argument("path")
-    p.add_argument("--dataset", default=None, help="default: full MNIST if present, else mnist-sample")
+    p.add_argument("--dataset", default=None,
+                   help="default: the dataset it was trained on (mnist-sample stands in for missing MNIST)")
     p.add_argument("--max-test", type=int, default=0, help="use only the first N test images")
     p.add_argument("--json", action="store_true", help="print JSON and write metrics.json")
     p.set_defaults(func=cmd_evaluate)

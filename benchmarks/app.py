@@ -9,6 +9,7 @@ it back is timed too.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import statistics
@@ -85,7 +86,8 @@ def umap_fresh_process(codes: np.ndarray, numba_cold: bool) -> tuple[float, floa
 
 
 def bench(ckpt_2d: str, ckpt_16d: str, repeats: int = 5, umap: bool = True,
-          numba_cold: bool = False, report: Callable[[str], None] = print) -> list[dict]:
+          numba_cold: bool = False, report: Callable[[str], None] = print,
+          every_point: str | None = None) -> list[dict]:
     """Run every timing; report(line) prints each as it is measured. Returns the rows."""
     m2, m16 = load_checkpoint(ckpt_2d).model, load_checkpoint(ckpt_16d).model
     if m2.latent_dim != 2:
@@ -97,7 +99,7 @@ def bench(ckpt_2d: str, ckpt_16d: str, repeats: int = 5, umap: bool = True,
     def row(step: str, seconds: float, goal: float, detail: str = "") -> None:
         rows.append({"step": step, "seconds": seconds, "goal": goal, "detail": detail})
         ok = "ok" if seconds <= goal else "SLOWER"
-        report(f"{step:44s} {_fmt(seconds):>9s}  goal <= {_fmt(goal):>7s}  {ok:6s} {detail}")
+        report(f"{step:48s} {_fmt(seconds):>9s}  goal <= {_fmt(goal):>7s}  {ok:6s} {detail}")
 
     report(f"{os.cpu_count()} CPUs; 2-D: {ckpt_2d}; 16-D: {ckpt_16d} (d={m16.latent_dim}); data: {note}")
     z = np.zeros((1, 2), np.float32)
@@ -110,25 +112,90 @@ def bench(ckpt_2d: str, ckpt_16d: str, repeats: int = 5, umap: bool = True,
     codes = encode_dataset(m16, images)
     row(f"PCA of {N_CODES:,} codes", median_time(lambda: project(codes, "pca"), repeats), 0.2)
     if umap:
-        _bench_umap(row, codes, ckpt_16d, dataset, numba_cold)
+        _bench_umap(row, codes, ckpt_16d, dataset, "test", numba_cold, goals=(15.0, 0.3))
+    if every_point:
+        _bench_every_point(row, m16, ckpt_16d, every_point, repeats, umap, numba_cold)
     return rows
 
 
-def _bench_umap(row, codes: np.ndarray, ckpt_16d: str, dataset: str, numba_cold: bool) -> None:
+def _bench_umap(row, codes: np.ndarray, ckpt_16d: str, dataset: str, split: str, numba_cold: bool,
+                goals: tuple[float, float]) -> None:
     total, warm, xy = umap_fresh_process(codes, numba_cold)
     which = "numba cache emptied" if numba_cold else "numba's on-disk cache as it is"
-    row(f"UMAP of {N_CODES:,} {codes.shape[1]}-D codes, fresh process", total, 15.0,
+    row(f"UMAP of {len(codes):,} {codes.shape[1]}-D codes, fresh process", total, goals[0],
         f"(start-up, imports, numba compilation, fit; {which})")
-    row("  the same in that process once compiled", warm, 15.0, "(the app after its warm-up)")
+    row("  the same in that process once compiled", warm, goals[0], "(the app after its warm-up)")
     with tempfile.TemporaryDirectory() as tmp:  # the app's own cache key, in an empty folder
         weights = weights_digest(ckpt_16d)
-        cached_projection(codes, weights, dataset, "test", "umap", 0, UMAP_PARAMS, Path(tmp))
+        cached_projection(codes, weights, dataset, split, "umap", 0, UMAP_PARAMS, Path(tmp))
         start = time.perf_counter()
-        back = cached_projection(codes, weights, dataset, "test", "umap", 0, UMAP_PARAMS, Path(tmp))
-        row("the same UMAP map from the disk cache", time.perf_counter() - start, 0.3,
+        back = cached_projection(codes, weights, dataset, split, "umap", 0, UMAP_PARAMS, Path(tmp))
+        row("the same UMAP map from the disk cache", time.perf_counter() - start, goals[1],
             "(key hash + np.load)")
         if not np.array_equal(back, xy):
             raise RuntimeError("the disk cache returned a different map than it stored")
+
+
+def _bench_every_point(row, m16, ckpt_16d: str, dataset: str, repeats: int, umap: bool, numba_cold: bool) -> None:
+    """Every image of train + test of `dataset` (70,000 for Fashion-MNIST) on one map."""
+    images = load_dataset(dataset, "all").images
+    n = f"{len(images):,}"
+    row(f"encode {n} {dataset} images (16-D model)", median_time(lambda: encode_dataset(m16, images), 1), 2.0)
+    codes = encode_dataset(m16, images)
+    row(f"PCA of {n} codes", median_time(lambda: project(codes, "pca"), repeats), 0.5)
+    if umap:
+        _bench_umap(row, codes, ckpt_16d, dataset, "all", numba_cold, goals=(45.0, 0.5))
+    first, again, select, built = selection_rerun(ckpt_16d, dataset)
+    row(f"latent map of all {n}: first page run (AppTest)", first, 60.0, "(codes, PCA, figure)")
+    row(f"  a selection on it: the rerun's server time", select, 1.0,
+        f"(figure built again: {'yes' if built else 'no'}; a rerun without changes {_fmt(again)})")
+
+
+def selection_rerun(ckpt: str, dataset: str) -> tuple[float, float, float, bool]:
+    """Seconds of the Latent map page on the train + test map of `dataset` with PCA, in Streamlit's
+    AppTest (the server's work, no browser): the first run, a rerun without changes, a rerun
+    with 30 points selected; and whether that last rerun built the figure again."""
+    from streamlit.testing.v1 import AppTest
+
+    from aecore.pictures import plots
+    built = []
+    scatter = plots.latent_scatter
+    plots.latent_scatter = lambda *a, **k: built.append(1) or scatter(*a, **k)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.symlink(Path(ckpt).resolve(), Path(tmp) / Path(ckpt).name)
+        os.environ.update(AECORE_CHECKPOINTS=tmp, AECORE_CACHE_DIR=str(Path(tmp) / "cache"), AECORE_NO_WARMUP="1")
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600)
+        at.session_state["checkpoint"] = str(Path(tmp) / Path(ckpt).name)
+        at.run()
+        at.switch_page("pages/2_latent_map.py").run()
+        at.sidebar.selectbox(key="dataset").set_value(dataset).run()
+        start = time.perf_counter()
+        at.selectbox(key="split").set_value("all").run()
+        first = time.perf_counter() - start
+        shown = sum(_count(t.get("x")) for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+                    if t.get("name") != "grid")
+        if shown != len(load_dataset(dataset, "all")):
+            raise RuntimeError(f"the map shows {shown} points, not every image of {dataset}")
+        start = time.perf_counter()
+        at.run()
+        again = time.perf_counter() - start
+        points = [{"customdata": int(i), "x": 0.0, "y": 0.0} for i in range(0, 30_000, 1000)]
+        at.session_state["map"] = {"selection": {"points": points, "point_indices": [], "box": [], "lasso": []}}
+        before = len(built)
+        start = time.perf_counter()
+        at.run()
+        select = time.perf_counter() - start
+        if at.exception or at.error:
+            raise RuntimeError(f"the latent map failed: {[e.value for e in (*at.exception, *at.error)]}")
+    plots.latent_scatter = scatter
+    return first, again, select, len(built) > before
+
+
+def _count(values) -> int:
+    """Entries of a plotly array: a list, or its typed-array form {"dtype", "bdata"}."""
+    if isinstance(values, dict):
+        return len(base64.b64decode(values["bdata"])) // np.dtype(values["dtype"]).itemsize
+    return len(values or [])
 
 
 def _fmt(seconds: float) -> str:
@@ -141,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ckpt-16d", default="checkpoints/vae-16d", help="a 16-D checkpoint (default %(default)s)")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per step (median shown)")
     parser.add_argument("--skip-umap", action="store_true", help="leave out the UMAP timings (a minute or more)")
+    parser.add_argument("--every-point", default="fashion-mnist", metavar="DATASET",
+                        help="also time the map of every image of DATASET's train + test (default "
+                             "%(default)s, 70,000 images); 'none' skips it")
     parser.add_argument("--numba-cold", action="store_true",
                         help="empty numba's cache for the UMAP process, as on a fresh machine")
     args = parser.parse_args(argv)
@@ -151,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         bench(args.ckpt_2d, args.ckpt_16d, repeats=args.repeats, umap=not args.skip_umap,
-              numba_cold=args.numba_cold)
+              numba_cold=args.numba_cold, every_point=None if args.every_point == "none" else args.every_point)
     except (CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -10,7 +10,7 @@ from ui.display import show_pairs
 from ui.frame import guard
 from ui.widgets import context
 
-N_DIGITS = 12  # test digits shown; the sample's test split is interleaved by class, so 0-9 first
+N_DIGITS = 12  # test images shown; the sample's test split is interleaved by class, so 0-9 first
 
 with guard():
     ctx = context()
@@ -47,7 +47,8 @@ with guard():
         else:
             st.info(f"No metrics.json yet: run `python -m aecore evaluate {ckpt.path} --json`.")
 
-        st.subheader("Test digits (top) and their reconstructions (bottom)")
-        images = cached.dataset(ctx.dataset).images[:N_DIGITS]
-        recon = cached.reconstructions(ctx.path, ctx.dataset)[:N_DIGITS]
-        show_pairs(images, recon, N_DIGITS, caption=f"the first {N_DIGITS} digits of {ctx.dataset} test")
+        test = cached.dataset(ctx.dataset)
+        st.subheader(f"Test {test.item}s (top) and their reconstructions (bottom)")
+        shown = range(min(N_DIGITS, len(test)))
+        show_pairs(test.images[:N_DIGITS], cached.reconstruct(ctx.path, ctx.dataset, shown), N_DIGITS,
+                   caption=f"the first {N_DIGITS} {test.item}s of {ctx.dataset} test")

@@ -60,19 +60,19 @@ with guard():
     # no value= on widgets that callbacks or map clicks set: their defaults live in session state
     st.session_state.setdefault("interp_b", min(1, len(codes) - 1))
     c = st.columns(4)
-    a = c[0].number_input("Digit A (test index)", 0, len(codes) - 1, key="interp_a")
-    b = c[1].number_input("Digit B (test index)", 0, len(codes) - 1, key="interp_b")
+    a = c[0].number_input(f"{test.item.capitalize()} A (test index)", 0, len(codes) - 1, key="interp_a")
+    b = c[1].number_input(f"{test.item.capitalize()} B (test index)", 0, len(codes) - 1, key="interp_b")
     steps = c[2].slider("Steps", 2, 24, 8, key="interp_steps")
     method = c[3].radio("Path", ["linear", "slerp"], horizontal=True, key="interp_method")
     path, frames = interpolation(model, codes[a], codes[b], steps, method)
     points, projection = fitted_map(codes, ctx.seed)
     fig = plots.latent_scatter(points, np.arange(len(points)), test.labels, test.classes, height=460)
     plots.add_path(fig, projection.transform(path))
-    st.caption(f"Click a digit to make it A, the next click makes it B (or box-select two). "
+    st.caption(f"Click a {test.item} to make it A, the next click makes it B (or box-select two). "
                f"Map: {'the 2-D codes' if d <= 2 else f'PCA of the {d}-D codes, seed {ctx.seed}'}.")
     st.plotly_chart(fig, key="interp_map", on_select="rerun", selection_mode=("points", "box"))
     cls = test.classes
-    st.caption(f"{steps} frames, {method}, from test digit #{a} ({cls[test.labels[a]]}) "
+    st.caption(f"{steps} frames, {method}, from test {test.item} #{a} ({cls[test.labels[a]]}) "
                f"to #{b} ({cls[test.labels[b]]})")
     show_digits(frames, ncols=steps)
     st.download_button("Download as animated GIF", gif_bytes(frames, duration_ms=120),
@@ -80,7 +80,7 @@ with guard():
 
     st.subheader(f"Move a code (units 0-{min(d, 10) - 1} of {d})")
     low, high, mean = code_ranges(codes)
-    st.button("Start from digit A", key="dims_from_a", on_click=start_from, args=(codes[a], low, high))
+    st.button(f"Start from {test.item} A", key="dims_from_a", on_click=start_from, args=(codes[a], low, high))
     base = st.session_state.get("_base", codes.mean(axis=0))
     z = np.array(base, np.float32)
     left, right = st.columns([3, 1])

@@ -1,4 +1,4 @@
-"""Denoise: corrupt a test digit, a drawing or an uploaded picture; compare the denoising model,
+"""Denoise: corrupt a test image, a drawing or an uploaded picture; compare the denoising model,
 a plain model and the median filter (PSNR, SSIM, a PSNR curve, the codes on the map)."""
 from pathlib import Path
 
@@ -29,20 +29,21 @@ def random_digit(count: int, seed: int) -> None:
 
 def pick_input(test, seed: int) -> np.ndarray:
     """The clean (28, 28) input in [0, 1] from the chosen source; stops the page when none yet."""
-    source = st.radio("Input", ["Test digit", "Draw", "Upload"], horizontal=True, key="source")
+    test_item = f"Test {test.item}"
+    source = st.radio("Input", [test_item, "Draw", "Upload"], horizontal=True, key="source")
     if source == "Draw" and st_canvas is None:
-        st.info("The drawing canvas could not be loaded here; upload a picture of a digit instead.")
+        st.info(f"The drawing canvas could not be loaded here; upload a picture of a {test.item} instead.")
         source = "Upload"
-    if source == "Test digit":
+    if source == test_item:
         c = st.columns([1, 1, 1])
-        cls = c[0].selectbox("Class", ["any", *test.classes], key="digit_class")
+        cls = c[0].selectbox(test.label.capitalize(), ["any", *test.classes], key="digit_class")
         pool = np.arange(len(test)) if cls == "any" else \
             np.flatnonzero(test.labels == test.classes.index(cls))
         if st.session_state.get("digit_index", 0) >= len(pool):  # the pool shrank with the class
             st.session_state["digit_index"] = 0
         i = c[1].number_input(f"Index among {len(pool)}", 0, len(pool) - 1, key="digit_index")
-        c[2].button("Random digit", key="random_digit", on_click=random_digit, args=(len(pool), seed))
-        st.caption(f"Test digit #{pool[i]} ({test.classes[test.labels[pool[i]]]}); "
+        c[2].button(f"Random {test.item}", key="random_digit", on_click=random_digit, args=(len(pool), seed))
+        st.caption(f"Test {test.item} #{pool[i]} ({test.classes[test.labels[pool[i]]]}); "
                    f"random picks use seed {seed}")
         return unit_float(test.images[pool[i]])
     try:
@@ -53,15 +54,15 @@ def pick_input(test, seed: int) -> np.ndarray:
                               key="canvas")
             if drawn is not None and drawn.image_data is not None:
                 return canvas_input(drawn.image_data)
-        elif (file := st.file_uploader("A picture of one digit", key="picture",
+        elif (file := st.file_uploader(f"A picture of one {test.item}", key="picture",
                                        type=["png", "jpg", "jpeg", "bmp", "gif", "webp"])) is not None:
             return picture_input(file.getvalue(), name=file.name)
     except ImageError as err:
         if source != "Draw" or "empty" not in str(err):  # a blank canvas is no error
             st.error(str(err))
             st.stop()
-    st.info("Draw a digit: white on black, large." if source == "Draw" else
-            "Upload a picture of one digit (dark on light or light on dark).")
+    st.info(f"Draw a {test.item}: white on black, large." if source == "Draw" else
+            f"Upload a picture of one {test.item} (dark on light or light on dark).")
     st.stop()
 
 
@@ -96,7 +97,7 @@ with guard():
 
     left, right = st.columns(2)
     curve = cached.psnr_curve(models, ctx.dataset, kind, ctx.seed)
-    left.plotly_chart(plots.psnr_curves(curve, kind, level), key="psnr_curve")
+    left.plotly_chart(plots.psnr_curves(curve, kind, level, test.item), key="psnr_curve")
 
     codes = cached.codes(ctx.path, ctx.dataset)
     points, projection = fitted_map(codes, ctx.seed)

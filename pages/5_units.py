@@ -26,27 +26,27 @@ with guard():
     cols = st.columns(2 * len(runs))
     for i, (name, (stats, _)) in enumerate(runs.items()):
         cols[2 * i].metric(f"Dead units · {name}", f"{stats['dead_units']} of {len(stats['unit_frequency'])}")
-        cols[2 * i + 1].metric("Active per digit", f"{stats['active_fraction']:.0%}")
+        cols[2 * i + 1].metric(f"Active per {test.item}", f"{stats['active_fraction']:.0%}")
     st.plotly_chart(plots.histograms_side_by_side({name: hist for name, (_, hist) in runs.items()}), key="units_hist")
     stats = runs[next(iter(runs))][0]
-    st.plotly_chart(plots.unit_frequency(stats["unit_frequency"]), key="units_freq")
-    st.caption(f"All code values of the {len(codes):,} test digits. A unit is active on a digit when "
+    st.plotly_chart(plots.unit_frequency(stats["unit_frequency"], test.item), key="units_freq")
+    st.caption(f"All code values of the {len(codes):,} test {test.item}s. A unit is active on {'an' if test.item[0] in 'aeiou' else 'a'} {test.item} when "
                f"|z| > {units.ACTIVE_THRESHOLD}; dead units are active on none.")
 
     filters, note = units.first_layer_filters(model)
     show_digits(filters, ncols=16, caption=note)
     show_digits(units.unit_drawings(model, codes), ncols=min(d, 16),
-                caption=f"What each code unit draws: the decoder's image of {units.drawing_rule(model)}")
+                caption=f"What each code unit draws: the decoder's image of {units.drawing_rule(model, test.item)}")
 
     st.subheader("One unit")
     unit = st.selectbox("Unit", list(range(d)), format_func=lambda u: f"unit {u}", key="unit")
     view = units.unit_view(model, codes, test.images, unit)
     left, mid, right = st.columns([2, 1, 1])
-    left.plotly_chart(plots.unit_histogram(view.hist, unit), key="unit_hist")
+    left.plotly_chart(plots.unit_histogram(view.hist, unit, test.item), key="unit_hist")
     with mid:
         show_digits(view.weight[None], 1, width=170, caption="input gradient (weight image)")
     with right:
         show_digits(view.drawing[None], 1, width=170, caption="what it draws")
-    st.caption(f"Unit {unit} (active on {view.frequency:.0%} of digits): the {len(view.top)} test digits "
+    st.caption(f"Unit {unit} (active on {view.frequency:.0%} of {test.item}s): the {len(view.top)} test {test.item}s "
                f"that excite it most, activations {view.top_values[0]:.2f} down to {view.top_values[-1]:.2f}")
     show_digits(test.images[view.top], ncols=12)

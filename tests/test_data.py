@@ -206,3 +206,65 @@ def test_available_datasets(tmp_path, monkeypatch):
     make_idx_set(tmp_path / "mnist")
     monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
     assert data.available_datasets()["mnist"]
+
+
+# ---------------------------------------------------------------- a user's own image sets
+def test_a_folder_of_idx_files_with_class_names_is_a_dataset(tmp_path, monkeypatch):
+    arrays = make_idx_set(tmp_path / "letters")
+    (tmp_path / "letters" / "classes.txt").write_text("\n".join("abcdefghij") + "\n")
+    monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
+    assert data.available_datasets()["letters"]
+    test = load_dataset("letters", "test")
+    assert test.classes == tuple("abcdefghij") and test.label == "class" and test.item == "image"
+    np.testing.assert_array_equal(test.images, arrays["test"][0])
+    everything = load_dataset("letters", "all")
+    assert len(everything) == 12 + 7 and np.array_equal(everything.images[12:], test.images)
+
+
+def test_a_keras_style_npz_is_a_dataset(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    x_train, x_test = rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), rng.random((5, 28, 28))
+    np.savez(tmp_path / "notebook.npz", x_train=x_train, y_train=np.arange(20) % 3,
+             x_test=x_test, y_test=np.arange(5) % 3)
+    monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
+    train, test = load_dataset("notebook", "train"), load_dataset("notebook", "test")
+    assert np.array_equal(train.images, x_train) and train.classes == ("0", "1", "2")
+    assert test.images.dtype == np.uint8 and np.allclose(test.images / 255.0, x_test, atol=0.5 / 255)
+
+
+@pytest.mark.parametrize("x_test, message", [
+    (np.zeros((5, 32, 32, 3), np.uint8), r"x_test has shape \(5, 32, 32, 3\); expected \(N, 28, 28\)"),
+    (np.full((5, 28, 28), 300.0), "outside 0..255"),
+])
+def test_an_npz_that_is_not_28x28_grayscale_says_what_it_found(tmp_path, monkeypatch, x_test, message):
+    np.savez(tmp_path / "cifar.npz", x_train=np.zeros((4, 28, 28), np.uint8), y_train=np.zeros(4, int),
+             x_test=x_test, y_test=np.zeros(5, int))
+    monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataError, match=message) as info:
+        load_dataset("cifar", "test")
+    assert "cifar.npz" in str(info.value)
+
+
+def test_a_user_folder_with_28x32_idx_images_names_the_file(tmp_path, monkeypatch):
+    make_idx_set(tmp_path / "wide")
+    write_idx(tmp_path / "wide" / "t10k-images-idx3-ubyte.gz", np.zeros((7, 28, 32), np.uint8))
+    monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte.gz: images are 28x32; expected 28x28"):
+        load_dataset("wide", "test")
+
+
+def test_more_labels_than_class_names_is_an_error(tmp_path, monkeypatch):
+    make_idx_set(tmp_path / "few")
+    (tmp_path / "few" / "classes.txt").write_text("yes\nno\n")
+    monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataError, match="labels go up to 9 but 2 class names"):
+        load_dataset("few", "train")
+
+
+@pytest.mark.skipif(not (DATASETS["fashion-mnist"].extra_dirs[0] / "t10k-images-idx3-ubyte.gz").is_file(),
+                    reason="Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist (make test does)")
+def test_fashion_mnist_has_all_70000_images_and_its_class_names():
+    everything = load_dataset("fashion-mnist", "all")
+    assert len(everything) == 70_000 and len(load_dataset("fashion-mnist", "test")) == 10_000
+    assert everything.classes[0] == "T-shirt/top" and everything.label == "class"
+    assert np.bincount(everything.labels).tolist() == [7000] * 10

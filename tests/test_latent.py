@@ -200,10 +200,11 @@ def test_a_vae_manifold_spans_its_prior_not_its_codes():
 
 def test_selection_csv_reads_back_as_the_selected_points():
     xy = np.array([[0.25, -1.5], [3.1415927, 1e-4]], np.float32)
-    text = selection_csv(np.array([7, 4012]), np.array([3, 9]), xy)
+    names = ("T-shirt, top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot")
+    text = selection_csv(np.array([7, 4012]), np.array([0, 9]), xy, names)
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [(int(r["index"]), int(r["label"])) for r in rows] == [(7, 3), (4012, 9)]
+    assert [(int(r["index"]), int(r["label"]), r["class"]) for r in rows] == [(7, 0, "T-shirt, top"), (4012, 9, "Boot")]
     assert np.array_equal(np.array([[float(r["x"]), float(r["y"])] for r in rows], np.float32), xy)
-    assert selection_csv([], [], np.zeros((0, 2))) == "index,label,x,y\n"
+    assert selection_csv([], [], np.zeros((0, 2))) == "index,label,class,x,y\n"
     with pytest.raises(ValueError, match="as many labels"):
         selection_csv([1, 2], [3], xy)

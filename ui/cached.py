@@ -18,8 +18,9 @@ import streamlit as st
 
 from aecore.cache import cached_projection
 from aecore.checkpoint import Checkpoint, load_checkpoint, weights_digest
-from aecore.data import Dataset, default_dataset, load_dataset
-from aecore.latent import decode_codes, encode_dataset, neighbour_preservation, project
+from aecore.checkpoint import read_config
+from aecore.data import Dataset, available_datasets, load_dataset, shown_instead
+from aecore.latent import decode_codes, encode_dataset, nearest_neighbours, neighbour_preservation, project
 from aecore.measure import denoise
 from aecore.pictures.pixels import unit_float
 
@@ -63,13 +64,28 @@ def dataset(name: str, split: str = TEST) -> Dataset:
 
 
 @st.cache_data(show_spinner=False, ttl=60)
-def _default_dataset_in(data_dir: str) -> tuple[str, str]:
-    return default_dataset()
+def _available_in(data_dir: str, cache_dir: str) -> dict[str, bool]:
+    return available_datasets()
 
 
-def default_dataset_choice() -> tuple[str, str]:
-    """(name, what to say about it): the sidebar's default dataset, cached per $AECORE_DATA_DIR."""
-    return _default_dataset_in(os.environ.get("AECORE_DATA_DIR", ""))
+def available() -> list[str]:
+    """The datasets whose files are on this machine (looked for at most once a minute)."""
+    found = _available_in(os.environ.get("AECORE_DATA_DIR", ""), os.environ.get("AECORE_CACHE_DIR", ""))
+    return [name for name, here in found.items() if here]
+
+
+@per_checkpoint(st.cache_data(show_spinner=False, max_entries=64))
+def trained_on(path: str, weights: str) -> str | None:
+    """The dataset the checkpoint's config says it was trained on (None when it does not say)."""
+    config = read_config(path)
+    return (config.get("training") or {}).get("dataset") or (config.get("dataset") or {}).get("name")
+
+
+def dataset_for(path: str) -> str:
+    """What a page shows for the checkpoint by default: its own dataset when its files are here,
+    else the stand-in for it (mnist-sample for mnist), else the first dataset that is here."""
+    here = available()
+    return shown_instead(trained_on(path), dict.fromkeys(here, True)) or (here[0] if here else "mnist-sample")
 
 
 @per_checkpoint(st.cache_data(show_spinner="Encoding the dataset…", max_entries=32))
@@ -78,10 +94,31 @@ def codes(path: str, weights: str, name: str, split: str = TEST) -> np.ndarray:
     return encode_dataset(load(path).model, dataset(name, split).images)
 
 
-@per_checkpoint(st.cache_data(show_spinner="Decoding…", max_entries=16))
-def reconstructions(path: str, weights: str, name: str, split: str = TEST) -> np.ndarray:
-    """Reconstructions (N, 28, 28) float32 in [0, 1] of a dataset split."""
-    return decode_codes(load(path).model, codes(path, name, split))
+def reconstruct(path: str, name: str, index, split: str = TEST) -> np.ndarray:
+    """Reconstructions (k, 28, 28) float32 in [0, 1] of the images at `index` of a split (not
+    cached: pages show a few at a time, and 70,000 would take 220 MB)."""
+    return decode_codes(load(path).model, codes(path, name, split)[np.asarray(index)])
+
+
+@per_checkpoint(st.cache_data(show_spinner="Measuring the reconstructions…", max_entries=16))
+def reconstruction_errors(path: str, weights: str, name: str, split: str = TEST) -> np.ndarray:
+    """Per image (N,): the mean squared error per pixel of its reconstruction, in batches."""
+    images, z, model = dataset(name, split).images, codes(path, name, split), load(path).model
+    out = [((unit_float(images[s:s + 5000]) - decode_codes(model, z[s:s + 5000])) ** 2).mean(axis=(1, 2))
+           for s in range(0, len(images), 5000)]
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+@per_checkpoint(st.cache_data(show_spinner=False, max_entries=64))
+def code_neighbours(path: str, weights: str, name: str, split: str, point: int, k: int = 8):
+    """The k nearest codes to the code of image `point`: (indices, distances)."""
+    return nearest_neighbours(codes(path, name, split), point, k)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def pixel_neighbours(name: str, split: str, point: int, k: int = 8):
+    """The k nearest images to image `point` in pixel space: (indices, distances)."""
+    return nearest_neighbours(dataset(name, split).images, point, k)
 
 
 @per_checkpoint(st.cache_data(show_spinner=False, max_entries=32))
@@ -103,19 +140,18 @@ def projection(path: str, name: str, split: str, method: str, seed: int, **param
 def _colour_values(path: str, weights: str, name: str, split: str, colour: str, method: str,
                    seed: int, params_json: str) -> np.ndarray:
     if colour == "reconstruction error":
-        images = unit_float(dataset(name, split).images)
-        return ((images - reconstructions(path, name, split)) ** 2).mean(axis=(1, 2))
+        return reconstruction_errors(path, name, split)
     xy = projection(path, name, split, method, seed, **json.loads(params_json))
     return neighbour_preservation(codes(path, name, split), xy, k=10)
 
 
-COLOURS = {"digit": None, "reconstruction error": "error per pixel",
+COLOURS = {"class": None, "reconstruction error": "error per pixel",
            "neighbour preservation": "kept neighbours (k=10)"}  # colour mode -> its colour bar's name
 
 
 def colour_values(path: str, name: str, split: str, colour: str, method: str, seed: int,
                   **params) -> np.ndarray | None:
-    """Per point (N,): None for "digit", the mean squared error per pixel for "reconstruction
+    """Per point (N,): None for "class", the mean squared error per pixel for "reconstruction
     error", the fraction of 10 code-space neighbours kept by the map for "neighbour preservation"."""
     if COLOURS[colour] is None:
         return None
@@ -133,3 +169,25 @@ def psnr_curve(models: dict, name: str, kind: str, seed: int) -> dict:
     path}, cached by every checkpoint's stamp."""
     pairs = tuple(models.items())
     return _psnr_curve(pairs, tuple(stamp(p) for _, p in pairs), name, kind, int(seed))
+
+
+@per_checkpoint(st.cache_resource(show_spinner=False, max_entries=8))
+def map_figure(path: str, weights: str, name: str, split: str, method: str, seed: int, params_json: str,
+               colour: str, thumbnails: int):
+    """The latent map's figure for these settings, built once: a rerun for a selection, a click or
+    a neighbour query sends the same figure (Streamlit then sends only its hash). Shared: never
+    mutate it."""
+    from aecore.pictures import plots
+
+    data, params = dataset(name, split), json.loads(params_json)
+    xy = projection(path, name, split, method, seed, **params)
+    values = colour_values(path, name, split, colour, method, seed, **params)
+    fig = plots.latent_scatter(xy, np.arange(len(xy)), data.labels, data.classes, values, COLOURS[colour],
+                               ("z1", "z2") if method == "none" else (f"{method} 1", f"{method} 2"),
+                               label=data.label)
+    if method == "none":
+        plots.add_click_grid(fig, plots.padded_extent(xy))
+    if thumbnails:
+        t = np.sort(np.random.default_rng(seed).choice(len(xy), min(thumbnails, len(xy)), replace=False))
+        plots.add_thumbnails(fig, xy[t], data.images[t], data.labels[t])
+    return fig

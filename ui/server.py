@@ -36,7 +36,7 @@ def _preloaded(folder: str, data_dir: str) -> str | None:
     paths = checkpoints.scan()[0]
     if not paths:
         return None
-    cached.codes(paths[0], cached.default_dataset_choice()[0])
+    cached.codes(paths[0], cached.dataset_for(paths[0]))
     return paths[0]
 
 

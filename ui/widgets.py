@@ -8,8 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import checkpoints
-from ui.cached import default_dataset_choice
+from aecore.data import datasets, default_dataset
+from ui import cached, checkpoints
 from ui.frame import ensure_frame
 
 
@@ -43,16 +43,43 @@ def sidebar() -> None:
                          help="config.json + model.safetensors of one checkpoint, or a zip of both.")
         if st.session_state.get("_upload_error"):
             st.error(st.session_state["_upload_error"])
-        name, message = default_dataset_choice()
-        options = [name] + (["mnist-sample"] if name != "mnist-sample" else [])
-        st.selectbox("Dataset", options, key="dataset")
-        st.caption(message)
+        dataset_picker(st.session_state.get("checkpoint"))
         st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed",
                         help="Every random choice on the pages (samples, noise, subsets, maps).")
         if skipped:
             with st.expander(f"Skipped checkpoints ({len(skipped)})"):
                 for folder, reason in skipped:
                     st.caption(f"**{folder}**: {reason}")
+
+
+def dataset_picker(path: str | None) -> None:
+    """Every dataset whose files are here, the checkpoint's own marked and picked whenever another
+    checkpoint is chosen; a plain note when the data shown are not what the model was trained on."""
+    names = cached.available() or ["mnist-sample"]
+    own = cached.trained_on(path) if path else None
+    if path and st.session_state.get("_dataset_for") != path:  # a new checkpoint: show its own data
+        st.session_state["dataset"] = cached.dataset_for(path)
+        st.session_state["_dataset_for"] = path
+    if st.session_state.get("dataset") not in names:
+        st.session_state["dataset"] = names[0]
+    chosen = st.selectbox("Dataset", names, key="dataset",
+                          format_func=lambda n: f"{n} (trained on)" if n == own else n,
+                          help="Every dataset found on this machine: the built-in ones, and your own "
+                               "folders or .npz files in $AECORE_DATA_DIR (see README).")
+    own_spec = datasets().get(own or "")
+    if own is None or chosen == own:
+        st.caption(datasets()[chosen].description)
+    elif own_spec is not None and chosen == own_spec.stand_in:
+        st.caption(_standing_in(own, chosen))
+    else:
+        st.warning(f"This model was trained on {own}, not {chosen}: everything here shows it on data "
+                   "it has never seen.")
+
+
+def _standing_in(own: str, chosen: str) -> str:
+    if own == "mnist":  # the message the app has always given when full MNIST is missing
+        return default_dataset()[1]
+    return f"{own} is not on this machine: showing {chosen}, which stands in for it."
 
 
 def context() -> Context | None:

@@ -12,20 +12,23 @@ def exact_knn(points, k: int) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.neighbors import NearestNeighbors
 
     points = np.asarray(points, np.float32).reshape(len(points), -1)
-    dists, indices = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(points)
+    dists, indices = NearestNeighbors(n_neighbors=k, n_jobs=-1).fit(points).kneighbors(points)
     return indices.astype(np.int64), dists.astype(np.float32)
 
 
-def nearest_neighbours(points, query, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
+def nearest_neighbours(points, query, k: int = 8, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """The k nearest points (Euclidean, brute force) to `query`: an index into `points` (then the
     point itself is excluded) or a vector. `points` are codes (N, d) or images (N, 28, 28), which
-    are flattened. Returns (indices (k,), distances (k,)) nearest first."""
+    are flattened. Returns (indices (k,), distances (k,)) nearest first. Works through `chunk`
+    rows at a time, so 70,000 images need a few tens of MB, not gigabytes."""
     points = np.asarray(points)
-    points = points.reshape(len(points), -1).astype(np.float64)
+    points = points.reshape(len(points), -1)
     by_index = np.ndim(query) == 0
-    vector = points[int(query)] if by_index else np.asarray(query, np.float64).ravel()
-    diff = points - vector
-    dist = np.sqrt(np.einsum("ij,ij->i", diff, diff))  # no (N, D) temporaries beyond diff: 10x faster
+    vector = (points[int(query)] if by_index else np.asarray(query)).astype(np.float64).ravel()
+    dist = np.empty(len(points), np.float64)
+    for s in range(0, len(points), chunk):
+        diff = points[s:s + chunk].astype(np.float64) - vector
+        dist[s:s + chunk] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
     if by_index:
         dist[int(query)] = np.inf
     k = min(k, len(points) - by_index)

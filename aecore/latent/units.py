@@ -80,13 +80,13 @@ def unit_codes(model, codes) -> np.ndarray:
 
 
 DRAWING_RULES = {"sigmoid": "the one-hot code (the unit at 1, all others at 0)",
-                 "relu": "the one-hot code at the unit's largest activation on the test digits",
+                 "relu": "the one-hot code at the unit's largest activation on the test {item}s",
                  None: "the mean code pushed 3 standard deviations along the unit"}
 
 
-def drawing_rule(model) -> str:
+def drawing_rule(model, item: str = "digit") -> str:
     """One line for the user: which code unit_codes decodes for this model."""
-    return DRAWING_RULES[model.code_activation]
+    return DRAWING_RULES[model.code_activation].format(item=item)
 
 
 def unit_drawings(model, codes) -> np.ndarray:

@@ -16,7 +16,7 @@ from PIL import Image
 from .pixels import to_uint8
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]  # one per digit, as matplotlib's tab10
+           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]  # one per class, as matplotlib's tab10
 GRID = -1  # customdata of the click grid's points
 
 
@@ -42,9 +42,11 @@ def loss_curves(history: list[dict]) -> go.Figure:
 
 
 def latent_scatter(xy: np.ndarray, index: np.ndarray, labels: np.ndarray, classes, values=None,
-                   value_name: str = "", axis_names=("x", "y"), height: int = 620) -> go.Figure:
+                   value_name: str = "", axis_names=("x", "y"), height: int = 620,
+                   label: str = "digit") -> go.Figure:
     """WebGL scatter of map positions xy (n, 2) with dataset indices `index` (n,). values=None:
-    one trace per class (the legend toggles digits); else one trace coloured by values (n,).
+    one trace per class (the legend toggles classes); else one trace coloured by values (n,).
+    `label` is what a class is called ("digit", "class"), in the legend title and hover text.
     Selected points grow; the rest fade only a little, since a click on the click grid is a
     selection too (and the figure must not depend on the selection: Streamlit would reset it)."""
     fig = go.Figure()
@@ -54,18 +56,18 @@ def latent_scatter(xy: np.ndarray, index: np.ndarray, labels: np.ndarray, classe
             fig.add_trace(go.Scattergl(
                 x=xy[m, 0], y=xy[m, 1], mode="markers", name=str(name), customdata=index[m],
                 marker=dict(size=5, color=PALETTE[c % 10], opacity=0.75),
-                hovertemplate=f"digit {name}<br>#%{{customdata}}<extra></extra>"))
+                hovertemplate=f"{label} {name}<br>#%{{customdata}}<extra></extra>"))
     else:
         fig.add_trace(go.Scattergl(
             x=xy[:, 0], y=xy[:, 1], mode="markers", name=value_name, customdata=index,
             text=[str(classes[c]) for c in labels], showlegend=False,
             marker=dict(size=5, color=values, colorscale="Viridis", opacity=0.8,
                         colorbar=dict(title=dict(text=value_name, side="right"))),
-            hovertemplate=f"digit %{{text}}<br>#%{{customdata}}<br>{value_name} %{{marker.color:.3f}}<extra></extra>"))
+            hovertemplate=f"{label} %{{text}}<br>#%{{customdata}}<br>{value_name} %{{marker.color:.3f}}<extra></extra>"))
     fig.update_traces(selected=dict(marker=dict(size=9, opacity=1.0)), unselected=dict(marker=dict(opacity=0.45)))
     # no dragmode/clickmode: Streamlit then starts in pan mode where a click selects a point
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
-                      xaxis_title=axis_names[0], yaxis_title=axis_names[1], legend_title_text="digit")
+                      xaxis_title=axis_names[0], yaxis_title=axis_names[1], legend_title_text=label)
     return fig
 
 
@@ -153,12 +155,12 @@ def add_clean_and_noisy(fig: go.Figure, marks: np.ndarray) -> None:
                                marker={"size": 14, "color": ["black", "red"], "symbol": ["star", "x"]}))
 
 
-def psnr_curves(curve: dict, kind: str, level: float) -> go.Figure:
+def psnr_curves(curve: dict, kind: str, level: float, item: str = "digit") -> go.Figure:
     """One line per output of aecore.measure.denoise.psnr_curve, and the chosen level dotted."""
     fig = go.Figure([go.Scatter(x=curve["levels"], y=v, name=k, mode="lines+markers")
                      for k, v in curve.items() if k != "levels"])
     fig.add_vline(x=level, line_dash="dot")
-    fig.update_layout(xaxis_title=f"{kind} level", yaxis_title="mean PSNR (dB), first 200 test digits",
+    fig.update_layout(xaxis_title=f"{kind} level", yaxis_title=f"mean PSNR (dB), first 200 test {item}s",
                       height=420, margin={"t": 10}, legend={"orientation": "h", "y": -0.2})
     return fig
 
@@ -177,17 +179,17 @@ def histograms_side_by_side(hists: dict) -> go.Figure:
     return fig
 
 
-def unit_frequency(frequency) -> go.Figure:
-    """Per unit, the fraction of digits on which it is active."""
+def unit_frequency(frequency, item: str = "digit") -> go.Figure:
+    """Per unit, the fraction of images (`item`s) on which it is active."""
     fig = go.Figure(go.Bar(x=list(range(len(frequency))), y=list(frequency)))
     fig.update_layout(height=260, margin={"t": 10, "b": 10}, xaxis_title="unit",
-                      yaxis_title="fraction of digits active")
+                      yaxis_title=f"fraction of {item}s active")
     return fig
 
 
-def unit_histogram(hist, unit: int) -> go.Figure:
-    """One unit's values over the digits."""
+def unit_histogram(hist, unit: int, item: str = "digit") -> go.Figure:
+    """One unit's values over the images (`item`s)."""
     fig = go.Figure(_bars(hist, f"unit {unit}"))
     fig.update_layout(height=260, margin={"t": 10, "b": 10}, xaxis_title=f"unit {unit} value",
-                      yaxis_title="fraction of digits")
+                      yaxis_title=f"fraction of {item}s")
     return fig
