@@ -49,6 +49,9 @@ class UMAPOptions:
     umap_min_dist: float = 0.1
     umap_negatives: int = 5        # negative samples per positive edge
     umap_weight: float = 1.0
+    umap_edges_per_image: float = 1.0  # graph edges drawn per training image and epoch
+    umap_warm_epochs: int = 0      # first pull the codes to umap-learn's map of the training images (0 = off)
+    umap_anchor_weight: float = 1.0  # weight of that pull (squared distance in the map), while warm-starting
 
 
 @dataclass
@@ -143,6 +146,7 @@ class TrainConfig:
     seed: int = 0                  # weights, shuffling, noise, edge sampling, the UMAP graph
     max_train: int = 0             # use at most this many train images (0 = all)
     augment_shift: int = 0         # shift training images by up to this many pixels (0 = off)
+    ema: float = 0.0               # decay of a moving average of the weights, kept as the model (0 = off)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":

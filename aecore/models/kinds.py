@@ -101,14 +101,24 @@ class Autoencoder(nn.Module):
         """Weighted penalty terms from the encoder input, the code and the bottleneck's terms."""
         return terms
 
-    def loss(self, x: torch.Tensor, eps: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def loss(self, x: torch.Tensor, eps: torch.Tensor | None = None,
+             index: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """{"loss": recon + sum of penalties, "recon": ..., <each weighted penalty>}. eps: the
-        noise of a sampling bottleneck (VAE), drawn by the caller for reproducible values."""
+        noise of a sampling bottleneck (VAE), drawn by the caller for reproducible values; index:
+        the batch's rows in the training images (a warm start's per-image targets)."""
         x_in = self.encoder_input(x)  # the objective's input, also for validation; encode() never corrupts
         z, terms = self.bottleneck(self.encoder(x_in), eps)
         recon = RECON_LOSSES[self.config.recon](self.decoder(z), x).mean()
         named = self.penalties(x_in, z, terms)
         return {"loss": recon + sum(named.values()), "recon": recon, **named}
+
+    def warm_start(self, images: torch.Tensor, batch_size: int, seed: int = 0) -> tuple[int, Batches | None]:
+        """(epochs, their batches) that a kind trains before its objective proper, with loss(x,
+        index=...) until end_warm_start(); none for most kinds."""
+        return 0, None
+
+    def end_warm_start(self) -> None:
+        """Back to the objective proper after the warm-start epochs."""
 
     def batch_sampler(self, images: torch.Tensor, batch_size: int, seed: int = 0) -> Batches:
         """Index batches over `images` for one epoch, shuffled by the given generator."""
@@ -195,7 +205,11 @@ class Neighbour(Autoencoder):
 
 class UMAP(Autoencoder):
     """A decodable UMAP-style map: batches are edges of the data's fuzzy k-NN graph, the first
-    half of a batch their heads and the second half their tails (see batch_sampler)."""
+    half of a batch their heads and the second half their tails (see batch_sampler). With
+    umap_warm_epochs, training starts by pulling each training image's code to where umap-learn's
+    own map of the training images puts it (and decoding it), then goes on with the UMAP loss."""
+
+    _anchor: torch.Tensor | None = None  # (N, 2) umap-learn's map of the training images, while warm-starting
 
     def penalties(self, x_in, z, terms):
         o = self.config.options
@@ -205,13 +219,44 @@ class UMAP(Autoencoder):
         ce = penalties.umap_cross_entropy(z[:half], z[half:2 * half], *self._ab, o.umap_negatives)
         return {"umap": o.umap_weight * ce}
 
+    def loss(self, x, eps=None, index=None):
+        if self._anchor is None or index is None:
+            return super().loss(x, eps)
+        z, _ = self.bottleneck(self.encoder(x))
+        recon = RECON_LOSSES[self.config.recon](self.decoder(z), x).mean()
+        anchor = self.config.options.umap_anchor_weight * (z - self._anchor[index]).pow(2).sum(dim=1).mean()
+        return {"loss": recon + anchor, "recon": recon, "anchor": anchor}
+
+    def _graph(self, images: torch.Tensor, seed: int):
+        """The exact k-NN graph of `images` and its fuzzy simplicial set, computed once per set of
+        images (the training and the validation images)."""
+        graphs = self.__dict__.setdefault("_graphs", {})
+        if id(images) not in graphs:
+            n = self.config.options.umap_n_neighbors
+            knn = penalties.umap_knn(images.numpy(), n)
+            graphs[id(images)] = (images, knn, penalties.umap_graph(images.numpy(), n, seed, knn))
+        return graphs[id(images)][1:]
+
+    def warm_start(self, images, batch_size, seed=0):
+        o = self.config.options
+        if not o.umap_warm_epochs:
+            return 0, None
+        knn, _ = self._graph(images, seed)
+        target = penalties.umap_embedding(images.numpy(), o.umap_n_neighbors, o.umap_min_dist, seed, knn)
+        self._anchor = torch.from_numpy(target)
+        return o.umap_warm_epochs, Autoencoder.batch_sampler(self, images, batch_size)
+
+    def end_warm_start(self) -> None:
+        self._anchor = None
+
     def batch_sampler(self, images: torch.Tensor, batch_size: int, seed: int = 0) -> Batches:
-        """Each epoch draws len(images) edges, with probability proportional to their weight,
-        in batches of `batch_size` edges: indices [heads..., tails...]. The graph is seeded."""
-        heads, tails, weights = penalties.umap_graph(images.numpy(), self.config.options.umap_n_neighbors, seed)
+        """Each epoch draws umap_edges_per_image * len(images) edges, with probability
+        proportional to their weight, in batches of `batch_size` edges: indices [heads..., tails...].
+        The graph is seeded."""
+        _, (heads, tails, weights) = self._graph(images, seed)
         heads, tails = torch.from_numpy(heads), torch.from_numpy(tails)
         weights = torch.from_numpy(weights)
-        n = len(images)
+        n = int(len(images) * self.config.options.umap_edges_per_image)
 
         def epoch(generator: torch.Generator) -> Iterator[torch.Tensor]:
             edges = torch.multinomial(weights, n, replacement=True, generator=generator)

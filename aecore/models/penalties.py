@@ -79,18 +79,34 @@ def neighbour_distances(x: torch.Tensor, z: torch.Tensor, k: int) -> torch.Tenso
     return ((true - multiple * d_lat) ** 2).max(dim=1).values.mean()
 
 
-def umap_graph(images: np.ndarray, n_neighbors: int, seed: int):
-    """UMAP's fuzzy k-NN graph of images (N, 784) as (heads, tails, weights) numpy arrays, from
-    the exact k-NN graph the explorer's UMAP maps use (aecore.latent.neighbours.exact_knn)."""
+def umap_knn(images: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
+    """The exact k-NN graph of images (N, 784) that the explorer's UMAP maps use too."""
+    return exact_knn(images.reshape(len(images), -1).astype(np.float32), n_neighbors)
+
+
+def umap_graph(images: np.ndarray, n_neighbors: int, seed: int, knn=None):
+    """UMAP's fuzzy k-NN graph of images (N, 784) as (heads, tails, weights) numpy arrays, built on
+    the exact k-NN graph `knn` (umap_knn's, computed when not given)."""
     from umap.umap_ import fuzzy_simplicial_set  # lazy: heavy import, numba compiles
 
-
     points = images.reshape(len(images), -1).astype(np.float32)
-    indices, dists = exact_knn(points, n_neighbors)
+    indices, dists = knn if knn is not None else umap_knn(points, n_neighbors)
     graph, _, _ = fuzzy_simplicial_set(points, n_neighbors, np.random.RandomState(seed), "euclidean",
                                        knn_indices=indices, knn_dists=dists)
     graph = graph.tocoo()
     return graph.row.astype(np.int64), graph.col.astype(np.int64), graph.data.astype(np.float32)
+
+
+def umap_embedding(images: np.ndarray, n_neighbors: int, min_dist: float, seed: int, knn) -> np.ndarray:
+    """umap-learn's own 2-D map (N, 2) float32 of images (N, 784) on the exact k-NN graph `knn`,
+    seeded (the map a umap model warm-starts from)."""
+    import umap
+
+    from ..latent.projections import prepare_umap
+    prepare_umap()
+    reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed,
+                        n_jobs=1, precomputed_knn=knn)
+    return reducer.fit_transform(images.reshape(len(images), -1).astype(np.float32)).astype(np.float32)
 
 
 def umap_ab(min_dist: float) -> tuple[float, float]:

@@ -66,7 +66,7 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
 
 
 def run_epoch(model, images, sampler, generator, optimizer=None, on_batch=None, epoch=0,
-              augment_shift: int = 0, stop: Stop | None = None) -> dict:
+              augment_shift: int = 0, stop: Stop | None = None, averaged=None) -> dict:
     """One pass; trains when an optimizer is given. Returns the mean of every loss term."""
     sums: dict[str, float] = {}
     batches = 0
@@ -76,12 +76,14 @@ def run_epoch(model, images, sampler, generator, optimizer=None, on_batch=None, 
         x = images[idx]
         if augment_shift:
             x = random_shift(x, augment_shift, generator)
-        terms = model.loss(x)
+        terms = model.loss(x, index=idx)
         check_finite(terms, epoch)
         if optimizer is not None:
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             optimizer.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
         for name, value in terms.items():
             sums[name] = sums.get(name, 0.0) + float(value.detach())
         batches += 1
@@ -117,6 +119,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
     every training batch (for progress bars). The recorder (by default a new one on the
     dataset's test split; record=False for none) has the epoch's map before on_epoch is called.
     When `stop.is_set()` between two batches, training ends with the last finished epoch's model.
+    A model may warm-start itself first (its `warm_start` epochs are history like any other).
     """
     torch.manual_seed(train_cfg.seed)
     model = build_model(model_cfg)
@@ -128,46 +131,73 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
     schedule = make_schedule(optimizer, train_cfg.epochs)
     shuffle = torch.Generator().manual_seed(train_cfg.seed + 1)
-    if recorder is None and record:
-        recorder = Recorder(train_cfg.dataset)
-    history: list[dict] = []
-    kept, stopped = None, False
+    averaged = _weight_average(model, train_cfg.ema)
+    run = _Run(averaged.module if averaged else model, recorder if recorder or not record else Recorder(train_cfg.dataset),
+               stop, on_epoch)
     start = time.perf_counter()
-    for epoch in range(1, train_cfg.epochs + 1):
-        t0 = time.perf_counter()
-        model.train()
-        try:
-            trained = run_epoch(model, train_x, train_batches, shuffle, optimizer, on_batch, epoch,
-                                train_cfg.augment_shift, stop)
-        except _Stopped:
-            stopped = True
-            break
-        record = {"epoch": epoch, "train": trained}
-        if val_batches is not None:
-            model.eval()
-            with torch.no_grad():
-                record["val"] = run_epoch(model, val_x, val_batches,
-                                          torch.Generator().manual_seed(train_cfg.seed + 2), epoch=epoch)
-        if schedule:
-            schedule.step()
-        if recorder is not None:
-            before = recorder.seconds
-            recorder.record(model)
-            record["record_seconds"] = recorder.seconds - before
-        record["seconds"] = time.perf_counter() - t0
-        history.append(record)
-        if stop is not None:  # what a stop in the next epoch falls back to
-            kept = copy.deepcopy(model.state_dict())
-        if on_epoch:
-            on_epoch(record)
-    if stopped:
-        if kept is None:
-            raise TrainingStopped("stopped before the first epoch finished: nothing to save")
-        model.load_state_dict(kept)
-    model.eval()
+    try:
+        warm_epochs, warm_batches = model.warm_start(train_x, train_cfg.batch_size, train_cfg.seed)
+        for epoch in range(1, warm_epochs + 1):
+            t0 = time.perf_counter()
+            model.train()
+            run.finish({"epoch": epoch, "phase": "warm start", "train": run_epoch(
+                model, train_x, warm_batches, shuffle, optimizer, on_batch, epoch, 0, stop, averaged)}, t0)
+        model.end_warm_start()
+        for epoch in range(warm_epochs + 1, warm_epochs + train_cfg.epochs + 1):
+            t0 = time.perf_counter()
+            model.train()
+            record = {"epoch": epoch, "train": run_epoch(model, train_x, train_batches, shuffle, optimizer, on_batch,
+                                                         epoch, train_cfg.augment_shift, stop, averaged)}
+            if val_batches is not None:
+                run.shown.eval()
+                with torch.no_grad():
+                    record["val"] = run_epoch(run.shown, val_x, val_batches,
+                                              torch.Generator().manual_seed(train_cfg.seed + 2), epoch=epoch)
+            if schedule:
+                schedule.step()
+            run.finish(record, t0)
+    except _Stopped:
+        run.fall_back()
     info = {"name": data.name, "split": "train", "train_size": len(train_x), "val_size": len(val_x),
             "source_size": len(data.images)}
-    return TrainResult(model, history, time.perf_counter() - start, info, recorder, stopped)
+    return TrainResult(run.shown.eval(), run.history, time.perf_counter() - start, info, run.recorder, run.stopped)
+
+
+def _weight_average(model: Autoencoder, decay: float):
+    """An exponential moving average of the weights (torch's AveragedModel), or None for decay 0."""
+    if not decay:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+class _Run:
+    """What the epochs share: the model that is shown, measured and kept (the weight average when
+    there is one), the history, the recorder, and what a stop falls back to."""
+
+    def __init__(self, shown: Autoencoder, recorder: Recorder | None, stop: Stop | None, on_epoch):
+        self.shown, self.recorder, self.stop, self.on_epoch = shown, recorder, stop, on_epoch
+        self.history: list[dict] = []
+        self.kept, self.stopped = None, False
+
+    def finish(self, record: dict, t0: float) -> None:
+        """Record the map, time the epoch, keep its weights for a stop, tell the caller."""
+        if self.recorder is not None:
+            before = self.recorder.seconds
+            self.recorder.record(self.shown)
+            record["record_seconds"] = self.recorder.seconds - before
+        record["seconds"] = time.perf_counter() - t0
+        self.history.append(record)
+        if self.stop is not None:  # what a stop in the next epoch falls back to
+            self.kept = copy.deepcopy(self.shown.state_dict())
+        if self.on_epoch:
+            self.on_epoch(record)
+
+    def fall_back(self) -> None:
+        if self.kept is None:
+            raise TrainingStopped("stopped before the first epoch finished: nothing to save")
+        self.shown.load_state_dict(self.kept)
+        self.stopped = True
 
 
 def save_result(path, result: TrainResult, train_cfg: TrainConfig, metrics: dict | None = None,
