@@ -123,7 +123,7 @@ def cmd_download(args) -> int:
 
 
 def cmd_zoo(args) -> int:
-    from .measure.zoo import BASELINES, compute_baselines, load_recipe, train_entry
+    from .measure.zoo import BASELINES, compute_baselines, load_recipe, recipe_datasets, train_entry
 
     recipe = load_recipe()
     entries = {**recipe, "baselines": None}
@@ -136,7 +136,7 @@ def cmd_zoo(args) -> int:
         return 1
     for name in names:
         if name == "baselines":
-            BASELINES.write_text(json.dumps(compute_baselines(), indent=2) + "\n")
+            BASELINES.write_text(json.dumps({d: compute_baselines(d) for d in recipe_datasets(recipe)}, indent=2) + "\n")
             print(f"wrote {BASELINES}")
             continue
         print(f"training {name} ...", flush=True)

@@ -11,8 +11,7 @@ from ..config import ModelConfig, TrainConfig
 
 ZOO_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
 RECIPE = ZOO_DIR / "recipe.json"
-BASELINES = ZOO_DIR / "baselines.json"
-BASELINE_DATASET = "mnist"
+BASELINES = ZOO_DIR / "baselines.json"  # {dataset: {"measured_on", "pca-2", ..., "median-3x3"}}
 
 
 def load_recipe(path: Path = RECIPE) -> dict[str, dict]:
@@ -36,7 +35,12 @@ def train_entry(name: str, entry: dict, folder: Path = ZOO_DIR, on_epoch: Callab
     return save_result(folder / name, result, training, metrics, about=entry.get("about"))
 
 
-def compute_baselines(dataset: str = BASELINE_DATASET) -> dict:
+def recipe_datasets(recipe: dict) -> list[str]:
+    """The datasets the recipe's checkpoints are trained and measured on, in recipe order."""
+    return list(dict.fromkeys(entry["training"]["dataset"] for entry in recipe.values()))
+
+
+def compute_baselines(dataset: str) -> dict:
     """PCA at 2, 20 and 30 components and the 3x3 median filter, by the code that measures the
     checkpoints, on the same data."""
     from ..data import load_dataset
@@ -69,7 +73,8 @@ def _show(value: float, fmt: str) -> str:
 
 
 def _reference(ref: str, metric: str, checkpoints: dict, baselines: dict) -> tuple[str, float]:
-    """("PCA-20", value) for "baseline pca-20", (name, value) for another checkpoint's name."""
+    """("PCA-20", value) for "baseline pca-20" (of the dataset's baselines), (name, value) for
+    another checkpoint's name."""
     if ref.startswith("baseline "):
         key = ref.split(" ", 1)[1]
         return key.upper() if key.startswith("pca") else key, baselines[key][metric]
@@ -119,18 +124,8 @@ def _anchor_note(name: str, entry: dict) -> str:
     return f"{name}: " + ", ".join(f"{m} {a['value']} ({a['source']})" for m, a in anchors.items())
 
 
-def report(folder: Path = ZOO_DIR) -> str:
-    """The markdown table of every checkpoint's metrics beside the anchors and baselines."""
-    recipe, ckpts = load_recipe(folder / "recipe.json"), collect(folder)
-    base = json.loads((folder / "baselines.json").read_text()) if (folder / "baselines.json").is_file() else {}
-    on = next(iter(ckpts.values()))["measured_on"] if ckpts else base.get("measured_on", {})
-    lines = ["# Checkpoint zoo", "",
-             f"Measured on {on.get('dataset')} {on.get('split')} ({on.get('size')} images), neighbours and kNN "
-             f"against the train split ({on.get('train_split_size')} images: the first 22,699 of the official "
-             "training set, which the models were also trained on, 10% held out for validation).",
-             "Regenerate with `python -m aecore zoo` (retrain) and `python -m aecore report > checkpoints/README.md`.",
-             "", "## Measured", "",
-             "| checkpoint | kind / body | code | train s | " + " | ".join(c[1] for c in COLUMNS) + " |",
+def _table(ckpts: dict, base: dict) -> list[str]:
+    lines = ["| checkpoint | kind / body | code | train s | " + " | ".join(c[1] for c in COLUMNS) + " |",
              "|---" * (4 + len(COLUMNS)) + "|"]
     for name, c in ckpts.items():
         model = c["config"]["model"]
@@ -141,8 +136,37 @@ def report(folder: Path = ZOO_DIR) -> str:
         if key in base:
             cells = [f"{base[key][k]:.{p}f}" if k in base[key] else "" for k, _, p in COLUMNS]
             lines.append(f"| baseline {key.upper()} | pca | {key.split('-')[1]} | | " + " | ".join(cells) + " |")
+    if "median-3x3" in base:
+        mb = base["median-3x3"]
+        lines += ["", f"Denoising baselines at Gaussian sigma 0.5: noisy input {mb['noisy_psnr']:.2f} dB, "
+                      f"3x3 median filter {mb['denoise_psnr']:.2f} dB PSNR."]
+    return lines
+
+
+def _measured_on(on: dict) -> str:
+    train = on.get("train_split_size")
+    note = (" the first 22,699 of the official training set, which the models were also trained on, 10% "
+            "held out for validation" if train == 22_699 else " the models' own training set, 10% held out "
+            "for validation")
+    return (f"Measured on {on.get('dataset')} {on.get('split')} ({on.get('size')} images), neighbours and kNN "
+            f"against the train split ({train} images:{note}).")
+
+
+def report(folder: Path = ZOO_DIR) -> str:
+    """The markdown tables of every checkpoint's metrics beside the anchors and baselines, one per
+    dataset, then the goals."""
+    recipe, ckpts = load_recipe(folder / "recipe.json"), collect(folder)
+    baselines = json.loads((folder / "baselines.json").read_text()) if (folder / "baselines.json").is_file() else {}
+    lines = ["# Checkpoint zoo", "",
+             "Regenerate with `python -m aecore zoo` (retrain) and `python -m aecore report > checkpoints/README.md`."]
+    for dataset in recipe_datasets(recipe):
+        group = {n: c for n, c in ckpts.items() if recipe[n]["training"]["dataset"] == dataset}
+        base = baselines.get(dataset, {})
+        on = next(iter(group.values()))["measured_on"] if group else base.get("measured_on", {})
+        lines += ["", f"## {dataset}", "", _measured_on(on), "", *_table(group, base)]
     lines += ["", "## Goals", "", "| checkpoint | goal | measured | met | anchor |", "|---|---|---|---|---|"]
     for name, entry in recipe.items():
+        base = baselines.get(entry["training"]["dataset"], {})
         for goal in entry.get("goals", []):
             try:
                 value, met = measure_goal(name, goal, ckpts, base)
@@ -153,9 +177,5 @@ def report(folder: Path = ZOO_DIR) -> str:
     without = [_anchor_note(n, e) for n, e in recipe.items()
                if not e.get("goals") and e.get("about", {}).get("anchors")]
     if without:
-        lines += ["", "Published anchors reported without a goal: " + "; ".join(without) + ".", ""]
-    if "median-3x3" in base:
-        mb = base["median-3x3"]
-        lines += [f"Denoising baselines at Gaussian sigma 0.5: noisy input {mb['noisy_psnr']:.2f} dB, "
-                  f"3x3 median filter {mb['denoise_psnr']:.2f} dB PSNR.", ""]
-    return "\n".join(lines)
+        lines += ["", "Published anchors reported without a goal: " + "; ".join(without) + "."]
+    return "\n".join(lines) + "\n"
