@@ -191,3 +191,13 @@ def map_figure(path: str, weights: str, name: str, split: str, method: str, seed
         t = np.sort(np.random.default_rng(seed).choice(len(xy), min(thumbnails, len(xy)), replace=False))
         plots.add_thumbnails(fig, xy[t], data.images[t], data.labels[t])
     return fig
+
+
+def first_map(path: str, name: str) -> None:
+    """What a first visit to the Latent map shows, computed into the caches: the test split's
+    codes, the map with the page's defaults (the code plane for 2-D codes, else PCA; coloured by
+    class; seed 0; no thumbnails) and the first image's neighbours."""
+    z = codes(path, name, TEST)
+    map_figure(path, name, TEST, "none" if z.shape[1] == 2 else "pca", 0, json.dumps({}), "class", 0)
+    code_neighbours(path, name, TEST, 0)
+    pixel_neighbours(name, TEST, 0)

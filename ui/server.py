@@ -36,13 +36,14 @@ def _preloaded(folder: str, data_dir: str) -> str | None:
     paths = checkpoints.scan()[0]
     if not paths:
         return None
-    cached.codes(paths[0], cached.dataset_for(paths[0]))
+    cached.first_map(paths[0], cached.dataset_for(paths[0]))
     return paths[0]
 
 
 def preload() -> None:
     """Fill the shared caches with what the first page view needs: torch, the default checkpoint
-    (the picker's first), the default dataset's test split and its codes."""
+    (the picker's first), its dataset's test split, its codes and its Latent map as a first
+    visit shows it."""
     from ui.checkpoints import checkpoint_dir
     try:
         path = _preloaded(str(checkpoint_dir()), os.environ.get("AECORE_DATA_DIR", ""))

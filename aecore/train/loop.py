@@ -141,7 +141,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
             t0 = time.perf_counter()
             model.train()
             run.finish({"epoch": epoch, "phase": "warm start", "train": run_epoch(
-                model, train_x, warm_batches, shuffle, optimizer, on_batch, epoch, 0, stop, averaged)}, t0)
+                model, train_x, warm_batches, shuffle, optimizer, on_batch, epoch, train_cfg.augment_shift, stop,
+                averaged)}, t0)
         model.end_warm_start()
         for epoch in range(warm_epochs + 1, warm_epochs + train_cfg.epochs + 1):
             t0 = time.perf_counter()
