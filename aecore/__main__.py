@@ -24,8 +24,18 @@ def add_config_args(parser: argparse.ArgumentParser, cls, title: str | None = No
         flag = "--" + f.name.replace("_", "-")
         if isinstance(default, list):
             group.add_argument(flag, type=int, nargs="*", default=None, help=f"(default {default})")
+        elif isinstance(default, bool):
+            group.add_argument(flag, type=_yes_no, default=None, metavar="yes|no", help=f"(default {default})")
         else:
             group.add_argument(flag, type=type(default), default=None, help=f"(default {default})")
+
+
+def _yes_no(text: str) -> bool:
+    """A boolean flag's value: yes/true/1 or no/false/0."""
+    value = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}.get(text.lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected yes or no, got {text!r}")
+    return value
 
 
 def model_config_from_args(args: argparse.Namespace) -> ModelConfig:

@@ -137,3 +137,23 @@ def test_a_stop_keeps_the_last_finished_epoch(monkeypatch):
                       on_epoch=lambda r: after_one or after_one.update(weights=weights(reference_model[-1])))
     assert not reference.stopped and len(reference.history) == 4
     assert all(torch.equal(a, b) for a, b in zip(weights(result.model), after_one["weights"]))
+
+
+def test_a_moving_average_of_the_weights_is_the_model_kept():
+    plain = train(MODEL, TrainConfig(**SMALL))
+    averaged = train(MODEL, TrainConfig(**SMALL, ema=0.9))
+    assert not all(torch.equal(a, b) for a, b in zip(weights(plain.model), weights(averaged.model)))
+    assert averaged.history[-1]["val"]["loss"] < 1.5 * plain.history[-1]["val"]["loss"]  # still a model that works
+
+
+def test_a_umap_model_warm_starts_from_umap_learns_map_and_can_keep_it():
+    import numpy as np
+    cfg = ModelConfig.from_flat({"kind": "umap", "latent_dim": 2, "hidden": [16], "umap_n_neighbors": 5,
+                                 "umap_warm_epochs": 2, "umap_anchor_weight": 10.0, "umap_freeze_map": True})
+    result = train(cfg, TrainConfig(**{**SMALL, "epochs": 2}))
+    phases = [r.get("phase") for r in result.history]
+    assert phases == ["warm start", "warm start", None, None]
+    assert "anchor" in result.history[0]["train"] and "anchor" not in result.history[-1]["train"]
+    maps = result.recorder.tensors()["maps"].astype(np.float32)
+    assert np.array_equal(maps[1], maps[3])  # the frozen map stayed where the warm start left it
+    assert not np.array_equal(maps[0], maps[1])

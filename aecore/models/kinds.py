@@ -248,6 +248,9 @@ class UMAP(Autoencoder):
 
     def end_warm_start(self) -> None:
         self._anchor = None
+        if self.config.options.umap_freeze_map:  # from now on only the decoder learns: the map stays
+            for part in (self.encoder, self.bottleneck):
+                part.requires_grad_(False)
 
     def batch_sampler(self, images: torch.Tensor, batch_size: int, seed: int = 0) -> Batches:
         """Each epoch draws umap_edges_per_image * len(images) edges, with probability
