@@ -53,6 +53,7 @@ class UMAPOptions:
     umap_warm_epochs: int = 0      # first pull the codes to umap-learn's map of the training images (0 = off)
     umap_anchor_weight: float = 1.0  # weight of that pull (squared distance in the map), while warm-starting
     umap_freeze_map: bool = False  # after the warm start, train the decoder alone over the frozen map
+    umap_warm_shift: int = 0       # shift augmentation (pixels) while warm-starting; the training's afterwards
 
 
 @dataclass

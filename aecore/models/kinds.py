@@ -112,10 +112,11 @@ class Autoencoder(nn.Module):
         named = self.penalties(x_in, z, terms)
         return {"loss": recon + sum(named.values()), "recon": recon, **named}
 
-    def warm_start(self, images: torch.Tensor, batch_size: int, seed: int = 0) -> tuple[int, Batches | None]:
-        """(epochs, their batches) that a kind trains before its objective proper, with loss(x,
-        index=...) until end_warm_start(); none for most kinds."""
-        return 0, None
+    def warm_start(self, images: torch.Tensor, batch_size: int, seed: int = 0) -> tuple[int, Batches | None, int | None]:
+        """(epochs, their batches, their shift augmentation or None for the training's) that a
+        kind trains before its objective proper, with loss(x, index=...) until end_warm_start();
+        none for most kinds."""
+        return 0, None, None
 
     def end_warm_start(self) -> None:
         """Back to the objective proper after the warm-start epochs."""
@@ -240,11 +241,11 @@ class UMAP(Autoencoder):
     def warm_start(self, images, batch_size, seed=0):
         o = self.config.options
         if not o.umap_warm_epochs:
-            return 0, None
+            return 0, None, None
         knn, _ = self._graph(images, seed)
         target = penalties.umap_embedding(images.numpy(), o.umap_n_neighbors, o.umap_min_dist, seed, knn)
         self._anchor = torch.from_numpy(target)
-        return o.umap_warm_epochs, Autoencoder.batch_sampler(self, images, batch_size)
+        return o.umap_warm_epochs, Autoencoder.batch_sampler(self, images, batch_size), o.umap_warm_shift
 
     def end_warm_start(self) -> None:
         self._anchor = None

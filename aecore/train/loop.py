@@ -136,13 +136,13 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
                stop, on_epoch)
     start = time.perf_counter()
     try:
-        warm_epochs, warm_batches = model.warm_start(train_x, train_cfg.batch_size, train_cfg.seed)
+        warm_epochs, warm_batches, warm_shift = model.warm_start(train_x, train_cfg.batch_size, train_cfg.seed)
+        warm_shift = train_cfg.augment_shift if warm_shift is None else warm_shift
         for epoch in range(1, warm_epochs + 1):
             t0 = time.perf_counter()
             model.train()
             run.finish({"epoch": epoch, "phase": "warm start", "train": run_epoch(
-                model, train_x, warm_batches, shuffle, optimizer, on_batch, epoch, train_cfg.augment_shift, stop,
-                averaged)}, t0)
+                model, train_x, warm_batches, shuffle, optimizer, on_batch, epoch, warm_shift, stop, averaged)}, t0)
         model.end_warm_start()
         for epoch in range(warm_epochs + 1, warm_epochs + train_cfg.epochs + 1):
             t0 = time.perf_counter()
