@@ -17,6 +17,8 @@ def shown(value, limit: int = 60) -> str:
         text = json.dumps(value, allow_nan=True)
     except (TypeError, ValueError):
         text = repr(value)
+    except RecursionError:  # nested deeper than Python recurses
+        text = f"a {type(value).__name__} nested too deep to show"
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 

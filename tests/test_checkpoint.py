@@ -106,14 +106,25 @@ def test_listing_skips_bad_folders_with_their_reason(folder):
     assert valid == [folder] and skipped[0][0] == bad and "model" in skipped[0][1]
 
 
-def test_an_upload_unpacks_only_the_checkpoint_files(folder, tmp_path):
+def zipped(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name in (CONFIG, WEIGHTS):
-            z.write(folder / name, f"deep/inside/{name}")
-        z.writestr("../../evil.py", "print('no')")
-    dest = unpack_upload({"mine.zip": buf.getvalue()}, tmp_path / "up")
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_an_upload_unpacks_only_the_checkpoint_files(folder, tmp_path):
+    files = {f"deep/inside/{name}": (folder / name).read_bytes() for name in (CONFIG, WEIGHTS)}
+    dest = unpack_upload({"mine.zip": zipped({**files, "deep/README.md": b"notes"})}, tmp_path / "up")
     assert sorted(p.name for p in dest.iterdir()) == [CONFIG, WEIGHTS]
     assert load_checkpoint(dest).model.config.kind == "vae"
     with pytest.raises(CheckpointError, match="missing model.safetensors"):
         unpack_upload({CONFIG: (folder / CONFIG).read_bytes()}, tmp_path / "up2")
+
+
+def test_a_zip_member_whose_path_leaves_the_folder_is_refused_and_nothing_is_written(folder, tmp_path):
+    files = {name: (folder / name).read_bytes() for name in (CONFIG, WEIGHTS)}
+    with pytest.raises(CheckpointError, match="'../../evil.py', a path that leaves its folder"):
+        unpack_upload({"mine.zip": zipped({**files, "../../evil.py": b"print('no')"})}, tmp_path / "up")
+    assert not list((tmp_path / "up").iterdir()) and not (tmp_path.parent / "evil.py").exists()
