@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from safetensors import SafetensorError, safe_open
+from safetensors import SafetensorError
 from safetensors.numpy import load as load_numpy_bytes
 from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import save_file
@@ -22,6 +21,7 @@ from .config import ModelConfig, TrainConfig
 from .models import Autoencoder, build_model
 from .records import check_metrics, check_sections
 from .unzip import UnzipError, unzip
+from .weights import check_outputs, read_weights
 
 CONFIG, WEIGHTS, METRICS = "config.json", "model.safetensors", "metrics.json"
 HISTORY = "history.safetensors"  # optional: the maps and reconstructions after each epoch (aecore.train.history)
@@ -179,10 +179,14 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     weights = path / WEIGHTS
     if not weights.is_file():
         raise CheckpointError(f"{weights}: missing; a checkpoint folder holds {CONFIG} and {WEIGHTS}")
-    state = _read_weights(weights, cfg)  # checked against the config before the model is built
-    model = build_model(cfg)
-    model.load_state_dict(state, strict=True)
-    model.eval()
+    try:
+        state = read_weights(weights, cfg)  # checked against the config before the model is built
+        model = build_model(cfg)
+        model.load_state_dict(state, strict=True)
+        model.eval()
+        check_outputs(model)
+    except ValueError as e:
+        raise CheckpointError(f"{weights}: {e}") from None
     metrics = None
     if (path / METRICS).is_file():
         metrics = _read_json(path / METRICS)
@@ -191,50 +195,6 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         except ValueError as e:
             raise CheckpointError(f"{path / METRICS}: {e}") from None
     return Checkpoint(path, model, config, metrics)
-
-
-def _expected_tensors(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
-    """{name: shape} of the state dict of cfg's model, built on the meta device: no memory."""
-    with torch.device("meta"):
-        return {k: tuple(v.shape) for k, v in build_model(cfg).state_dict().items()}
-
-
-def _read_weights(file: Path, cfg: ModelConfig) -> dict[str, torch.Tensor]:
-    """The tensors of model.safetensors once its header's names, shapes and dtypes match cfg's
-    model; then only as many bytes are read as that model has, and every value must be finite."""
-    try:
-        with safe_open(file, framework="pt") as f:
-            slices = {k: f.get_slice(k) for k in f.keys()}
-            found = {k: (tuple(s.get_shape()), s.get_dtype()) for k, s in slices.items()}
-            _check_tensors(_expected_tensors(cfg), found, file)
-            state = {k: f.get_tensor(k) for k in slices}
-    except CheckpointError:
-        raise
-    except (SafetensorError, ValueError, RuntimeError, OSError, OverflowError) as e:
-        raise CheckpointError(f"{file}: not a safetensors file ({str(e)[:120]})") from None
-    for name, tensor in state.items():
-        if not (finite := torch.isfinite(tensor)).all():
-            raise CheckpointError(f"{file}: tensor {name} holds {int((~finite).sum()):,} NaN or infinite "
-                                  f"value(s) of {tensor.numel():,}; the weights are broken: retrain the model "
-                                  "or load another checkpoint")
-    return state
-
-
-def _check_tensors(expected: dict[str, tuple], found_with_dtype: dict[str, tuple], where: Path) -> None:
-    found = {k: shape for k, (shape, _) in found_with_dtype.items()}
-    problems = []
-    if missing := sorted(set(expected) - set(found)):
-        problems.append(f"missing tensors {missing[:5]}")
-    if extra := sorted(set(found) - set(expected)):
-        problems.append(f"unexpected tensors {extra[:5]}")
-    bad = [f"{k} is {found[k]}, expected {expected[k]}" for k in expected if k in found and found[k] != expected[k]]
-    if bad:
-        problems.append("mis-shaped: " + "; ".join(bad[:3]))
-    if dtypes := [f"{k} is {d}" for k, (_, d) in found_with_dtype.items() if k in expected and d != "F32"]:
-        problems.append("not float32: " + "; ".join(dtypes[:3]))
-    if problems:
-        raise CheckpointError(f"{where}: weights do not match config.json ({' / '.join(problems)}); "
-                              "the two files must come from the same checkpoint")
 
 
 def list_checkpoints(folder: str | Path) -> tuple[list[Path], list[tuple[Path, str]]]:

@@ -136,6 +136,12 @@ def test_weights_holding_nan_or_infinity_are_refused_naming_the_tensor(folder):
         load_checkpoint(folder)
 
 
+def test_weights_too_large_to_compute_with_are_refused(folder):
+    edit_weights(folder, lambda s: s["encoder.1.weight"].fill_(3e38))
+    with pytest.raises(CheckpointError, match=f"{WEIGHTS}: the model's codes or outputs for plain test images are NaN"):
+        load_checkpoint(folder)
+
+
 def test_weights_of_another_dtype_are_refused(folder):
     edit_weights(folder, lambda s: s.update({k: v.half() for k, v in s.items()}))
     with pytest.raises(CheckpointError, match="not float32: .* is F16"):
@@ -143,10 +149,12 @@ def test_weights_of_another_dtype_are_refused(folder):
 
 
 def test_a_config_describing_a_bigger_model_than_its_weights_is_refused_before_building_it(folder, monkeypatch):
-    import aecore.checkpoint as ck
+    import aecore.checkpoint
+    import aecore.weights
     devices = []
-    real = ck.build_model
-    monkeypatch.setattr(ck, "build_model", lambda cfg: devices.append(torch.get_default_device().type) or real(cfg))
+    real = aecore.checkpoint.build_model
+    for module in (aecore.checkpoint, aecore.weights):
+        monkeypatch.setattr(module, "build_model", lambda cfg: devices.append(torch.get_default_device().type) or real(cfg))
     edit_config(folder, lambda c: c["model"].update(hidden=[4096, 1024], latent_dim=256))  # 16M parameters
     with pytest.raises(CheckpointError, match="weights do not match config.json"):
         load_checkpoint(folder)
