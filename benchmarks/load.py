@@ -248,6 +248,9 @@ def report(m: dict, pages: int) -> int:
 
 async def main(args) -> int:
     with tempfile.TemporaryDirectory(prefix="aecore-load-") as tmp:
+        if args.uploads:  # the server under uploads instead (benchmarks/uploads.py)
+            from benchmarks.uploads import measure_uploads, report_uploads
+            return report_uploads(await measure_uploads(args, tmp, server_env(args, tmp)), args.pages)
         return report(await measure(args, tmp), args.pages)
 
 
@@ -258,4 +261,8 @@ if __name__ == "__main__":
     parser.add_argument("--reference", action="store_true",
                         help="measure the reference page (a bare Streamlit + plotly scatter) instead of the app")
     parser.add_argument("--timeout", type=float, default=120, help="seconds a page may take (default 120)")
+    parser.add_argument("--uploads", action="store_true",
+                        help="measure the server under checkpoint uploads instead: --pages sessions upload at once, "
+                             "--rounds times; the folders left, hostile uploads, peak memory (benchmarks/uploads.py)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of --pages uploads for --uploads (default 5)")
     sys.exit(asyncio.run(main(parser.parse_args())))
