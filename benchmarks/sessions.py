@@ -81,7 +81,9 @@ class Session:
             try:
                 await asyncio.to_thread(put_file, self.url + path, name, data)
             except urllib.error.HTTPError as e:
-                return Run(self.session_id, self.uploader, [f"HTTP {e.code} for {name}"])
+                return Run(self.session_id, self.uploader, [f"refused by the server: HTTP {e.code} for {name}"])
+            except (urllib.error.URLError, ConnectionError) as e:  # a server may reset an oversized request
+                return Run(self.session_id, self.uploader, [f"refused by the server: {e} for {name}"])
             info = state.uploaded_file_info.add(name=name, size=len(data), file_id=file_id)
             info.file_urls.file_id, info.file_urls.upload_url, info.file_urls.delete_url = file_id, path, path
         return await self.run([WidgetState(id=self.uploader, file_uploader_state_value=state)])

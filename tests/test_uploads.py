@@ -48,19 +48,6 @@ def test_the_upload_folder_goes_when_streamlit_releases_the_session(app_env, ope
     assert [p.name for p in root.iterdir()] and at.title[0].value == "Tiny 16-D VAE"
     st.cache_resource.clear()  # what Streamlit does to a session's resources when it disconnects
     assert not root.exists()
-    at.run()  # the session came back: the file its uploader still holds is unpacked anew
-    assert not at.exception and not at.error and at.title[0].value == "Tiny 16-D VAE"
-    assert Path(at.session_state["_upload_root"]) != root and Path(at.session_state["_upload_root"]).is_dir()
-
-
-def test_a_session_keeps_its_last_uploads_only(app_env, open_page, monkeypatch):
-    monkeypatch.setattr("ui.checkpoints.KEPT_UPLOADS", 2)
-    at = open_page(OVERVIEW, CKPT_2D)
-    for i, (name, extra) in enumerate([(CKPT_2D, ()), (CKPT_16D, ()), (CKPT_16D, ("metrics.json",))]):
-        upload(at, (f"up{i}.zip", zip_of(app_env / name, *extra), "application/zip"))
-    folders = sorted(p.name for p in Path(at.session_state["_upload_root"]).iterdir())
-    options = at.sidebar.selectbox(key="checkpoint").options
-    assert len(folders) == 2 and [o.split(" ")[0] for o in options if "(upload)" in o] == ["up1", "up2"]
 
 
 @pytest.mark.slow
