@@ -1,6 +1,5 @@
 """Checkpoint uploads in the app: sizes checked before any of an upload is read, each session's
-upload folder deleted when Streamlit releases the session, at most KEPT_UPLOADS kept per
-session; and against a real server (slow), the folder gone once the visitor's tab closes."""
+upload folder deleted when Streamlit releases the session; and against a real server (slow), the folder gone once the visitor's tab closes."""
 from __future__ import annotations
 
 import asyncio
