@@ -32,7 +32,8 @@ class Session:
     async def __aenter__(self) -> "Session":
         import websockets  # a dependency of streamlit
         self.ws = await websockets.connect(self.url.replace("http", "ws", 1) + "/_stcore/stream",
-                                           subprotocols=["streamlit"], max_size=None)
+                                           subprotocols=["streamlit"], max_size=None,
+                                           ping_interval=None)  # as a browser: no client pings to time out
         return self
 
     async def __aexit__(self, *exc) -> None:
