@@ -3,12 +3,10 @@ model from the config and loads the weights strictly. Never pickle, never torch.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shutil
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,18 +14,22 @@ import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load as load_numpy_bytes
 from safetensors.numpy import save_file as save_numpy
-from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save_file
 
 from . import __version__
 from .config import ModelConfig, TrainConfig
 from .models import Autoencoder, build_model
+from .records import check_metrics, check_sections
+from .unzip import UnzipError, unzip
+from .weights import check_outputs, read_weights
 
 CONFIG, WEIGHTS, METRICS = "config.json", "model.safetensors", "metrics.json"
 HISTORY = "history.safetensors"  # optional: the maps and reconstructions after each epoch (aecore.train.history)
 FORMAT = "aecore-checkpoint/2"  # per-kind model sections; format 1 stored every kind's settings flat
 FORMATS = ("aecore-checkpoint/1", FORMAT)  # what load_checkpoint reads
-MAX_UPLOAD_BYTES = 200 * 2**20
+MAX_UPLOAD_BYTES = 16 * 2**20  # what an upload may hold, unpacked, all files together: 4x the largest shipped checkpoint
+MAX_JSON_BYTES = 2**20  # config.json, metrics.json: a few KB, ~250 bytes more per epoch of history
+UPLOAD_LIMITS = {CONFIG: MAX_JSON_BYTES, METRICS: MAX_JSON_BYTES, WEIGHTS: MAX_UPLOAD_BYTES, HISTORY: MAX_UPLOAD_BYTES}
 _digests: dict[tuple[str, int, int], str] = {}
 
 
@@ -59,9 +61,11 @@ class Checkpoint:
             return None
         from .train.history import check_history
         try:
-            tensors = load_numpy_bytes(file.read_bytes())
+            tensors = load_numpy_bytes(_bounded_bytes(file, MAX_UPLOAD_BYTES))
             check_history(tensors, len(self.config.get("history") or []), str(file))
-        except (SafetensorError, ValueError) as e:
+        except CheckpointError:
+            raise
+        except (SafetensorError, ValueError, OverflowError) as e:
             raise CheckpointError(f"{e}" if str(file) in str(e) else f"{file}: not a training history ({e})") from None
         return tensors
 
@@ -128,22 +132,36 @@ def read_config(path: str | Path) -> dict:
         raise CheckpointError(f"{path}: not a checkpoint folder (expected a folder holding {CONFIG} and {WEIGHTS})")
     if not file.is_file():
         raise CheckpointError(f"{file}: missing; a checkpoint folder holds {CONFIG} and {WEIGHTS}")
-    try:
-        config = json.loads(file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{file}: not valid JSON ({e})") from None
+    config = _read_json(file)
     if not isinstance(config, dict) or "model" not in config:
         raise CheckpointError(f"{file}: not an aecore checkpoint config (no \"model\" section); "
                               "save checkpoints with aecore (python -m aecore train)")
     model_config(config, file)
+    try:
+        check_sections(config)
+    except ValueError as e:
+        raise CheckpointError(f"{file}: {e}") from None
     return config
+
+
+def _bounded_bytes(file: Path, limit: int) -> bytes:
+    if (size := file.stat().st_size) > limit:
+        raise CheckpointError(f"{file}: {size:,} bytes, more than the {limit:,} this file may hold")
+    return file.read_bytes()
+
+
+def _read_json(file: Path):
+    try:
+        return json.loads(_bounded_bytes(file, MAX_JSON_BYTES))
+    except (ValueError, RecursionError) as e:  # bad syntax or encoding, a 5,000-digit number, deep nesting
+        raise CheckpointError(f"{file}: not valid JSON ({str(e)[:120]})") from None
 
 
 def model_config(config: dict, where: Path | str = CONFIG) -> ModelConfig:
     """The ModelConfig that config.json describes, in any format listed in FORMATS."""
     fmt = config.get("format", FORMATS[0])
     if fmt not in FORMATS:
-        raise CheckpointError(f"{where}: format {fmt!r} is not one this aecore reads ({', '.join(FORMATS)}); "
+        raise CheckpointError(f"{where}: format {repr(fmt)[:60]} is not one this aecore reads ({', '.join(FORMATS)}); "
                               "upgrade aecore, or re-save the checkpoint with this one")
     try:
         if fmt == FORMATS[0]:
@@ -157,43 +175,26 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     """Build the model from config.json, load model.safetensors strictly, switch to eval()."""
     path = Path(path)
     config = read_config(path)
-    try:
-        model = build_model(model_config(config, path / CONFIG))
-    except ValueError as e:
-        raise CheckpointError(f"{path / CONFIG}: {e}") from None
+    cfg = model_config(config, path / CONFIG)
     weights = path / WEIGHTS
     if not weights.is_file():
         raise CheckpointError(f"{weights}: missing; a checkpoint folder holds {CONFIG} and {WEIGHTS}")
     try:
-        state = load_safetensors_bytes(weights.read_bytes())
-    except (SafetensorError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{weights}: not a safetensors file ({e})") from None
-    _check_tensors(model, state, weights)
-    model.load_state_dict(state, strict=True)
-    model.eval()
+        state = read_weights(weights, cfg)  # checked against the config before the model is built
+        model = build_model(cfg)
+        model.load_state_dict(state, strict=True)
+        model.eval()
+        check_outputs(model)
+    except ValueError as e:
+        raise CheckpointError(f"{weights}: {e}") from None
     metrics = None
     if (path / METRICS).is_file():
+        metrics = _read_json(path / METRICS)
         try:
-            metrics = json.loads((path / METRICS).read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise CheckpointError(f"{path / METRICS}: not valid JSON ({e})") from None
+            check_metrics(metrics)
+        except ValueError as e:
+            raise CheckpointError(f"{path / METRICS}: {e}") from None
     return Checkpoint(path, model, config, metrics)
-
-
-def _check_tensors(model: Autoencoder, state: dict, where: Path) -> None:
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in state.items()}
-    problems = []
-    if missing := sorted(set(expected) - set(found)):
-        problems.append(f"missing tensors {missing[:5]}")
-    if extra := sorted(set(found) - set(expected)):
-        problems.append(f"unexpected tensors {extra[:5]}")
-    bad = [f"{k} is {found[k]}, expected {expected[k]}" for k in expected if k in found and found[k] != expected[k]]
-    if bad:
-        problems.append("mis-shaped: " + "; ".join(bad[:3]))
-    if problems:
-        raise CheckpointError(f"{where}: weights do not match config.json ({' / '.join(problems)}); "
-                              "the two files must come from the same checkpoint")
 
 
 def list_checkpoints(folder: str | Path) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -213,33 +214,42 @@ def list_checkpoints(folder: str | Path) -> tuple[list[Path], list[tuple[Path, s
 
 
 def unpack_upload(files: dict[str, bytes], dest: str | Path) -> Path:
-    """Write uploaded files ({name: bytes}: config.json + model.safetensors, or one .zip holding
-    them, possibly inside a folder) into the folder `dest`, and return it. Validates nothing
-    else: call load_checkpoint(dest) next."""
+    """Write uploaded files ({name: bytes}: config.json + model.safetensors (+ metrics.json,
+    history.safetensors), or one .zip holding them, possibly inside a folder) into the folder
+    `dest`, and return it; each file within UPLOAD_LIMITS, all within MAX_UPLOAD_BYTES. Checks
+    nothing else: call load_checkpoint(dest) next. On an error, what it wrote is removed."""
     dest = Path(dest)
-    if len(files) == 1 and next(iter(files)).lower().endswith(".zip"):
-        files = _read_zip(next(iter(files.values())))
-    names = {Path(n).name: data for n, data in files.items()}
-    missing = [n for n in (CONFIG, WEIGHTS) if n not in names]
-    if missing:
-        raise CheckpointError(f"upload is missing {' and '.join(missing)}: upload {CONFIG} and {WEIGHTS} "
-                              "of one checkpoint, or a .zip holding both")
     dest.mkdir(parents=True, exist_ok=True)
-    for name in (CONFIG, WEIGHTS, METRICS):
-        if name in names:
-            (dest / name).write_bytes(names[name])
+    try:
+        if len(files) == 1 and next(iter(files)).lower().endswith(".zip"):
+            written = unzip(next(iter(files.values())), UPLOAD_LIMITS, MAX_UPLOAD_BYTES, dest)
+        else:
+            written = _write_uploaded(files, dest)
+        if missing := [n for n in (CONFIG, WEIGHTS) if n not in written]:
+            raise CheckpointError(f"upload is missing {' and '.join(missing)}: upload {CONFIG} and {WEIGHTS} "
+                                  "of one checkpoint, or a .zip holding both")
+    except (CheckpointError, UnzipError) as e:
+        for name in UPLOAD_LIMITS:
+            (dest / name).unlink(missing_ok=True)
+        raise CheckpointError(str(e)) from None
     return dest
 
 
-def _read_zip(data: bytes) -> dict[str, bytes]:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            members = [i for i in z.infolist() if Path(i.filename).name in (CONFIG, WEIGHTS, METRICS)]
-            if sum(i.file_size for i in members) > MAX_UPLOAD_BYTES:
-                raise CheckpointError(f"zip upload unpacks to more than {MAX_UPLOAD_BYTES // 2**20} MB")
-            return {Path(i.filename).name: z.read(i) for i in members}  # only base names: no zip-slip
-    except zipfile.BadZipFile:
-        raise CheckpointError("the uploaded .zip is not a valid zip file") from None
+def _write_uploaded(files: dict[str, bytes], dest: Path) -> list[str]:
+    names: dict[str, bytes] = {}
+    for name, data in files.items():
+        if (base := Path(name).name) in names:
+            raise CheckpointError(f"the upload holds {base} twice: upload the files of one checkpoint")
+        names[base] = data
+    names = {n: data for n, data in names.items() if n in UPLOAD_LIMITS}
+    for name, data in names.items():
+        if len(data) > UPLOAD_LIMITS[name]:
+            raise CheckpointError(f"uploaded {name} is {len(data):,} bytes; the limit is {UPLOAD_LIMITS[name]:,}")
+    if (total := sum(map(len, names.values()))) > MAX_UPLOAD_BYTES:
+        raise CheckpointError(f"the upload is {total:,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
+    for name, data in names.items():
+        (dest / name).write_bytes(data)
+    return list(names)
 
 
 def weights_digest(path: str | Path) -> str:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-from .checks import lookup
+from .checks import check_fields, lookup, names, number, shown, sizes, whole
+
+PIXELS = 28 * 28
+MAX_PARAMETERS = 25_000_000  # the most weights a config may describe: 100 MB of float32, 20x the largest shipped model
 
 
 # --- each kind's own settings ---------------------------------------------------------------
@@ -68,6 +71,28 @@ KIND_OPTIONS: dict[str, type] = {
 }
 
 
+# what each kind's settings allow (the names are unique across kinds: from_flat relies on it)
+WEIGHT = number(0, 1e6)  # a penalty's weight
+OPTION_RULES = {
+    "noise": names(dict.fromkeys(("gaussian", "salt_pepper", "masking"))),  # aecore.pictures.noise.NOISES
+    "noise_level": number(0, 10),
+    "sparsity": names(dict.fromkeys(("l1", "kl", "log"))),  # aecore.models.penalties.SPARSITY
+    "sparsity_weight": WEIGHT, "rho": number(0, 1, low_open=True, high_open=True),
+    "contractive_weight": WEIGHT, "beta": WEIGHT,
+    "neighbour_k": whole(1, 256), "neighbour_weight": WEIGHT,
+    "umap_n_neighbors": whole(2, 200), "umap_min_dist": number(0, 1), "umap_negatives": whole(0, 100),
+    "umap_weight": WEIGHT,
+}
+
+
+def _check_options(options, kind: str) -> None:
+    what = f'model config "{kind}" section'
+    check_fields(options, {k: v for k, v in OPTION_RULES.items() if hasattr(options, k)}, what)
+    if getattr(options, "noise", "gaussian") != "gaussian" and options.noise_level > 1:
+        raise ValueError(f'{what} field "noise_level" is {options.noise_level}; expected a fraction of '
+                         f"pixels in [0, 1] for {options.noise} noise")
+
+
 def _field_names(cls) -> set[str]:
     return {f.name for f in fields(cls)}
 
@@ -86,6 +111,8 @@ class ModelConfig:
     options: object = None         # the kind's own settings (KIND_OPTIONS[kind]); None: its defaults
 
     def __post_init__(self) -> None:
+        """Check every field (type, range, allowed names) and the size of the model it describes,
+        so nothing is built from a config that could not be."""
         cls = lookup(KIND_OPTIONS, self.kind, "kind")
         if self.options is None:
             self.options = cls()
@@ -93,27 +120,36 @@ class ModelConfig:
             self.options = _strict(cls, self.options, f'model config "{self.kind}" section')
         elif not isinstance(self.options, cls):
             raise ValueError(f"a {self.kind!r} model takes {cls.__name__}, got {type(self.options).__name__}")
+        check_fields(self, MODEL_RULES, "model config", skip=("options",))
+        _check_options(self.options, self.kind)
+        if self.body == "conv" and not self.channels:
+            raise ValueError('model config field "channels" is []; a conv body needs 1 to 4 channel counts, e.g. [32, 64]')
+        if (n := parameter_count(self)) > MAX_PARAMETERS:
+            raise ValueError(f"model config describes {n:,} parameters ({4 * n / 1e6:,.0f} MB of float32 "
+                             f"weights); the limit is {MAX_PARAMETERS:,}: use fewer or narrower layers")
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
         """From config.json's "model": the shared fields and one section named by the kind."""
-        if not isinstance(d, dict):
-            raise ValueError(f"model config must be a JSON object, found {type(d).__name__}")
+        _object(d, "model config")
         shared = _field_names(cls) - {"options"}
         kind = d.get("kind", "plain")
         lookup(KIND_OPTIONS, kind, "kind")
         has_section = bool(_field_names(KIND_OPTIONS[kind]))
         unknown = sorted(set(d) - shared - ({kind} if has_section else set()))
         if unknown:
-            raise ValueError(f"model config has unknown field(s) {unknown}; valid fields: "
-                             f"{sorted(shared | ({kind} if has_section else set()))}")
-        return cls(**{k: v for k, v in d.items() if k in shared}, options=dict(d.get(kind) or {}))
+            raise ValueError(_unknown("model config", unknown, shared | ({kind} if has_section else set())))
+        section = d.get(kind)
+        if section is not None:
+            _object(section, f'model config "{kind}" section')
+        return cls(**{k: v for k, v in d.items() if k in shared}, options=dict(section or {}))
 
     @classmethod
     def from_flat(cls, d: dict, strict: bool = True) -> "ModelConfig":
         """From one flat dict of shared and option fields, as the command line's flags and format-1
         checkpoints give them. strict: another kind's settings are an error (a flag that would be
         ignored); not strict: they are dropped (format 1 stored every kind's settings)."""
+        _object(d, "model config")
         shared = _field_names(cls) - {"options"}
         kind = d.get("kind", "plain")
         own = _field_names(lookup(KIND_OPTIONS, kind, "kind"))
@@ -123,7 +159,7 @@ class ModelConfig:
                              f"settings: {', '.join(sorted(own)) or 'none'}")
         unknown = sorted(set(d) - shared - every)
         if unknown:
-            raise ValueError(f"model config has unknown field(s) {unknown}; valid fields: {sorted(shared | every)}")
+            raise ValueError(_unknown("model config", unknown, shared | every))
         return cls(**{k: v for k, v in d.items() if k in shared},
                    options={k: v for k, v in d.items() if k in own})
 
@@ -133,6 +169,36 @@ class ModelConfig:
         if _field_names(type(self.options)):
             out[self.kind] = asdict(self.options)
         return out
+
+
+MODEL_RULES = {
+    "body": names(dict.fromkeys(("mlp", "conv"))),  # aecore.models.bodies.BODIES
+    "latent_dim": whole(1, 1024), "hidden": sizes(1, 4096, max_len=8), "channels": sizes(1, 256, max_len=4),
+    "activation": names(dict.fromkeys(("relu", "leaky_relu", "elu", "gelu", "silu", "tanh"))),  # bodies.ACTIVATIONS
+    "dropout": number(0, 1, high_open=True),
+    "recon": names(dict.fromkeys(("mse", "bce"))),  # aecore.models.kinds.RECON_LOSSES
+}
+CODE_LAYERS = {"vae": 2}  # linear layers that write the code: the VAE's mean and log-variance; others 1
+
+
+def parameter_count(config: ModelConfig) -> int:
+    """The weights and biases of the model `config` describes, counted from the config alone
+    (nothing is built): the layers of aecore.models.bodies and the bottleneck's code layer(s).
+    Equals sum(p.numel() for p in build_model(config).parameters()); x 4 bytes in float32."""
+    def dense(widths: list[int]) -> int:
+        return sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+    d, hidden = config.latent_dim, list(config.hidden)
+    if config.body == "conv":
+        chans = [1, *config.channels]
+        pairs = list(zip(chans[:-1], chans[1:]))
+        side = 28 // 2 ** min(len(config.channels), 2)  # the first two convs halve the side
+        flat = chans[-1] * side * side
+        convs = sum(9 * a * b + b for a, b in pairs) + sum(9 * a * b + a for a, b in pairs)  # + mirrored
+        body, features = convs + dense([flat, *hidden]) + dense([d, *hidden[::-1], flat]), flat
+    else:
+        body, features = dense([PIXELS, *hidden]) + dense([d, *hidden[::-1], PIXELS]), PIXELS
+    features = hidden[-1] if hidden else features
+    return body + CODE_LAYERS.get(config.kind, 1) * (features * d + d)
 
 
 # --- training -------------------------------------------------------------------------------
@@ -150,6 +216,9 @@ class TrainConfig:
     augment_shift: int = 0         # shift training images by up to this many pixels (0 = off)
     ema: float = 0.0               # decay of a moving average of the weights, kept as the model (0 = off)
 
+    def __post_init__(self) -> None:
+        check_fields(self, TRAIN_RULES, "training config")
+
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         return _strict(cls, d, "training config")
@@ -158,12 +227,33 @@ class TrainConfig:
         return asdict(self)
 
 
+def _datasets() -> dict:
+    from .data.registry import DATASETS  # read when checked: the registry may grow
+    return DATASETS
+
+
+TRAIN_RULES = {
+    "dataset": names(_datasets), "epochs": whole(1, 1000), "batch_size": whole(1, 8192),
+    "lr": number(0, 1, low_open=True), "lr_schedule": names(dict.fromkeys(("constant", "cosine"))),  # train.loop
+    "weight_decay": number(0, 1, high_open=True), "val_fraction": number(0, 1, high_open=True),
+    "seed": whole(0, 2**32 - 1), "max_train": whole(0, 10_000_000), "augment_shift": whole(0, 8),
+}
+
+
+def _object(d, what: str) -> None:
+    if not isinstance(d, dict):
+        raise ValueError(f"{what} must be a JSON object ({{...}}), found {shown(d)}")
+
+
+def _unknown(what: str, unknown: list[str], valid: set[str]) -> str:
+    return f"{what} has unknown field(s) {shown(unknown, 100)}; valid fields: {sorted(valid)}"
+
+
 def _strict(cls, d: dict, what: str):
     """Build `cls` from `d`, refusing unknown fields: a config from elsewhere must not half-load."""
-    if not isinstance(d, dict):
-        raise ValueError(f"{what} must be a JSON object, found {type(d).__name__}")
-    names = _field_names(cls)
-    unknown = sorted(set(d) - names)
+    _object(d, what)
+    valid = _field_names(cls)
+    unknown = sorted(set(d) - valid)
     if unknown:
-        raise ValueError(f"{what} has unknown field(s) {unknown}; valid fields: {sorted(names)}")
+        raise ValueError(_unknown(what, unknown, valid))
     return cls(**d)

@@ -357,6 +357,9 @@ async def main(args) -> int:
     with tempfile.TemporaryDirectory(prefix="aecore-load-") as tmp:
         if args.cold_runs or args.points:
             return await extras(args, tmp)
+        if args.uploads:  # the server under uploads instead (benchmarks/uploads.py)
+            from benchmarks.uploads import measure_uploads, report_uploads
+            return report_uploads(await measure_uploads(args, tmp, server_env(args, tmp)), args.pages)
         return report(await measure(args, tmp), args.pages)
 
 
@@ -373,4 +376,8 @@ if __name__ == "__main__":
     parser.add_argument("--points", metavar="DATASET", default=None,
                         help="instead: the map of every point of DATASET's train + test against its test split "
                              "(e.g. fashion-mnist)")
+    parser.add_argument("--uploads", action="store_true",
+                        help="measure the server under checkpoint uploads instead: --pages sessions upload at once, "
+                             "--rounds times; the folders left, hostile uploads, peak memory (benchmarks/uploads.py)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of --pages uploads for --uploads (default 5)")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -14,6 +14,32 @@ def pytest_addoption(parser):
     parser.getgroup("ui", "real-browser screenshot tests").addoption(
         "--update-snapshots", action="store_true", default=False,
         help="write the screenshots of tests/ui as the new baselines in tests/ui/snapshots/")
+    parser.getgroup("fuzz", "the fuzz suite (tests/test_fuzz.py)").addoption(
+        "--fuzz-long", action="store_true", default=False,
+        help=f"run each fuzz property on {FUZZ_LONG_CASES:,} cases instead of {FUZZ_CI_CASES} (with random seeds)")
+
+
+FUZZ_CI_CASES, FUZZ_LONG_CASES = 60, 1000  # per property: CI's part stays well under 60 s
+
+
+def pytest_configure(config):
+    from hypothesis import HealthCheck, settings
+    slow_ok = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+    # CI: the same cases every run, so a red run is the code's doing; long: new random cases
+    settings.register_profile("fuzz-ci", max_examples=FUZZ_CI_CASES, deadline=None, derandomize=True,
+                              database=None, suppress_health_check=slow_ok)
+    settings.register_profile("fuzz-long", max_examples=FUZZ_LONG_CASES, deadline=None, database=None,
+                              suppress_health_check=slow_ok, print_blob=True)
+    settings.load_profile("fuzz-long" if config.getoption("--fuzz-long") else "fuzz-ci")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    import sys
+    if "fuzzing" in sys.modules and (cases := sys.modules["fuzzing"].CASES):
+        failed = len(terminalreporter.stats.get("failed", []))
+        terminalreporter.write_line(f"fuzz: {sum(cases.values()):,} cases over {len(cases)} properties "
+                                    f"({min(cases.values()):,} to {max(cases.values()):,} each); "
+                                    f"{failed} failed test(s)")
 
 
 @pytest.fixture

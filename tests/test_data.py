@@ -268,3 +268,34 @@ def test_fashion_mnist_has_all_70000_images_and_its_class_names():
     assert len(everything) == 70_000 and len(load_dataset("fashion-mnist", "test")) == 10_000
     assert everything.classes[0] == "T-shirt/top" and everything.label == "class"
     assert np.bincount(everything.labels).tolist() == [7000] * 10
+
+
+def test_a_gzip_that_inflates_far_past_its_header_stops_at_once(tmp_path):
+    import tracemalloc
+    import zlib
+    packer, zeros = zlib.compressobj(1, zlib.DEFLATED, 31), bytes(2**20)
+    bomb = packer.compress(_header(8, (10,))) + b"".join(packer.compress(zeros) for _ in range(512))
+    path = tmp_path / "labels.gz"
+    path.write_bytes(bomb + packer.flush())  # 512 MB of zeros in 2 MB
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match=r"labels.gz: at least \d+ unexpected bytes after the 10 bytes"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20  # the file and one inflated chunk, not the 512 MB
+
+
+def test_a_header_announcing_more_than_any_dataset_is_refused_before_reading(tmp_path):
+    path = tmp_path / "images"
+    path.write_bytes(_header(8, (60000, 2**16, 2**16)))
+    with pytest.raises(DataError, match="announces an array of shape|announces 60000 images of 65536x65536"):
+        read_idx(path)
+
+
+def test_a_gzip_of_several_members_reads_as_one_file(tmp_path):
+    payload = _header(8, (5,)) + bytes(range(5))
+    path = tmp_path / "labels.gz"
+    path.write_bytes(gzip.compress(payload[:6]) + gzip.compress(payload[6:]))
+    assert read_idx(path).tolist() == [0, 1, 2, 3, 4]

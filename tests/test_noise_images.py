@@ -166,3 +166,23 @@ def test_drawn_and_uploaded_pictures_become_28x28_inputs():
     assert np.allclose(images.picture_input(buf.getvalue()), seen, atol=0.05)
     with pytest.raises(ImageError, match="not an image"):
         images.picture_input(b"hello", name="notes.txt")
+
+
+def test_a_float_picture_holding_nan_or_infinity_is_refused():
+    for bad in (np.nan, np.inf):
+        pixels = np.zeros((20, 20), np.float32)
+        pixels[5, 5] = bad
+        buf = io.BytesIO()
+        Image.fromarray(pixels, "F").save(buf, format="TIFF")
+        with pytest.raises(ImageError, match="NaN or infinite pixel values: save it as a PNG or JPEG"):
+            images.picture_input(buf.getvalue(), name="scan.tif")
+
+
+def test_a_large_photo_is_averaged_down_before_it_becomes_an_input():
+    photo = np.zeros((3000, 2000), np.float32)
+    photo[600:2400, 900:1100] = 1.0  # a tall bar: a "1"
+    small = images.shrink(photo, 1024)
+    assert small.shape == (1000, 666) and small.dtype == np.float32
+    assert abs(small.mean() - photo[:3000, :1998].mean()) < 1e-6
+    assert images.shrink(photo[:1, :], 1024).shape == (1, 1000)  # a sliver stays a sliver
+    np.testing.assert_allclose(images.mnist_style(small), images.mnist_style(photo[::3, ::3]), atol=0.05)

@@ -54,9 +54,12 @@ def test_validation_split_is_seeded_disjoint_and_sized():
     assert (result.dataset["train_size"], result.dataset["val_size"]) == (192, 64)
 
 
-def test_a_loss_that_becomes_nan_stops_training_with_what_to_do():
-    with pytest.raises(TrainingError, match="lower --lr"):
-        train(MODEL, TrainConfig(**{**SMALL, "epochs": 3}, lr=1e30))
+def test_a_loss_that_becomes_nan_stops_training_with_what_to_do(monkeypatch):
+    from aecore.models import Autoencoder
+    # no allowed learning rate makes Adam diverge in a few steps: a penalty that turns NaN does
+    monkeypatch.setattr(Autoencoder, "penalties", lambda self, x, z, terms: {"boom": z.sum() * float("nan")})
+    with pytest.raises(TrainingError, match="boom.*lower --lr"):
+        train(MODEL, TrainConfig(**{**SMALL, "epochs": 3}))
 
 
 def test_unknown_schedule_names_the_valid_ones():

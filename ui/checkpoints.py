@@ -1,7 +1,9 @@
 """The checkpoints a visitor can pick: the valid folders in the checkpoint folder, plus this
-session's uploads, unpacked into a per-session temporary folder outside the repository."""
+session's uploads, unpacked into a per-session temporary folder outside the repository that is
+deleted when the session ends (or the server stops)."""
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shutil
@@ -10,10 +12,35 @@ from pathlib import Path
 
 import streamlit as st
 
-from aecore.checkpoint import CheckpointError, list_checkpoints, load_checkpoint, read_config, unpack_upload
+from aecore.checkpoint import (MAX_UPLOAD_BYTES, UPLOAD_LIMITS, CheckpointError, list_checkpoints, load_checkpoint,
+                               read_config, unpack_upload)
 from ui.cached import stamp
 
-UPLOADS = "uploaded_checkpoints"  # session_state: {path: label} of this session's valid uploads
+UPLOADS = "uploaded_checkpoints"  # session_state: {path: picker label} of this session's valid uploads
+MAX_FILES = len(UPLOAD_LIMITS)  # config.json, model.safetensors, metrics.json, history.safetensors
+KEPT_UPLOADS = 5  # a session's valid uploads kept on disk; an older one is deleted
+_roots: set[str] = set()  # every upload folder of this process, for the exit
+
+
+def _remove(root: str) -> None:
+    _roots.discard(root)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@st.cache_resource(scope="session", on_release=_remove, show_spinner=False)
+def upload_root() -> str:
+    """This session's upload folder. Streamlit has no public "session ended" hook, but it
+    releases a session-scoped resource when its session disconnects: `_remove` then deletes
+    the folder with every upload in it. A session that reconnects gets a new, empty folder."""
+    root = tempfile.mkdtemp(prefix="aecore-upload-")
+    _roots.add(root)
+    return root
+
+
+@atexit.register
+def _remove_all() -> None:  # on_release is not called when the server stops
+    for root in list(_roots):
+        _remove(root)
 
 
 def checkpoint_dir() -> Path:
@@ -43,9 +70,19 @@ def scan() -> tuple[list[str], list[tuple[str, str]]]:
     return _scan(str(folder), signature)
 
 
+def _uploads() -> dict[str, str]:
+    """This session's valid uploads {path: label}; forgotten, with the files still in the
+    uploader unpacked anew, when Streamlit released their folder (the session had disconnected)."""
+    uploads = st.session_state.setdefault(UPLOADS, {})
+    if uploads and st.session_state.get("_upload_root") != upload_root():
+        uploads.clear()
+        st.session_state.pop("_upload_done", None)
+    return uploads
+
+
 def available() -> list[str]:
     """Paths of every valid checkpoint in the checkpoint folder, then this session's uploads."""
-    return scan()[0] + list(st.session_state.get(UPLOADS, {}))
+    return scan()[0] + list(_uploads())
 
 
 @st.cache_data(show_spinner=False)
@@ -55,29 +92,52 @@ def _label(path: str, weights: str) -> str:
 
 
 def label(path: str) -> str:
-    """'name · kind · d-D' for pickers; uploads say so."""
-    uploads = st.session_state.get(UPLOADS, {})
+    """'name · kind · d-D' for pickers; an upload's, 'file (upload) · kind · d-D', was made as it
+    was accepted (read-only here: a picker may ask outside a script run)."""
+    if path in (uploads := st.session_state.get(UPLOADS, {})):
+        return uploads[path]
     try:
-        text = _label(path, stamp(path))
+        return _label(path, stamp(path))
     except CheckpointError:
         return Path(path).name
-    return f"{uploads[path]} (upload) · {text.split(' · ', 1)[1]}" if path in uploads else text
+
+
+def over_limits(files) -> str | None:
+    """What is wrong with an upload's sizes, or None: checked before any of it is read."""
+    if len(files) > MAX_FILES:
+        return f"{len(files)} files; upload at most {MAX_FILES}: config.json and model.safetensors, or one .zip"
+    sizes = [(f.name, f.size) for f in files]
+    if any(size > MAX_UPLOAD_BYTES for _, size in sizes) or sum(s for _, s in sizes) > MAX_UPLOAD_BYTES:
+        name, size = max(sizes, key=lambda ns: ns[1])
+        return (f"{'the files are' if len(files) > 1 else name + ' is'} {sum(s for _, s in sizes) / 2**20:.1f} MB; "
+                f"an upload may hold at most {MAX_UPLOAD_BYTES / 2**20:.0f} MB")
+    return None
+
+
+def _digest(files) -> str:
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.name):
+        h.update(f.getvalue())
+    return h.hexdigest()[:12]
 
 
 def handle_upload(files) -> None:
-    """Unpack an upload into this session's temp folder and validate it; a valid one joins the
-    picker and is selected, a bad one gets its CheckpointError message."""
+    """Unpack an upload into this session's upload folder and validate it; a valid one joins the
+    picker and is selected, a bad one (or one above the limits, before any of it is read) gets its
+    message. The session keeps its last KEPT_UPLOADS valid uploads."""
+    uploads = _uploads()  # first: a released folder means this upload must be unpacked again
     signature = "|".join(f"{f.name}:{f.size}" for f in files)
     if st.session_state.get("_upload_done") == signature:
         return  # already handled on an earlier rerun
     st.session_state["_upload_done"] = signature
-    data = {f.name: f.getvalue() for f in files}
-    digest = hashlib.sha256(b"".join(data[n] for n in sorted(data))).hexdigest()[:12]
-    if "_upload_root" not in st.session_state:  # per session, outside the (maybe read-only) repo
-        st.session_state["_upload_root"] = tempfile.mkdtemp(prefix="aecore-upload-")
-    folder = Path(st.session_state["_upload_root"]) / digest
+    if problem := over_limits(files):
+        st.session_state["_upload_error"] = f"Upload rejected: {problem}."
+        return
+    digest = _digest(files)
+    st.session_state["_upload_root"] = upload_root()
+    folder = Path(upload_root()) / digest
     try:
-        path = unpack_upload(data, folder)
+        path = unpack_upload({f.name: f.getvalue() for f in files}, folder)
         load_checkpoint(path)
     except CheckpointError as err:  # name the uploaded file, not our temp folder
         shutil.rmtree(folder, ignore_errors=True)
@@ -85,8 +145,12 @@ def handle_upload(files) -> None:
         st.session_state["_upload_error"] = f"Upload rejected: {text}"
         return
     st.session_state.pop("_upload_error", None)
+    uploads.pop(str(path), None)
     name = Path(files[0].name).stem if len(files) == 1 else f"upload-{digest[:6]}"
-    st.session_state.setdefault(UPLOADS, {})[str(path)] = name
+    uploads[str(path)] = f"{name} (upload) · {_label(str(path), stamp(path)).split(' · ', 1)[1]}"
+    while len(uploads) > KEPT_UPLOADS:
+        shutil.rmtree(old := next(iter(uploads)), ignore_errors=True)
+        del uploads[old]
     st.session_state["checkpoint"] = str(path)  # before the picker exists, so this is allowed
 
 

@@ -6,11 +6,13 @@ image count always comes from the header (the shared training files hold 22,699,
 from __future__ import annotations
 
 import gzip
+import itertools
 import math
 import os
 import struct
 import zlib
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -24,21 +26,37 @@ _DTYPE_NAMES = {0x08: "unsigned byte", 0x09: "signed byte", 0x0B: "int16", 0x0C:
                 0x0D: "float32", 0x0E: "float64"}
 
 
-def _gunzip(raw: bytes, path: Path) -> tuple[bytes, bool]:
-    """Decompress if `raw` starts with the gzip magic 1f 8b. Returns (data, stream_complete)."""
+CHUNK = 1 << 20  # bytes inflated at a time
+MAX_BYTES = 2**30  # the largest IDX file read (MNIST's train images are 47 MB): a header past it is refused
+
+
+def _chunks(raw: bytes, path: Path) -> Iterator[bytes]:
+    """The file's data: `raw` itself, or, when it starts with the gzip magic 1f 8b, its members
+    inflated back to back in chunks of at most CHUNK bytes, so a reader can stop at any point.
+    A stream that ends before its end marker raises _Cut after its last chunk."""
     if raw[:2] != b"\x1f\x8b":
-        return raw, True
-    parts, rest = [], raw
-    while rest[:2] == b"\x1f\x8b":  # a gzip file may hold several members back to back
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            parts.append(inflater.decompress(rest))
-        except zlib.error as err:
-            raise DataError(f"{path}: corrupt gzip data ({err}).") from None
-        if not inflater.eof:  # zlib keeps what it could inflate, so the caller can report sizes
-            return b"".join(parts), False
-        rest = inflater.unused_data
-    return b"".join(parts), True
+        yield raw
+        return
+    view, pos = memoryview(raw), 0
+    while raw[pos:pos + 2] == b"\x1f\x8b":  # a gzip file may hold several members back to back
+        inflater, data = zlib.decompressobj(wbits=31), b""
+        while not inflater.eof:
+            if not data:  # fed CHUNK bytes at a time: what zlib keeps unconsumed stays small
+                data, pos = view[pos:pos + CHUNK], min(pos + CHUNK, len(raw))
+            try:
+                out = inflater.decompress(data, CHUNK)
+            except zlib.error as err:
+                raise DataError(f"{path}: corrupt gzip data ({err}).") from None
+            data = inflater.unconsumed_tail
+            if out:
+                yield out
+            elif not data and pos >= len(raw):
+                raise _Cut
+        pos -= len(inflater.unused_data)
+
+
+class _Cut(Exception):
+    """The gzip stream ended before its end marker."""
 
 
 def _describe(dims: tuple[int, ...]) -> str:
@@ -68,27 +86,55 @@ def _parse_header(data: bytes, path: Path) -> tuple[int, ...]:
     return struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
 
 
+def _fill(chunks: Iterator[bytes], path: Path, what: str) -> tuple[tuple[int, ...], bytearray, int]:
+    """Read the header from the first chunks, then the data into one buffer of exactly the size
+    it announces: (dims, buffer, bytes filled). DataError as soon as there is more (`what` says
+    how sure that count is), or when the header announces more than MAX_BYTES."""
+    head = b""
+    for chunk in chunks:
+        head = head + chunk if head else chunk  # a raw file is one chunk: no copy
+        if len(head) >= 4 and len(head) >= 4 + 4 * head[3]:
+            break
+    dims = _parse_header(head, path)
+    offset, need = 4 + 4 * len(dims), math.prod(dims)
+    if need > MAX_BYTES:
+        raise DataError(f"{path}: the header announces {_describe(dims)} ({need:,} bytes), more than the "
+                        f"{MAX_BYTES:,} bytes an IDX file may hold here; the file is corrupt.")
+    out, have = bytearray(offset + need), 0
+    for chunk in itertools.chain([head], chunks):
+        if have + len(chunk) > len(out):
+            raise DataError(f"{path}: {what}{have + len(chunk) - len(out)} unexpected bytes after the {need} "
+                            f"bytes that the header describes ({_describe(dims)}); the file is corrupt.")
+        out[have:have + len(chunk)] = chunk
+        have += len(chunk)
+    return dims, out, have
+
+
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file (gzip detected by its magic bytes, not its name) -> uint8, shape from header.
 
     Raises DataError naming the file when it is truncated, has trailing bytes, a wrong magic
-    number or a dtype other than unsigned byte.
+    number or a dtype other than unsigned byte. Inflating stops as soon as the data exceed what
+    the header announces, so a small file that inflates to gigabytes costs no more than that.
     """
     path = Path(path)
-    data, complete = _gunzip(path.read_bytes(), path)
-    dims = _parse_header(data, path)
+    raw = path.read_bytes()
+    chunks, complete = _chunks(raw, path), [True]
+
+    def until_cut() -> Iterator[bytes]:
+        try:
+            yield from chunks
+        except _Cut:
+            complete[0] = False
+    dims, out, have = _fill(until_cut(), path, "at least " if raw[:2] == b"\x1f\x8b" else "")
     offset, need = 4 + 4 * len(dims), math.prod(dims)
-    have = len(data) - offset
-    if have < need:
+    if have < len(out):
         raise DataError(f"{path}: truncated: header says {_describe(dims)} ({need} bytes) but the "
-                        f"file holds {have} bytes.")
-    if not complete:
+                        f"file holds {have - offset} bytes.")
+    if not complete[0]:
         raise DataError(f"{path}: truncated: the gzip stream ends before its end marker.")
-    if have > need:
-        raise DataError(f"{path}: {have - need} unexpected bytes after the {need} bytes that the "
-                        f"header describes ({_describe(dims)}); the file is corrupt.")
-    # copy: frombuffer over bytes is read-only and would keep the whole buffer alive
-    return np.frombuffer(data, np.uint8, count=need, offset=offset).reshape(dims).copy()
+    # a view of the one buffer: frombuffer over a bytearray is writable, and the header is 16 bytes
+    return np.frombuffer(out, np.uint8, count=need, offset=offset).reshape(dims)
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:

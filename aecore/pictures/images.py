@@ -99,6 +99,8 @@ def load_picture(data: bytes, max_bytes: int = 10 * 2**20, max_pixels: int = 409
         pass
     if img.mode in ("I", "F") or img.mode.startswith("I;16"):  # 16/32-bit or float pixels
         a = np.asarray(img, dtype=np.float64)
+        if not np.isfinite(a).all():
+            raise ImageError(f"the picture{label} holds NaN or infinite pixel values: save it as a PNG or JPEG")
         top = a.max(initial=0.0)
         scale = 1.0 if top <= 1.0 else 255.0 if top <= 255.0 else 65535.0
         return np.clip(a / scale, 0.0, 1.0).astype(np.float32)
@@ -114,8 +116,8 @@ def from_canvas_rgba(rgba) -> np.ndarray:
     black, whatever the stroke colour); with an opaque one, the luminance (mnist_style's
     invert='auto' then handles dark-on-light and light-on-dark alike)."""
     a = numpy_of(rgba)
-    if a.ndim != 3 or a.shape[2] != 4:
-        raise ImageError(f"expected canvas pixels (H, W, 4) RGBA, got shape {a.shape}")
+    if a.ndim != 3 or a.shape[2] != 4 or a.size == 0:
+        raise ImageError(f"expected canvas pixels (H, W, 4) RGBA, got shape {a.shape}: draw on the canvas")
     a = unit_float(a)
     alpha = a[..., 3]
     if alpha.min() < 1.0:
@@ -160,8 +162,8 @@ def mnist_style(gray, invert="auto", threshold: float = 0.2) -> np.ndarray:
     Raises ImageError when there is no ink.
     """
     g = np.asarray(gray, dtype=np.float64)
-    if g.ndim != 2:
-        raise ImageError(f"expected a grayscale picture (H, W), got shape {g.shape}")
+    if g.ndim != 2 or g.size == 0:
+        raise ImageError(f"expected a grayscale picture (H, W), got shape {g.shape}: draw or upload a digit")
     border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
     if isinstance(invert, str) and invert == "auto":
         invert = bool(np.median(border) > 0.5)
@@ -179,10 +181,26 @@ def mnist_style(gray, invert="auto", threshold: float = 0.2) -> np.ndarray:
     return _centre_by_mass(_fit_box(ink))
 
 
+def shrink(gray: np.ndarray, max_side: int) -> np.ndarray:
+    """A grayscale picture (H, W) averaged over whole blocks of pixels until neither side is
+    longer than max_side; smaller pictures pass unchanged. mnist_style then needs a few MB, not
+    the gigabyte a 16-megapixel photo would cost in float64."""
+    factor = math.ceil(max(gray.shape) / max_side)
+    if factor <= 1:
+        return gray
+    # a side shorter than a block is averaged whole: a sliver stays a sliver, at most 1 pixel across
+    fy, fx = min(factor, gray.shape[0]), min(factor, gray.shape[1])
+    h, w = gray.shape[0] // fy, gray.shape[1] // fx
+    return gray[: h * fy, : w * fx].reshape(h, fy, w, fx).mean(axis=(1, 3), dtype=np.float32)
+
+
+MAX_SIDE = 1024  # pixels an uploaded picture keeps on its longer side before mnist_style
+
+
 def picture_input(data: bytes, name: str | None = None) -> np.ndarray:
     """Uploaded picture bytes -> the MNIST-style (28, 28) input the model sees.
     Raises ImageError (not an image, too large, empty) with a message for the user."""
-    return mnist_style(load_picture(data, name=name))
+    return mnist_style(shrink(load_picture(data, name=name), MAX_SIDE))
 
 
 def canvas_input(rgba) -> np.ndarray:

@@ -1,0 +1,71 @@
+"""Checkpoint uploads in the app: sizes checked before any of an upload is read, each session's
+upload folder deleted when Streamlit releases the session; and against a real server (slow), the folder gone once the visitor's tab closes."""
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from factories import CKPT_2D, CKPT_16D
+
+OVERVIEW = "pages/1_overview.py"
+
+
+def zip_of(folder: Path, *extra: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in ("config.json", "model.safetensors", *extra):
+            z.write(folder / name, f"{folder.name}/{name}")
+    return buf.getvalue()
+
+
+def upload(at, *files):
+    at.sidebar.file_uploader(key="upload").set_value(list(files)).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_an_upload_above_the_limits_never_reaches_the_model_code(open_page, monkeypatch):
+    import ui.checkpoints
+    for name in ("unpack_upload", "load_checkpoint", "_digest"):
+        monkeypatch.setattr(ui.checkpoints, name, lambda *a: pytest.fail(f"{name} was called"))
+    at = upload(open_page(OVERVIEW, CKPT_2D), ("big.zip", bytes(17 * 2**20), "application/zip"))
+    assert at.sidebar.error[0].value == "Upload rejected: big.zip is 17.0 MB; an upload may hold at most 16 MB."
+    files = [(f"f{i}.json", b"{}", "application/json") for i in range(5)]
+    at = upload(at, *files)
+    assert at.sidebar.error[0].value.startswith("Upload rejected: 5 files; upload at most 4")
+    assert at.sidebar.selectbox(key="checkpoint").value.endswith(CKPT_2D)  # still the old one
+
+
+def test_the_upload_folder_goes_when_streamlit_releases_the_session(app_env, open_page):
+    at = upload(open_page(OVERVIEW, CKPT_2D), ("mine.zip", zip_of(app_env / CKPT_16D), "application/zip"))
+    root = Path(at.session_state["_upload_root"])
+    assert [p.name for p in root.iterdir()] and at.title[0].value == "Tiny 16-D VAE"
+    st.cache_resource.clear()  # what Streamlit does to a session's resources when it disconnects
+    assert not root.exists()
+
+
+@pytest.mark.slow
+def test_a_visitor_who_leaves_leaves_no_upload_behind(app_env, tmp_path):
+    """A real `streamlit run app.py`, a session over the websocket protocol that uploads a zip."""
+    from benchmarks.browser import streamlit_server
+    from benchmarks.sessions import Session
+    env = {**os.environ, "TMPDIR": str(tmp_path), "STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION": "false"}
+
+    async def visit(url: str) -> list[Path]:
+        async with Session(url, timeout_s=240) as session:
+            run = await session.upload({"mine.zip": zip_of(app_env / CKPT_16D)})
+            assert not run.errors
+            return list(tmp_path.glob("aecore-upload-*/*/model.safetensors"))
+
+    with open(tmp_path / "server.log", "w+") as log, streamlit_server("app.py", env, log, timeout=240) as (_, url):
+        assert len(asyncio.run(visit(url))) == 1
+        for _ in range(100):  # the server notices the closed connection within a moment
+            if not list(tmp_path.glob("aecore-upload-*")):
+                break
+            asyncio.run(asyncio.sleep(0.1))
+        assert not list(tmp_path.glob("aecore-upload-*"))
