@@ -81,7 +81,8 @@ OPTION_RULES = {
     "contractive_weight": WEIGHT, "beta": WEIGHT,
     "neighbour_k": whole(1, 256), "neighbour_weight": WEIGHT,
     "umap_n_neighbors": whole(2, 200), "umap_min_dist": number(0, 1), "umap_negatives": whole(0, 100),
-    "umap_weight": WEIGHT,
+    "umap_weight": WEIGHT, "umap_edges_per_image": number(0, 100, low_open=True),
+    "umap_warm_epochs": whole(0, 1000), "umap_anchor_weight": WEIGHT, "umap_warm_shift": whole(0, 8),
 }
 
 
@@ -227,16 +228,20 @@ class TrainConfig:
         return asdict(self)
 
 
-def _datasets() -> dict:
-    from .data.registry import DATASETS  # read when checked: the registry may grow
-    return DATASETS
+def _dataset_name(v, field):
+    """A dataset's name as the registry writes them (a user's set need not be on this machine
+    for a config that names it to load; training on it says when it is missing)."""
+    import re
+    ok = isinstance(v, str) and len(v) <= 100 and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v) is not None
+    return None if ok else "a dataset name (letters, digits, '.', '_' and '-', such as mnist or fashion-mnist)"
 
 
 TRAIN_RULES = {
-    "dataset": names(_datasets), "epochs": whole(1, 1000), "batch_size": whole(1, 8192),
+    "dataset": _dataset_name, "epochs": whole(1, 1000), "batch_size": whole(1, 8192),
     "lr": number(0, 1, low_open=True), "lr_schedule": names(dict.fromkeys(("constant", "cosine"))),  # train.loop
     "weight_decay": number(0, 1, high_open=True), "val_fraction": number(0, 1, high_open=True),
     "seed": whole(0, 2**32 - 1), "max_train": whole(0, 10_000_000), "augment_shift": whole(0, 8),
+    "ema": number(0, 1, high_open=True),
 }
 
 
