@@ -1,5 +1,8 @@
 """Checkpoints are folders: config.json + model.safetensors (+ metrics.json). Loading builds the
-model from the config and loads the weights strictly. Never pickle, never torch.load."""
+model from the config and loads the weights strictly. Never pickle, never torch.load.
+
+A folder may instead hold an autoencoder trained elsewhere as two ONNX graphs, encoder.onnx +
+decoder.onnx (+ onnx.json, + metrics.json): aecore.models.onnx loads those."""
 from __future__ import annotations
 
 import hashlib
@@ -24,11 +27,14 @@ from .config import ModelConfig, TrainConfig
 from .models import Autoencoder, build_model
 
 CONFIG, WEIGHTS, METRICS = "config.json", "model.safetensors", "metrics.json"
+ENCODER, DECODER, ONNX_JSON = "encoder.onnx", "decoder.onnx", "onnx.json"  # an ONNX model folder
+ONNX_DATA = (f"{ENCODER}.data", f"{DECODER}.data")  # their weights, where torch.onnx.export kept them beside
 HISTORY = "history.safetensors"  # optional: the maps and reconstructions after each epoch (aecore.train.history)
 FORMAT = "aecore-checkpoint/2"  # per-kind model sections; format 1 stored every kind's settings flat
 FORMATS = ("aecore-checkpoint/1", FORMAT)  # what load_checkpoint reads
+UPLOADED = (CONFIG, WEIGHTS, METRICS, ENCODER, DECODER, ONNX_JSON, *ONNX_DATA)  # what an upload may hold
 MAX_UPLOAD_BYTES = 200 * 2**20
-_digests: dict[tuple[str, int, int], str] = {}
+_digests: dict[tuple, str] = {}
 
 
 class CheckpointError(ValueError):
@@ -127,7 +133,8 @@ def read_config(path: str | Path) -> dict:
     if not Path(path).is_dir():
         raise CheckpointError(f"{path}: not a checkpoint folder (expected a folder holding {CONFIG} and {WEIGHTS})")
     if not file.is_file():
-        raise CheckpointError(f"{file}: missing; a checkpoint folder holds {CONFIG} and {WEIGHTS}")
+        raise CheckpointError(f"{file}: missing; a checkpoint folder holds {CONFIG} and {WEIGHTS} "
+                              f"(or, for a model trained elsewhere, {ENCODER} and {DECODER})")
     try:
         config = json.loads(file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -153,9 +160,20 @@ def model_config(config: dict, where: Path | str = CONFIG) -> ModelConfig:
         raise CheckpointError(f"{where}: {e}") from None
 
 
-def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Build the model from config.json, load model.safetensors strictly, switch to eval()."""
+def is_onnx_folder(path: str | Path) -> bool:
+    """A folder of ONNX graphs (encoder.onnx or decoder.onnx, and no config.json)."""
     path = Path(path)
+    return not (path / CONFIG).exists() and ((path / ENCODER).is_file() or (path / DECODER).is_file())
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Build the model from config.json, load model.safetensors strictly, switch to eval(). An
+    ONNX model folder is loaded by aecore.models.onnx (only then is onnxruntime imported)."""
+    path = Path(path)
+    if is_onnx_folder(path):
+        from .models.onnx import load_onnx
+        model, config = load_onnx(path)
+        return Checkpoint(path, model, config, _read_metrics(path))
     config = read_config(path)
     try:
         model = build_model(model_config(config, path / CONFIG))
@@ -171,13 +189,16 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     _check_tensors(model, state, weights)
     model.load_state_dict(state, strict=True)
     model.eval()
-    metrics = None
-    if (path / METRICS).is_file():
-        try:
-            metrics = json.loads((path / METRICS).read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise CheckpointError(f"{path / METRICS}: not valid JSON ({e})") from None
-    return Checkpoint(path, model, config, metrics)
+    return Checkpoint(path, model, config, _read_metrics(path))
+
+
+def _read_metrics(path: Path) -> dict | None:
+    if not (path / METRICS).is_file():
+        return None
+    try:
+        return json.loads((path / METRICS).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path / METRICS}: not valid JSON ({e})") from None
 
 
 def _check_tensors(model: Autoencoder, state: dict, where: Path) -> None:
@@ -213,19 +234,24 @@ def list_checkpoints(folder: str | Path) -> tuple[list[Path], list[tuple[Path, s
 
 
 def unpack_upload(files: dict[str, bytes], dest: str | Path) -> Path:
-    """Write uploaded files ({name: bytes}: config.json + model.safetensors, or one .zip holding
-    them, possibly inside a folder) into the folder `dest`, and return it. Validates nothing
-    else: call load_checkpoint(dest) next."""
+    """Write uploaded files ({name: bytes}: config.json + model.safetensors, or encoder.onnx +
+    decoder.onnx (+ onnx.json), or one .zip holding them, possibly inside a folder) into the
+    folder `dest`, and return it. Validates nothing else: call load_checkpoint(dest) next."""
     dest = Path(dest)
     if len(files) == 1 and next(iter(files)).lower().endswith(".zip"):
         files = _read_zip(next(iter(files.values())))
     names = {Path(n).name: data for n, data in files.items()}
-    missing = [n for n in (CONFIG, WEIGHTS) if n not in names]
+    onnx = ENCODER in names or DECODER in names
+    wanted = (ENCODER, DECODER) if onnx else (CONFIG, WEIGHTS)
+    missing = [n for n in wanted if n not in names]
     if missing:
         raise CheckpointError(f"upload is missing {' and '.join(missing)}: upload {CONFIG} and {WEIGHTS} "
-                              "of one checkpoint, or a .zip holding both")
+                              f"of one checkpoint, or {ENCODER} and {DECODER} (+ {ONNX_JSON}), or a .zip holding them")
+    stray = [n for n in names if onnx and n.lower().endswith(".json") and n not in (ONNX_JSON, METRICS)]
+    if stray:
+        raise CheckpointError(f"upload: {stray[0]} beside ONNX graphs; name the JSON that describes them {ONNX_JSON}")
     dest.mkdir(parents=True, exist_ok=True)
-    for name in (CONFIG, WEIGHTS, METRICS):
+    for name in (*wanted, METRICS, *((ONNX_JSON, *ONNX_DATA) if onnx else ())):
         if name in names:
             (dest / name).write_bytes(names[name])
     return dest
@@ -234,7 +260,7 @@ def unpack_upload(files: dict[str, bytes], dest: str | Path) -> Path:
 def _read_zip(data: bytes) -> dict[str, bytes]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            members = [i for i in z.infolist() if Path(i.filename).name in (CONFIG, WEIGHTS, METRICS)]
+            members = [i for i in z.infolist() if Path(i.filename).name in UPLOADED]
             if sum(i.file_size for i in members) > MAX_UPLOAD_BYTES:
                 raise CheckpointError(f"zip upload unpacks to more than {MAX_UPLOAD_BYTES // 2**20} MB")
             return {Path(i.filename).name: z.read(i) for i in members}  # only base names: no zip-slip
@@ -244,17 +270,22 @@ def _read_zip(data: bytes) -> dict[str, bytes]:
 
 def weights_digest(path: str | Path) -> str:
     """sha256 hex of a checkpoint folder's weights (or of one file): what identifies "these
-    weights" for every cache, in memory and on disk, whatever the folder is called. Memoised by
-    (path, mtime, size), so a call costs one stat unless the weights changed."""
+    weights" for every cache, in memory and on disk, whatever the folder is called. An ONNX model
+    folder's are its graphs, their weight files and onnx.json (which changes what they compute),
+    each hashed with its name. Memoised by (path, mtime, size) of each file: a stat per file."""
     path = Path(path)
-    if path.is_dir():
-        path = path / WEIGHTS
-    stat = path.stat()
-    memo = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    onnx = path.is_dir() and is_onnx_folder(path)
+    files = [path / WEIGHTS] if path.is_dir() else [path]
+    if onnx:
+        files = [path / n for n in (ENCODER, DECODER, ONNX_JSON, *ONNX_DATA) if (path / n).is_file()]
+    memo = tuple((str(f.resolve()), s.st_mtime_ns, s.st_size) for f, s in ((f, f.stat()) for f in files))
     if memo not in _digests:
         h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
+        for file in files:
+            if onnx:
+                h.update(file.name.encode())
+            with open(file, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
         _digests[memo] = h.hexdigest()
     return _digests[memo]

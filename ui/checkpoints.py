@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from aecore.checkpoint import CheckpointError, list_checkpoints, load_checkpoint, read_config, unpack_upload
+from aecore.checkpoint import CheckpointError, list_checkpoints, load_checkpoint, unpack_upload
 from ui.cached import stamp
 
 UPLOADS = "uploaded_checkpoints"  # session_state: {path: label} of this session's valid uploads
@@ -50,8 +50,8 @@ def available() -> list[str]:
 
 @st.cache_data(show_spinner=False)
 def _label(path: str, weights: str) -> str:
-    model = read_config(path)["model"]
-    return f"{Path(path).name} · {model['kind']} · {model['latent_dim']}-D"
+    model = load_checkpoint(path).model  # asked, not read from config.json: ONNX folders have none
+    return f"{Path(path).name} · {model.kind} · {model.latent_dim}-D"
 
 
 def label(path: str) -> str:
