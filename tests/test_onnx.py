@@ -138,6 +138,8 @@ BAD = {  # what is wrong -> (how to make it so, the file named, what the message
     "bad onnx.json": (lambda f: _write(f, ONNX_JSON, b'{"output": "pixels"}'), ONNX_JSON,
                       "unknown output 'pixels'; valid: probabilities, logits"),
     "unknown field": (lambda f: _write(f, ONNX_JSON, b'{"colour": 1}'), ONNX_JSON, "unknown field 'colour'"),
+    "unknown dataset": (lambda f: _write(f, ONNX_JSON, b'{"dataset": "cifar"}'), ONNX_JSON,
+                        "unknown dataset 'cifar'; valid: mnist"),
 }
 
 

@@ -75,17 +75,17 @@ def handle_upload(files) -> None:
     digest = hashlib.sha256(b"".join(data[n] for n in sorted(data))).hexdigest()[:12]
     if "_upload_root" not in st.session_state:  # per session, outside the (maybe read-only) repo
         st.session_state["_upload_root"] = tempfile.mkdtemp(prefix="aecore-upload-")
-    folder = Path(st.session_state["_upload_root"]) / digest
+    name = Path(files[0].name).stem if len(files) == 1 else f"upload-{digest[:6]}"
+    folder = Path(st.session_state["_upload_root"]) / digest / name  # pages call a checkpoint by its folder's name
     try:
         path = unpack_upload(data, folder)
         load_checkpoint(path)
     except CheckpointError as err:  # name the uploaded file, not our temp folder
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder.parent, ignore_errors=True)
         text = str(err).replace(f"{folder}/", "uploaded ").replace(str(folder), "the upload")
         st.session_state["_upload_error"] = f"Upload rejected: {text}"
         return
     st.session_state.pop("_upload_error", None)
-    name = Path(files[0].name).stem if len(files) == 1 else f"upload-{digest[:6]}"
     st.session_state.setdefault(UPLOADS, {})[str(path)] = name
     st.session_state["checkpoint"] = str(path)  # before the picker exists, so this is allowed
 

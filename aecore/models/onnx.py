@@ -21,6 +21,7 @@ from torch import nn
 
 from ..checkpoint import DECODER, ENCODER, ONNX_JSON, CheckpointError
 from ..checks import lookup
+from ..data.registry import DATASETS
 from ..pictures.pixels import PIXELS, SIDE, as_image_batch
 from . import onnx_graphs as graphs
 from .kinds import Unavailable, standard_normal_codes
@@ -50,9 +51,9 @@ def _field(file: Path, key: str, value):
                     and value[0] < value[1]):
                 raise ValueError(f"input_range must be [black, white], e.g. [0, 1] or [0, 255], got {value!r}")
             return [float(v) for v in value]
-        for name, valid in (("output", OUTPUTS), ("prior", PRIORS), ("code_activation", ACTIVATIONS)):
-            if key == name and (value is not None or key == "output"):
-                lookup(valid, value, key)
+        choices = {"output": OUTPUTS, "prior": PRIORS, "code_activation": ACTIVATIONS, "dataset": DATASETS}
+        if key in choices and not (value is None and key in ("prior", "code_activation")):  # null: none
+            lookup(choices[key], value, key)
         return value
     except ValueError as e:
         raise CheckpointError(f"{file}: {e}") from None
