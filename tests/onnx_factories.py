@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import re
 import warnings
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from onnx import TensorProto, helper, numpy_helper
 from aecore.checkpoint import DECODER, ENCODER, ONNX_JSON
 from aecore.models.onnx_export import Half
 
+README = Path(__file__).resolve().parent.parent / "README.md"
 ITEMS = {"(B, 1, 28, 28)": [1, 28, 28], "(B, 28, 28)": [28, 28], "(B, 784)": [784], "(B, 28, 28, 1)": [28, 28, 1]}
 
 
@@ -97,3 +100,20 @@ def channels_last_folder(folder: Path, d: int = 2, seed: int = 0) -> ChannelsLas
     export_torch(Half(model, "encode"), torch.rand(2, 28, 28, 1), folder / ENCODER)
     export_torch(Half(model, "decode"), torch.zeros(2, d), folder / DECODER)
     return model
+
+
+def readme_example() -> str:
+    """The Python block of the README's "Bring your own model" section."""
+    section = README.read_text().split("## Bring your own model", 1)[1].split("\n## ", 1)[0]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+def run_readme_example(folder: Path) -> Path:
+    """Run the README's example in `folder`; the model folder it writes."""
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        exec(compile(readme_example(), str(README), "exec"), {})
+    finally:
+        os.chdir(cwd)
+    return folder / "checkpoints" / "my-model"

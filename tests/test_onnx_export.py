@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from factories import tiny_config
+from onnx_factories import run_readme_example
 
 from aecore.__main__ import main
 from aecore.checkpoint import METRICS, ONNX_JSON, load_checkpoint, save_checkpoint
@@ -21,9 +21,6 @@ from aecore.config import TrainConfig
 from aecore.latent import decode_codes, encode_dataset, sample_codes, units
 from aecore.measure.card import metric_rows, model_card
 from aecore.models import build_model
-
-README = Path(__file__).resolve().parent.parent / "README.md"
-
 
 MODELS = {"mlp-vae": ("vae", "mlp"), "conv-sparse": ("sparse", "conv")}
 
@@ -82,23 +79,6 @@ def test_evaluate_measures_an_onnx_folder_and_says_what_it_cannot(exported, monk
     rows = {r["metric"]: r for r in metric_rows(load_checkpoint(folder))}
     assert rows["jacobian_frobenius"]["value"] is None
     assert "not measured: no encoder Jacobian" in rows["jacobian_frobenius"]["meaning"]
-
-
-def readme_example() -> str:
-    """The Python block of the README's "Bring your own model" section."""
-    section = README.read_text().split("## Bring your own model", 1)[1].split("\n## ", 1)[0]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
-
-
-def run_readme_example(folder: Path) -> Path:
-    """Run the README's example in `folder`; the model folder it writes."""
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        exec(compile(readme_example(), str(README), "exec"), {})
-    finally:
-        os.chdir(cwd)
-    return folder / "checkpoints" / "my-model"
 
 
 @pytest.mark.slow  # it trains for three epochs
