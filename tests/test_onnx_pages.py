@@ -1,5 +1,5 @@
 """Every page with a model brought as ONNX graphs (AppTests on the bundled sample): an export of
-the shared tiny 2-D checkpoint, and a channels-last conv model aecore never trained. What a
+the shared tiny 2-D checkpoint, and a channels-last linear model built with onnx.helper. What a
 graph cannot give (the input gradient) is said, not an error."""
 import contextlib
 import io
@@ -7,13 +7,13 @@ import shutil
 
 import pytest
 from factories import CKPT_2D, CKPT_16D
-from onnx_factories import channels_last_folder
+from onnx_factories import linear_pair
 
 from aecore.__main__ import main
 
 PAGES = ["pages/1_overview.py", "pages/2_latent_map.py", "pages/3_generate.py", "pages/4_denoise.py",
          "pages/5_units.py"]
-EXPORTED, KERAS_LIKE = "tiny-ae-2d-onnx", "keras-like-onnx"
+EXPORTED, KERAS_LIKE = "tiny-ae-2d-onnx", "channels-last-onnx"
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def onnx_checkpoints(app_env, tmp_path_factory):
         shutil.copytree(app_env / name, folder / name)
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(["export-onnx", str(folder / CKPT_2D), str(folder / EXPORTED)]) == 0
-    channels_last_folder(folder / KERAS_LIKE)
+    linear_pair(folder / KERAS_LIKE, d=2, layout="(B, 28, 28, 1)")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AECORE_CHECKPOINTS", str(folder))
         yield folder
