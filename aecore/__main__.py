@@ -1,4 +1,4 @@
-"""The command line: python -m aecore {train, evaluate, download, zoo, report}.
+"""The command line: python -m aecore {train, evaluate, export-onnx, download, zoo, report}.
 
 Each command imports what it needs when it runs, so `download` and `report` never wait for torch."""
 from __future__ import annotations
@@ -127,6 +127,27 @@ def own_dataset(ckpt) -> str:
     return shown
 
 
+def cmd_export_onnx(args) -> int:
+    from .checkpoint import CheckpointError, load_checkpoint
+    from .data import load_dataset
+    from .models.onnx_export import TOLERANCE, differences, export_onnx
+
+    try:
+        out = export_onnx(args.checkpoint, args.out)
+        original, exported = load_checkpoint(args.checkpoint).model, load_checkpoint(out).model
+    except CheckpointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    images = load_dataset("mnist-sample", "test").images
+    diff = differences(original, exported, images)
+    print(f"wrote {out}: on the {len(images):,} mnist-sample test digits, codes differ from the original's "
+          f"by at most {diff['codes']:.1e}, decoded pixels by at most {diff['images']:.1e}")
+    if max(diff.values()) > TOLERANCE:
+        print(f"error: the exported graphs differ by more than {TOLERANCE:g}; do not use {out}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_download(args) -> int:
     from .data.download import cli_download
     return cli_download(args.name)
@@ -183,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-test", type=int, default=0, help="use only the first N test images")
     p.add_argument("--json", action="store_true", help="print JSON and write metrics.json")
     p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("export-onnx", help="write a checkpoint as encoder.onnx + decoder.onnx (+ onnx.json)")
+    p.add_argument("checkpoint", help="an aecore checkpoint folder")
+    p.add_argument("out", help="the folder to write (replaced if it exists)")
+    p.set_defaults(func=cmd_export_onnx)
     p = sub.add_parser("download", help="download a dataset's official files into the cache")
     p.add_argument("name", choices=["mnist", "fashion-mnist"])
     p.set_defaults(func=cmd_download)

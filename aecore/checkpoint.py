@@ -1,5 +1,8 @@
 """Checkpoints are folders: config.json + model.safetensors (+ metrics.json). Loading builds the
-model from the config and loads the weights strictly. Never pickle, never torch.load."""
+model from the config and loads the weights strictly. Never pickle, never torch.load.
+
+A folder may instead hold an autoencoder trained elsewhere as two ONNX graphs, encoder.onnx +
+decoder.onnx (+ onnx.json, + metrics.json): aecore.models.onnx loads those."""
 from __future__ import annotations
 
 import hashlib
@@ -24,13 +27,17 @@ from .unzip import UnzipError, unzip
 from .weights import check_outputs, read_weights
 
 CONFIG, WEIGHTS, METRICS = "config.json", "model.safetensors", "metrics.json"
+ENCODER, DECODER, ONNX_JSON = "encoder.onnx", "decoder.onnx", "onnx.json"  # an ONNX model folder
+ONNX_DATA = (f"{ENCODER}.data", f"{DECODER}.data")  # their weights, where torch.onnx.export kept them beside
 HISTORY = "history.safetensors"  # optional: the maps and reconstructions after each epoch (aecore.train.history)
 FORMAT = "aecore-checkpoint/2"  # per-kind model sections; format 1 stored every kind's settings flat
 FORMATS = ("aecore-checkpoint/1", FORMAT)  # what load_checkpoint reads
 MAX_UPLOAD_BYTES = 16 * 2**20  # what an upload may hold, unpacked, all files together: 4x the largest shipped checkpoint
-MAX_JSON_BYTES = 2**20  # config.json, metrics.json: a few KB, ~250 bytes more per epoch of history
-UPLOAD_LIMITS = {CONFIG: MAX_JSON_BYTES, METRICS: MAX_JSON_BYTES, WEIGHTS: MAX_UPLOAD_BYTES, HISTORY: MAX_UPLOAD_BYTES}
-_digests: dict[tuple[str, int, int], str] = {}
+MAX_JSON_BYTES = 2**20  # config.json, metrics.json, onnx.json: a few KB, ~250 bytes more per epoch of history
+UPLOAD_LIMITS = {CONFIG: MAX_JSON_BYTES, METRICS: MAX_JSON_BYTES, WEIGHTS: MAX_UPLOAD_BYTES, HISTORY: MAX_UPLOAD_BYTES,
+                 ENCODER: MAX_UPLOAD_BYTES, DECODER: MAX_UPLOAD_BYTES, ONNX_JSON: MAX_JSON_BYTES,
+                 **dict.fromkeys(ONNX_DATA, MAX_UPLOAD_BYTES)}
+_digests: dict[tuple, str] = {}
 
 
 class CheckpointError(ValueError):
@@ -131,7 +138,8 @@ def read_config(path: str | Path) -> dict:
     if not Path(path).is_dir():
         raise CheckpointError(f"{path}: not a checkpoint folder (expected a folder holding {CONFIG} and {WEIGHTS})")
     if not file.is_file():
-        raise CheckpointError(f"{file}: missing; a checkpoint folder holds {CONFIG} and {WEIGHTS}")
+        raise CheckpointError(f"{file}: missing; a checkpoint folder holds {CONFIG} and {WEIGHTS} "
+                              f"(or, for a model trained elsewhere, {ENCODER} and {DECODER})")
     config = _read_json(file)
     if not isinstance(config, dict) or "model" not in config:
         raise CheckpointError(f"{file}: not an aecore checkpoint config (no \"model\" section); "
@@ -171,9 +179,20 @@ def model_config(config: dict, where: Path | str = CONFIG) -> ModelConfig:
         raise CheckpointError(f"{where}: {e}") from None
 
 
-def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Build the model from config.json, load model.safetensors strictly, switch to eval()."""
+def is_onnx_folder(path: str | Path) -> bool:
+    """A folder of ONNX graphs (encoder.onnx or decoder.onnx, and no config.json)."""
     path = Path(path)
+    return not (path / CONFIG).exists() and ((path / ENCODER).is_file() or (path / DECODER).is_file())
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Build the model from config.json, load model.safetensors strictly, switch to eval(). An
+    ONNX model folder is loaded by aecore.models.onnx (only then is onnxruntime imported)."""
+    path = Path(path)
+    if is_onnx_folder(path):
+        from .models.onnx import load_onnx
+        model, config = load_onnx(path)
+        return Checkpoint(path, model, config, _read_metrics(path))
     config = read_config(path)
     cfg = model_config(config, path / CONFIG)
     weights = path / WEIGHTS
@@ -187,14 +206,18 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         check_outputs(model)
     except ValueError as e:
         raise CheckpointError(f"{weights}: {e}") from None
-    metrics = None
-    if (path / METRICS).is_file():
-        metrics = _read_json(path / METRICS)
-        try:
-            check_metrics(metrics)
-        except ValueError as e:
-            raise CheckpointError(f"{path / METRICS}: {e}") from None
-    return Checkpoint(path, model, config, metrics)
+    return Checkpoint(path, model, config, _read_metrics(path))
+
+
+def _read_metrics(path: Path) -> dict | None:
+    if not (path / METRICS).is_file():
+        return None
+    metrics = _read_json(path / METRICS)
+    try:
+        check_metrics(metrics)
+    except ValueError as e:
+        raise CheckpointError(f"{path / METRICS}: {e}") from None
+    return metrics
 
 
 def list_checkpoints(folder: str | Path) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -215,9 +238,10 @@ def list_checkpoints(folder: str | Path) -> tuple[list[Path], list[tuple[Path, s
 
 def unpack_upload(files: dict[str, bytes], dest: str | Path) -> Path:
     """Write uploaded files ({name: bytes}: config.json + model.safetensors (+ metrics.json,
-    history.safetensors), or one .zip holding them, possibly inside a folder) into the folder
-    `dest`, and return it; each file within UPLOAD_LIMITS, all within MAX_UPLOAD_BYTES. Checks
-    nothing else: call load_checkpoint(dest) next. On an error, what it wrote is removed."""
+    history.safetensors), or encoder.onnx + decoder.onnx (+ onnx.json), or one .zip holding them,
+    possibly inside a folder) into the folder `dest`, and return it; each file within
+    UPLOAD_LIMITS, all within MAX_UPLOAD_BYTES. Checks nothing else: call load_checkpoint(dest)
+    next. On an error, what it wrote is removed."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     try:
@@ -225,9 +249,13 @@ def unpack_upload(files: dict[str, bytes], dest: str | Path) -> Path:
             written = unzip(next(iter(files.values())), UPLOAD_LIMITS, MAX_UPLOAD_BYTES, dest)
         else:
             written = _write_uploaded(files, dest)
-        if missing := [n for n in (CONFIG, WEIGHTS) if n not in written]:
-            raise CheckpointError(f"upload is missing {' and '.join(missing)}: upload {CONFIG} and {WEIGHTS} "
-                                  "of one checkpoint, or a .zip holding both")
+        onnx = ENCODER in written or DECODER in written
+        wanted = (ENCODER, DECODER) if onnx else (CONFIG, WEIGHTS)
+        if missing := [n for n in wanted if n not in written]:
+            raise CheckpointError(f"upload is missing {' and '.join(missing)}: upload {CONFIG} and {WEIGHTS} of one "
+                                  f"checkpoint, or {ENCODER} and {DECODER} (+ {ONNX_JSON}), or a .zip holding them")
+        if onnx and CONFIG in written:
+            raise CheckpointError(f"upload: {CONFIG} beside ONNX graphs; name the JSON that describes them {ONNX_JSON}")
     except (CheckpointError, UnzipError) as e:
         for name in UPLOAD_LIMITS:
             (dest / name).unlink(missing_ok=True)
@@ -241,6 +269,9 @@ def _write_uploaded(files: dict[str, bytes], dest: Path) -> list[str]:
         if (base := Path(name).name) in names:
             raise CheckpointError(f"the upload holds {base} twice: upload the files of one checkpoint")
         names[base] = data
+    if ENCODER in names or DECODER in names:
+        if stray := [n for n in names if n.lower().endswith(".json") and n not in (ONNX_JSON, METRICS)]:
+            raise CheckpointError(f"upload: {stray[0]} beside ONNX graphs; name the JSON that describes them {ONNX_JSON}")
     names = {n: data for n, data in names.items() if n in UPLOAD_LIMITS}
     for name, data in names.items():
         if len(data) > UPLOAD_LIMITS[name]:
@@ -254,17 +285,22 @@ def _write_uploaded(files: dict[str, bytes], dest: Path) -> list[str]:
 
 def weights_digest(path: str | Path) -> str:
     """sha256 hex of a checkpoint folder's weights (or of one file): what identifies "these
-    weights" for every cache, in memory and on disk, whatever the folder is called. Memoised by
-    (path, mtime, size), so a call costs one stat unless the weights changed."""
+    weights" for every cache, in memory and on disk, whatever the folder is called. An ONNX model
+    folder's are its graphs, their weight files and onnx.json (which changes what they compute),
+    each hashed with its name. Memoised by (path, mtime, size) of each file: a stat per file."""
     path = Path(path)
-    if path.is_dir():
-        path = path / WEIGHTS
-    stat = path.stat()
-    memo = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    onnx = path.is_dir() and is_onnx_folder(path)
+    files = [path / WEIGHTS] if path.is_dir() else [path]
+    if onnx:
+        files = [path / n for n in (ENCODER, DECODER, ONNX_JSON, *ONNX_DATA) if (path / n).is_file()]
+    memo = tuple((str(f.resolve()), s.st_mtime_ns, s.st_size) for f, s in ((f, f.stat()) for f in files))
     if memo not in _digests:
         h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
+        for file in files:
+            if onnx:
+                h.update(file.name.encode())
+            with open(file, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
         _digests[memo] = h.hexdigest()
     return _digests[memo]

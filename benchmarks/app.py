@@ -86,7 +86,7 @@ def umap_fresh_process(codes: np.ndarray, numba_cold: bool) -> tuple[float, floa
 
 
 def bench(ckpt_2d: str, ckpt_16d: str, repeats: int = 5, umap: bool = True,
-          numba_cold: bool = False, report: Callable[[str], None] = print,
+          numba_cold: bool = False, onnx: bool = True, report: Callable[[str], None] = print,
           every_point: str | None = None) -> list[dict]:
     """Run every timing; report(line) prints each as it is measured. Returns the rows."""
     m2, m16 = load_checkpoint(ckpt_2d).model, load_checkpoint(ckpt_16d).model
@@ -103,12 +103,19 @@ def bench(ckpt_2d: str, ckpt_16d: str, repeats: int = 5, umap: bool = True,
 
     report(f"{os.cpu_count()} CPUs; 2-D: {ckpt_2d}; 16-D: {ckpt_16d} (d={m16.latent_dim}); data: {note}")
     z = np.zeros((1, 2), np.float32)
+    onnx2, onnx16 = onnx_twins(ckpt_2d, ckpt_16d) if onnx else (None, None)
     row("decode one code to an image (2-D)", median_time(lambda: decode_codes(m2, z), repeats * 20), 0.005)
+    if onnx:
+        row("  the same model in ONNX", median_time(lambda: decode_codes(onnx2, z), repeats * 20), 0.005,
+            "(export-onnx, onnxruntime)")
     codes2 = encode_dataset(m2, images[:2000])
     row("20x20 manifold grid (decode + tile)",
         median_time(lambda: tile(decode_codes(m2, decoding_grid(m2, 20, codes2)[0]), 20), repeats), 0.100)
     row(f"encode {N_CODES:,} test digits (16-D model)",
         median_time(lambda: encode_dataset(m16, images), max(1, repeats // 2)), 1.0)
+    if onnx:
+        row("  the same model in ONNX", median_time(lambda: encode_dataset(onnx16, images), max(1, repeats // 2)),
+            1.0, "(export-onnx, onnxruntime)")
     codes = encode_dataset(m16, images)
     row(f"PCA of {N_CODES:,} codes", median_time(lambda: project(codes, "pca"), repeats), 0.2)
     if umap:
@@ -116,6 +123,15 @@ def bench(ckpt_2d: str, ckpt_16d: str, repeats: int = 5, umap: bool = True,
     if every_point:
         _bench_every_point(row, m16, ckpt_16d, every_point, repeats, umap, numba_cold)
     return rows
+
+
+def onnx_twins(ckpt_2d: str, ckpt_16d: str) -> tuple:
+    """The two models exported to ONNX (python -m aecore export-onnx), loaded to run in onnxruntime."""
+    from aecore.models.onnx_export import export_onnx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return tuple(load_checkpoint(export_onnx(c, Path(tmp) / name)).model
+                     for c, name in ((ckpt_2d, "2d"), (ckpt_16d, "16d")))
 
 
 def _bench_umap(row, codes: np.ndarray, ckpt_16d: str, dataset: str, split: str, numba_cold: bool,
@@ -199,6 +215,8 @@ def _count(values) -> int:
 
 
 def _fmt(seconds: float) -> str:
+    if seconds < 0.001:
+        return f"{seconds * 1000:.2f} ms"
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
@@ -211,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every-point", default="fashion-mnist", metavar="DATASET",
                         help="also time the map of every image of DATASET's train + test (default "
                              "%(default)s, 70,000 images); 'none' skips it")
+    parser.add_argument("--skip-onnx", action="store_true", help="leave out the two models exported to ONNX")
     parser.add_argument("--numba-cold", action="store_true",
                         help="empty numba's cache for the UMAP process, as on a fresh machine")
     args = parser.parse_args(argv)
@@ -221,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         bench(args.ckpt_2d, args.ckpt_16d, repeats=args.repeats, umap=not args.skip_umap,
-              numba_cold=args.numba_cold, every_point=None if args.every_point == "none" else args.every_point)
+              numba_cold=args.numba_cold, onnx=not args.skip_onnx,
+              every_point=None if args.every_point == "none" else args.every_point)
     except (CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -34,7 +34,10 @@ with guard():
                f"|z| > {units.ACTIVE_THRESHOLD}; dead units are active on none.")
 
     filters, note = units.first_layer_filters(model)
-    show_digits(filters, ncols=16, caption=note)
+    if len(filters):
+        show_digits(filters, ncols=16, caption=note)
+    else:
+        st.info(note)
     show_digits(units.unit_drawings(model, codes), ncols=min(d, 16),
                 caption=f"What each code unit draws: the decoder's image of {units.drawing_rule(model, test.item)}")
 
@@ -44,7 +47,10 @@ with guard():
     left, mid, right = st.columns([2, 1, 1])
     left.plotly_chart(plots.unit_histogram(view.hist, unit, test.item), key="unit_hist")
     with mid:
-        show_digits(view.weight[None], 1, width=170, caption="input gradient (weight image)")
+        if view.weight is None:
+            st.info(view.weight_note)
+        else:
+            show_digits(view.weight[None], 1, width=170, caption=view.weight_note)
     with right:
         show_digits(view.drawing[None], 1, width=170, caption="what it draws")
     st.caption(f"Unit {unit} (active on {view.frequency:.0%} of {test.item}s): the {len(view.top)} test {test.item}s "

@@ -13,11 +13,11 @@ from pathlib import Path
 import streamlit as st
 
 from aecore.checkpoint import (MAX_UPLOAD_BYTES, UPLOAD_LIMITS, CheckpointError, list_checkpoints, load_checkpoint,
-                               read_config, unpack_upload)
+                               unpack_upload)
 from ui.cached import stamp
 
 UPLOADS = "uploaded_checkpoints"  # session_state: {path: picker label} of this session's valid uploads
-MAX_FILES = len(UPLOAD_LIMITS)  # config.json, model.safetensors, metrics.json, history.safetensors
+MAX_FILES = len(UPLOAD_LIMITS)  # the checkpoint's files, or an ONNX model's
 KEPT_UPLOADS = 5  # a session's valid uploads kept on disk; an older one is deleted
 _roots: set[str] = set()  # every upload folder of this process, for the exit
 
@@ -87,8 +87,8 @@ def available() -> list[str]:
 
 @st.cache_data(show_spinner=False)
 def _label(path: str, weights: str) -> str:
-    model = read_config(path)["model"]
-    return f"{Path(path).name} · {model['kind']} · {model['latent_dim']}-D"
+    model = load_checkpoint(path).model  # asked, not read from config.json: ONNX folders have none
+    return f"{Path(path).name} · {model.kind} · {model.latent_dim}-D"
 
 
 def label(path: str) -> str:
@@ -135,21 +135,21 @@ def handle_upload(files) -> None:
         return
     digest = _digest(files)
     st.session_state["_upload_root"] = upload_root()
-    folder = Path(upload_root()) / digest
+    name = Path(files[0].name).stem if len(files) == 1 else f"upload-{digest[:6]}"
+    folder = Path(upload_root()) / digest / name  # pages call a checkpoint by its folder's name
     try:
         path = unpack_upload({f.name: f.getvalue() for f in files}, folder)
         load_checkpoint(path)
     except CheckpointError as err:  # name the uploaded file, not our temp folder
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder.parent, ignore_errors=True)
         text = str(err).replace(f"{folder}/", "uploaded ").replace(str(folder), "the upload")
         st.session_state["_upload_error"] = f"Upload rejected: {text}"
         return
     st.session_state.pop("_upload_error", None)
     uploads.pop(str(path), None)
-    name = Path(files[0].name).stem if len(files) == 1 else f"upload-{digest[:6]}"
     uploads[str(path)] = f"{name} (upload) · {_label(str(path), stamp(path)).split(' · ', 1)[1]}"
     while len(uploads) > KEPT_UPLOADS:
-        shutil.rmtree(old := next(iter(uploads)), ignore_errors=True)
+        shutil.rmtree(Path(old := next(iter(uploads))).parent, ignore_errors=True)
         del uploads[old]
     st.session_state["checkpoint"] = str(path)  # before the picker exists, so this is allowed
 

@@ -38,9 +38,10 @@ def sidebar() -> None:
         st.selectbox("Checkpoint", paths, format_func=checkpoints.label, key="checkpoint",
                      placeholder="no checkpoint yet: upload one",
                      help=f"Valid checkpoint folders in {checkpoints.checkpoint_dir()}, plus your uploads.")
-        st.file_uploader("Upload a checkpoint", type=["json", "safetensors", "zip"],
+        st.file_uploader("Upload a checkpoint", type=["json", "safetensors", "onnx", "data", "zip"],
                          accept_multiple_files=True, key="upload",
-                         help="config.json + model.safetensors of one checkpoint, or a zip of both.")
+                         help="config.json + model.safetensors of one checkpoint, or your own model as "
+                              "encoder.onnx + decoder.onnx (+ onnx.json, + their .data files), or a zip.")
         if st.session_state.get("_upload_error"):
             st.error(st.session_state["_upload_error"])
         dataset_picker(st.session_state.get("checkpoint"))

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ..measure.metrics import sparsity_stats
+from ..models import Unavailable
 from ..pictures.pixels import SIDE, as_image_batch
 from .codec import decode_codes, eval_mode
 
@@ -51,8 +52,12 @@ def signed_to_unit(weights) -> np.ndarray:
 def first_layer_filters(model, limit: int = 64) -> tuple[np.ndarray, str]:
     """(images (k <= limit, 28, 28) in [0, 1] via signed_to_unit, a note saying what they are),
     from model.first_layer_weights(): a dense layer's weight rows (units, 784), or a conv's
-    kernels (channels, 1, k, k) upscaled to 28 x 28 (nearest)."""
-    w = np.asarray(model.first_layer_weights())
+    kernels (channels, 1, k, k) upscaled to 28 x 28 (nearest). No images (0, 28, 28) and a note
+    saying why when the model cannot give its first layer's weights."""
+    try:
+        w = np.asarray(model.first_layer_weights())
+    except Unavailable as why:
+        return np.zeros((0, SIDE, SIDE), np.float32), f"No first-layer weight images: {why}"
     shown = f"{min(limit, len(w))} of {len(w)}"
     if w.ndim == 4:
         idx = np.arange(SIDE) * w.shape[-1] // SIDE
@@ -98,7 +103,10 @@ def input_gradient(model, images, unit: int, limit: int = 256) -> np.ndarray:
     """The unit's 'weight image' (28, 28) in [0, 1] (signed_to_unit): the gradient of code unit
     `unit` with respect to the pixels, averaged over the first `limit` images. For a shallow mlp
     this is the unit's weight row times the code activation's slope; for deeper or conv bodies it
-    is the whole encoder's linearisation, which makes it comparable across bodies."""
+    is the whole encoder's linearisation, which makes it comparable across bodies. Unavailable for
+    a model without gradients (an ONNX graph)."""
+    if getattr(model, "no_gradients", None):  # any other torch module has gradients
+        raise Unavailable(f"no input gradient: {model.no_gradients}")
     x = as_image_batch(images[:limit]).clone().requires_grad_(True)
     with eval_mode(model), torch.enable_grad():
         (grad,) = torch.autograd.grad(model.encode(x)[:, unit].sum(), x)
@@ -114,7 +122,8 @@ def top_exciting(codes, unit: int, k: int = 12) -> np.ndarray:
 class UnitView(NamedTuple):
     hist: Histogram         # the unit's values over the images
     frequency: float        # fraction of images on which it is active (|z| > ACTIVE_THRESHOLD)
-    weight: np.ndarray      # (28, 28) input_gradient
+    weight: np.ndarray | None  # (28, 28) input_gradient, None when the model has no gradients
+    weight_note: str        # what the weight image is, or why there is none
     drawing: np.ndarray     # (28, 28) what it draws (unit_codes)
     top: np.ndarray         # (k,) indices of the images that excite it most
     top_values: np.ndarray  # (k,) their activations
@@ -127,5 +136,9 @@ def unit_view(model, codes, images, unit: int, k: int = 12) -> UnitView:
         raise ValueError(f"unit {unit} does not exist; this code has units 0..{codes.shape[1] - 1}")
     top = top_exciting(codes, unit, k)
     drawing = decode_codes(model, unit_codes(model, codes)[unit])[0]
+    try:
+        weight, note = input_gradient(model, images, unit), "input gradient (weight image)"
+    except Unavailable as why:
+        weight, note = None, f"No weight image: {why}"
     return UnitView(histogram(codes[:, unit]), float((np.abs(codes[:, unit]) > ACTIVE_THRESHOLD).mean()),
-                    input_gradient(model, images, unit), drawing, top, codes[top, unit])
+                    weight, note, drawing, top, codes[top, unit])

@@ -3,7 +3,6 @@ beside published anchors. Plain data (dicts and rows), so the app and reports ca
 from __future__ import annotations
 
 from ..checkpoint import Checkpoint
-from ..config import ModelConfig
 
 # metric name -> what it measures (units), for tables
 DESCRIPTIONS = {
@@ -24,20 +23,6 @@ DESCRIPTIONS = {
 }
 
 
-def layer_sizes(config: ModelConfig) -> str:
-    """The widths from pixels to code and back, e.g. '784 → 512 → 256 → 2 → 256 → 512 → 784';
-    conv bodies show their channels, e.g. '1×28×28 → 32ch → 64ch → 2 → … → 1×28×28'."""
-    if config.body == "conv":
-        down = ["1×28×28", *(f"{c}ch" for c in config.channels), *map(str, config.hidden)]
-    else:
-        down = ["784", *map(str, config.hidden)]
-    return " → ".join([*down, str(config.latent_dim), *reversed(down)])
-
-
-def parameter_count(checkpoint: Checkpoint) -> int:
-    return sum(p.numel() for p in checkpoint.model.parameters())
-
-
 def anchors_for(checkpoint: Checkpoint) -> dict[str, tuple[float, str]]:
     """{metric: (published value, source)} from the checkpoint's own "about" (its recipe entry
     wrote them); {} when it names none."""
@@ -46,25 +31,31 @@ def anchors_for(checkpoint: Checkpoint) -> dict[str, tuple[float, str]]:
 
 
 def model_card(checkpoint: Checkpoint) -> dict[str, str]:
-    """Field -> text for the card: kind, body, layers, parameters, training data and time."""
-    c, model = checkpoint.config, checkpoint.model.config
+    """Field -> text for the card: what the model says about itself (kind, body, layers, code
+    size, parameters: its describe()), then training data and time, where the config records them."""
+    c = checkpoint.config
     data = c.get("dataset") or {}
-    training = f"{data.get('name', '?')}, {data.get('train_size', '?')} train / {data.get('val_size', '?')} val images"
+    if "train_size" in data:
+        training = f"{data.get('name', '?')}, {data['train_size']} train / {data.get('val_size', '?')} val images"
+    else:
+        training = f"{data.get('name', '?')} (image counts not recorded)"
     epochs = len(c.get("history") or [])
+    outside = "not recorded with this model"
     return {
-        "kind": model.kind, "body": f"{model.body} ({model.activation}, {model.recon} loss)",
-        "layer sizes": layer_sizes(model), "code size": str(model.latent_dim),
-        "parameters": f"{parameter_count(checkpoint):,}",
+        **checkpoint.model.describe(),
         "training data": training,
-        "training time": f"{c.get('train_seconds', '?')} s, {epochs} epoch{'s' if epochs != 1 else ''}",
-        "created": f"{c.get('created', '?')} (aecore {c.get('aecore_version', '?')})",
+        "training time": f"{c['train_seconds']} s, {epochs} epoch{'s' if epochs != 1 else ''}"
+                         if "train_seconds" in c else outside,
+        "created": f"{c['created']} (aecore {c.get('aecore_version', '?')})" if "created" in c else outside,
     }
 
 
 def metric_rows(checkpoint: Checkpoint) -> list[dict]:
     """One row per metric in metrics.json: metric, value, anchor, anchor source, meaning.
-    Counts (n_queries, n_excluded) are left out. [] when there is no metrics.json."""
+    Counts (n_queries, n_excluded) are left out; a metric the model could not give (metrics.json's
+    "unavailable") has no value and says why. [] when there is no metrics.json."""
     found = (checkpoint.metrics or {}).get("metrics", {})
+    missing = (checkpoint.metrics or {}).get("unavailable", {})
     anchors = anchors_for(checkpoint)
     rows = []
     for name, value in found.items():
@@ -73,6 +64,9 @@ def metric_rows(checkpoint: Checkpoint) -> list[dict]:
         anchor, source = anchors.get(name, (None, ""))
         rows.append({"metric": name, "value": value, "anchor": anchor, "source": source,
                      "meaning": DESCRIPTIONS.get(name, "")})
+    for name, why in missing.items():
+        rows.append({"metric": name, "value": None, "anchor": anchors.get(name, (None, ""))[0],
+                     "source": "", "meaning": f"not measured: {why}"})
     return rows
 
 

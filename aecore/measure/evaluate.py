@@ -9,13 +9,15 @@ import time
 
 from ..data import load_dataset
 from ..latent.codec import decode_codes, encode_dataset
+from ..models import Unavailable
 from ..pictures.pixels import as_image_batch, unit_float
 from . import metrics
 from .denoise import standard_scores
 
 
 def evaluate(model, dataset: str, max_test: int = 0) -> dict:
-    """All metrics of `model` on `dataset` as {"measured_on": ..., "metrics": {name: float}}."""
+    """All metrics of `model` on `dataset` as {"measured_on": ..., "metrics": {name: float}}, plus
+    "unavailable": {name: why} for metrics the model cannot give (an ONNX graph's Jacobian)."""
     start = time.perf_counter()
     train, test = load_dataset(dataset, "train"), load_dataset(dataset, "test")
     test_images, test_labels = test.images, test.labels
@@ -32,12 +34,19 @@ def evaluate(model, dataset: str, max_test: int = 0) -> dict:
     out.update(standard_scores(test_px, model))
     stats = metrics.sparsity_stats(test_codes)
     out.update({f"code_{k}": v for k, v in stats.items() if k != "unit_frequency"})
-    out["jacobian_frobenius"] = metrics.jacobian_frobenius(model, test_px[:2000])
+    unavailable: dict[str, str] = {}
+    optional = {"jacobian_frobenius": lambda: metrics.jacobian_frobenius(model, test_px[:2000])}
     if model.has_prior:
-        out["neg_elbo"] = metrics.neg_elbo(model, as_image_batch(test_px), n_samples=1, generator=0)
+        optional["neg_elbo"] = lambda: metrics.neg_elbo(model, as_image_batch(test_px), n_samples=1, generator=0)
+    for name, measure in optional.items():
+        try:
+            out[name] = measure()
+        except Unavailable as why:
+            unavailable[name] = str(why)
     return {
         "measured_on": {"dataset": dataset, "split": test.split, "size": len(test_images),
                         "train_split_size": len(train.images)},
         "metrics": {k: float(v) for k, v in out.items()},
+        **({"unavailable": unavailable} if unavailable else {}),
         "seconds": round(time.perf_counter() - start, 1),
     }

@@ -14,6 +14,7 @@ from torch import nn
 
 from ..checks import as_generator
 from ..latent.codec import eval_mode, model_device
+from ..models import Unavailable
 from ..models.penalties import jacobian_sq_norms
 from ..pictures.pixels import SIDE, as_image_batch, numpy_of, unit_float
 
@@ -200,7 +201,9 @@ def neg_elbo(model: nn.Module, x, n_samples: int = 1, generator=0, batch_size: i
 def jacobian_frobenius(model: nn.Module, x, batch_size: int = 500) -> float:
     """Mean over images of ||d encode(x) / dx||_F (the norm, not squared) of the (d, 784)
     Jacobian, computed exactly (aecore.models.penalties.jacobian_sq_norms). Eval mode, so the
-    images of a batch are independent."""
+    images of a batch are independent. Unavailable for a model without gradients (ONNX)."""
+    if getattr(model, "no_gradients", None):  # any other torch module has gradients
+        raise Unavailable(f"no encoder Jacobian: {model.no_gradients}")
     x = as_image_batch(x)
     device = model_device(model)
     norms = []

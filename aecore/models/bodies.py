@@ -76,6 +76,16 @@ def conv_decoder(cfg: ModelConfig) -> nn.Module:
     return nn.Sequential(*layers)
 
 
+def layer_sizes(cfg: ModelConfig) -> str:
+    """The widths from pixels to code and back, e.g. '784 → 512 → 256 → 2 → 256 → 512 → 784';
+    conv bodies show their channels, e.g. '1×28×28 → 32ch → 64ch → 2 → … → 1×28×28'."""
+    if cfg.body == "conv":
+        down = ["1×28×28", *(f"{c}ch" for c in cfg.channels), *map(str, cfg.hidden)]
+    else:
+        down = ["784", *map(str, cfg.hidden)]
+    return " → ".join([*down, str(cfg.latent_dim), *reversed(down)])
+
+
 BODIES = {"mlp": (mlp_encoder, mlp_decoder), "conv": (conv_encoder, conv_decoder)}
 
 

@@ -5,8 +5,9 @@ Images x are float (B, 1, 28, 28) with pixels in [0, 1]; codes z are (B, latent_
 Reconstruction terms are summed over the 784 pixels and averaged over images.
 
 Code outside this module asks a model what it is (`has_prior`, `sample_prior`,
-`code_activation`, `first_layer_weights`) instead of reading its kind's name; an ONNX-backed
-model answers the same questions.
+`code_activation`, `first_layer_weights`, `no_gradients`, `describe`) instead of reading its
+kind's name; an ONNX-backed model (aecore.models.onnx) answers the same questions, and raises
+Unavailable, saying why, for what its graphs cannot give.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from ..checks import lookup
 from ..config import ModelConfig
 from ..pictures.noise import NOISES, corrupt
 from . import penalties
-from .bodies import build_body
+from .bodies import build_body, layer_sizes
 from .bottlenecks import Bottleneck, VariationalBottleneck
 
 Batches = Callable[[torch.Generator], Iterator[torch.Tensor]]
@@ -39,11 +40,21 @@ def _bce(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 RECON_LOSSES = {"mse": _mse, "bce": _bce}
 
 
+class Unavailable(Exception):
+    """What a model cannot give (an ONNX graph has no autograd, say); the message says why."""
+
+
+def standard_normal_codes(n: int, d: int, seed: int) -> np.ndarray:
+    """n codes (n, d) float32 from the prior N(0, I), seeded."""
+    return np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
+
+
 class Autoencoder(nn.Module):
     """The plain autoencoder; the other kinds override `make_bottleneck`, `encoder_input`,
     `penalties` or `batch_sampler`."""
 
     has_prior = False  # True: codes have a prior of their own to sample from (sample_prior)
+    no_gradients: str | None = None  # None: autograd differentiates encode(); else why it cannot
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -77,6 +88,13 @@ class Autoencoder(nn.Module):
         first = next((m for m in self.encoder.modules() if isinstance(m, (nn.Linear, nn.Conv2d))),
                      self.bottleneck.code_layer)
         return first.weight.detach().cpu().numpy()
+
+    def describe(self) -> dict[str, str]:
+        """The model card's architecture fields: kind, body, layer sizes, code size, parameters."""
+        c = self.config
+        return {"kind": c.kind, "body": f"{c.body} ({c.activation}, {c.recon} loss)",
+                "layer sizes": layer_sizes(c), "code size": str(c.latent_dim),
+                "parameters": f"{sum(p.numel() for p in self.parameters()):,}"}
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, 28, 28) in [0, 1] -> (B, d); deterministic in eval mode."""
@@ -183,7 +201,7 @@ class VAE(Autoencoder):
         return self.bottleneck.gaussian(self.encoder(x))
 
     def sample_prior(self, n: int, seed: int) -> np.ndarray:
-        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+        return standard_normal_codes(n, self.latent_dim, seed)
 
     def neg_elbo(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """Per image (B,), in nats: the negative ELBO with a Bernoulli decoder at z = mu + sigma * eps

@@ -1,0 +1,265 @@
+"""An autoencoder brought as two ONNX graphs: a folder holding encoder.onnx and decoder.onnx, plus
+an optional onnx.json for what the graphs cannot say (ONNX_JSON). It runs in onnxruntime on the
+CPU behind the interface every page uses (aecore.models.kinds), so the pages never ask what it is.
+
+What the graphs say is read from them (aecore.models.onnx_graphs): the input layout, (B, 1, 28,
+28), (B, 28, 28), (B, 784) or channels-last (B, 28, 28, 1), and the code size. Loading runs no
+code from the files: onnxruntime interprets the graphs' standard operators.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from torch import nn
+
+from ..checkpoint import DECODER, ENCODER, ONNX_JSON, CheckpointError
+from ..checks import lookup
+from ..data.registry import DATASETS
+from ..pictures.pixels import PIXELS, SIDE, as_image_batch
+from . import onnx_graphs as graphs
+from .kinds import Unavailable, standard_normal_codes
+
+# onnx.json: every field is optional; these are the defaults
+DEFAULTS = {
+    "name": None,                  # the title on the model card (default: the folder's name)
+    "dataset": "mnist",            # what it was trained on: a dataset name of aecore.data
+    "input_range": [0.0, 1.0],     # the pixel values the encoder expects, black to white
+    "output": "probabilities",     # the decoder gives pixels in [0, 1], or "logits" (sigmoid applied)
+    "kind": "onnx",                # a label for people (pickers, captions)
+    "prior": None,                 # "normal": codes have the prior N(0, I) (a VAE's); null: none
+    "code_activation": None,       # "sigmoid" or "relu" for squashed codes, null for unbounded
+}
+OUTPUTS = {"probabilities": "pixels in [0, 1]", "logits": "logits (a sigmoid makes them pixels)"}
+PRIORS = {"normal": "N(0, I)"}
+ACTIVATIONS = {"sigmoid": "sigmoid", "relu": "relu"}
+
+
+def _field(file: Path, key: str, value):
+    """onnx.json's value for `key`, checked; CheckpointError naming the file otherwise."""
+    try:
+        if key in ("name", "dataset", "kind") and not isinstance(value, str):
+            raise ValueError(f"{key} must be a string, got {value!r}")
+        if key == "input_range":
+            if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)
+                    and value[0] < value[1]):
+                raise ValueError(f"input_range must be [black, white], e.g. [0, 1] or [0, 255], got {value!r}")
+            return [float(v) for v in value]
+        choices = {"output": OUTPUTS, "prior": PRIORS, "code_activation": ACTIVATIONS, "dataset": DATASETS}
+        if key in choices and not (value is None and key in ("prior", "code_activation")):  # null: none
+            lookup(choices[key], value, key)
+        return value
+    except ValueError as e:
+        raise CheckpointError(f"{file}: {e}") from None
+
+
+def read_onnx_json(folder: Path) -> dict:
+    """onnx.json of the folder with DEFAULTS for what it leaves out (all of it without the file)."""
+    file = folder / ONNX_JSON
+    meta = dict(DEFAULTS, name=folder.name)
+    if not file.is_file():
+        return meta
+    try:
+        given = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{file}: not valid JSON ({e})") from None
+    if not isinstance(given, dict):
+        raise CheckpointError(f"{file}: expected an object such as {{\"name\": \"my model\"}}")
+    for key, value in given.items():
+        if key not in DEFAULTS:
+            raise CheckpointError(f"{file}: unknown field {key!r}; valid: {', '.join(DEFAULTS)}")
+        meta[key] = _field(file, key, value)
+    return meta
+
+
+@dataclass
+class Graph:
+    """One graph in onnxruntime: its input's name, one item's shape, a fixed batch size or None."""
+    file: Path
+    session: ort.InferenceSession
+    input: str
+    output: str
+    item: tuple[int, ...]
+    batch: int | None
+
+    def run(self, a: np.ndarray) -> np.ndarray:
+        """The first output for the batch `a` (N, ...) -> (N, ...) float32; a graph made for a
+        fixed batch size is run in chunks of it, the last one padded with zeros."""
+        a = np.ascontiguousarray(a, np.float32).reshape(len(a), *self.item)
+        if self.batch is None:
+            return self.session.run([self.output], {self.input: a})[0].astype(np.float32, copy=False)
+        out = []
+        for start in range(0, len(a), self.batch):
+            chunk = a[start:start + self.batch]
+            pad = self.batch - len(chunk)
+            full = np.concatenate([chunk, np.zeros((pad, *self.item), np.float32)]) if pad else chunk
+            out.append(self.session.run([self.output], {self.input: full})[0][:len(chunk)])
+        return np.concatenate(out).astype(np.float32, copy=False)
+
+
+def _session(model: onnx.ModelProto, file: Path) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only; problems reach the user as CheckpointErrors
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads sleep
+    try:
+        return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001 -- onnxruntime raises its own exception types
+        raise CheckpointError(f"{file}: onnxruntime cannot run it ({_first_line(e)}); {graphs.EXPORT_HINT}, "
+                              "with an opset onnxruntime knows") from None
+
+
+def _first_line(e: Exception) -> str:
+    """onnxruntime's message on one line, without its source location."""
+    text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : (\S+:\d+ [^(]*\(.*?\) )?", "", str(e).strip())
+    return " ".join(text.split())[:300] or type(e).__name__
+
+
+class OnnxAutoencoder(nn.Module):
+    """Two onnxruntime sessions behind the Autoencoder interface; no parameters, nothing to
+    train. Images (B, 1, 28, 28) in [0, 1] <-> codes (B, d), as for every model."""
+
+    no_gradients = "an ONNX graph runs in onnxruntime, which computes no gradients"
+
+    def __init__(self, encoder: Graph, decoder: Graph, latent_dim: int, meta: dict, card: dict,
+                 first_layer: np.ndarray | str):
+        super().__init__()
+        self.encoder_graph, self.decoder_graph, self.meta = encoder, decoder, meta
+        self._latent_dim, self._card, self._first_layer = latent_dim, card, first_layer
+
+    @property
+    def latent_dim(self) -> int:
+        return self._latent_dim
+
+    @property
+    def kind(self) -> str:
+        return self.meta["kind"]
+
+    @property
+    def has_prior(self) -> bool:
+        return self.meta["prior"] is not None
+
+    @property
+    def code_activation(self) -> str | None:
+        return self.meta["code_activation"]
+
+    def sample_prior(self, n: int, seed: int) -> np.ndarray:
+        if not self.has_prior:
+            raise ValueError(f"a {self.kind!r} model has no prior: sample from a Gaussian fitted to its codes")
+        return standard_normal_codes(n, self.latent_dim, seed)
+
+    def first_layer_weights(self) -> np.ndarray:
+        if isinstance(self._first_layer, str):
+            raise Unavailable(self._first_layer)
+        return self._first_layer
+
+    def describe(self) -> dict[str, str]:
+        return dict(self._card)
+
+    def neg_elbo(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        raise Unavailable("no ELBO: the encoder graph gives the code, not the posterior's variance")
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, 28, 28) in [0, 1] -> (B, d), through the graph's own layout and pixel range."""
+        x = as_image_batch(x)
+        black, white = self.meta["input_range"]
+        pixels = x.detach().cpu().numpy()
+        if (black, white) != (0.0, 1.0):
+            pixels = black + pixels * (white - black)
+        return torch.from_numpy(self.encoder_graph.run(pixels).reshape(len(x), -1)).to(x.device)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, d) -> (B, 1, 28, 28) in [0, 1]."""
+        out = torch.from_numpy(self.decoder_graph.run(z.detach().cpu().numpy()).reshape(len(z), 1, SIDE, SIDE))
+        return (torch.sigmoid(out) if self.meta["output"] == "logits" else out).to(z.device)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+
+def _graphs(folder: Path) -> tuple[Graph, Graph, int | None, tuple[onnx.ModelProto, onnx.ModelProto]]:
+    """(encoder, decoder, code size where the graphs give it, the parsed graphs), checked."""
+    enc_file, dec_file = folder / ENCODER, folder / DECODER
+    enc, dec = graphs.read_graph(enc_file), graphs.read_graph(dec_file)
+    layout, batch = graphs.input_layout(enc, enc_file)
+    d_enc, d_dec = graphs.code_size(enc, enc_file, "output"), graphs.code_size(dec, dec_file, "input")
+    if d_enc and d_dec and d_enc != d_dec:
+        raise _mismatch(enc_file, dec_file, d_enc, d_dec)
+    out = graphs.dims(dec.graph.output[0])[1:]
+    if out and None not in out and int(np.prod(out)) != PIXELS:
+        raise CheckpointError(f"{dec_file}: its output has shape {graphs.shape_text([None, *out])}; the explorer "
+                              f"expects {PIXELS} pixels (28 x 28) per image")
+    encoder = Graph(enc_file, _session(enc, enc_file), graphs.only_input(enc, enc_file).name,
+                    enc.graph.output[0].name, graphs.LAYOUTS[layout], batch)
+    dec_batch = graphs.dims(graphs.only_input(dec, dec_file))[0]
+    decoder = Graph(dec_file, _session(dec, dec_file), graphs.only_input(dec, dec_file).name,
+                    dec.graph.output[0].name, (d_dec or d_enc or 0,), dec_batch)
+    return encoder, decoder, d_enc or d_dec, (enc, dec)
+
+
+def _mismatch(enc_file: Path, dec_file: Path, d_enc: int, d_dec: int) -> CheckpointError:
+    return CheckpointError(f"{enc_file} gives codes of size {d_enc} but {dec_file} takes codes of size "
+                           f"{d_dec}; the two graphs must come from one autoencoder")
+
+
+def _probe(encoder: Graph, decoder: Graph, d: int | None) -> int:
+    """Run one blank image through both graphs; the code size. CheckpointError when they fail."""
+    try:
+        z = encoder.run(np.zeros((1, *encoder.item), np.float32)).reshape(1, -1)
+    except Exception as e:  # noqa: BLE001 -- onnxruntime raises its own exception types
+        raise CheckpointError(f"{encoder.file}: onnxruntime failed on one image ({_first_line(e)}); "
+                              f"{graphs.EXPORT_HINT}") from None
+    if d and z.shape[1] != d:
+        raise _mismatch(encoder.file, decoder.file, z.shape[1], d)
+    decoder.item = (z.shape[1],)
+    try:
+        image = decoder.run(z)
+    except Exception as e:  # noqa: BLE001
+        raise CheckpointError(f"{decoder.file}: onnxruntime failed on the code of size {z.shape[1]} that "
+                              f"{encoder.file.name} gives ({_first_line(e)}); the two graphs must come from "
+                              "one autoencoder") from None
+    if image.size != PIXELS:
+        raise CheckpointError(f"{decoder.file}: gives {image.size} values per code; the explorer expects "
+                              f"{PIXELS} pixels (28 x 28) per image")
+    return z.shape[1]
+
+
+def _card(meta: dict, layout: str, d: int, enc: onnx.ModelProto, dec: onnx.ModelProto) -> dict[str, str]:
+    widths = graphs.layer_widths(enc) + graphs.layer_widths(dec)
+    start = {"(B, 784)": "784", "(B, 28, 28)": "28×28", "(B, 1, 28, 28)": "1×28×28", "(B, 28, 28, 1)": "28×28×1"}
+    black, white = meta["input_range"]
+    return {
+        "kind": meta["kind"],
+        "body": f"ONNX graphs in onnxruntime: {ENCODER} ({len(enc.graph.node)} operators), "
+                f"{DECODER} ({len(dec.graph.node)} operators)",
+        "input": f"{layout}, pixels from {black:g} (black) to {white:g} (white)",
+        "output": OUTPUTS[meta["output"]],
+        "layer sizes": " → ".join([start[layout], *widths]) if widths else
+                       "not readable: the graphs store no dense or convolution weights",
+        "code size": str(d),
+        "parameters": f"{graphs.parameter_count(enc) + graphs.parameter_count(dec):,} (stored in the graphs)",
+    }
+
+
+def load_onnx(folder: str | Path) -> tuple[OnnxAutoencoder, dict]:
+    """(the model, the config a Checkpoint carries: "about", "dataset", "onnx": onnx.json with its
+    defaults) of an ONNX model folder; CheckpointError naming the file for every problem."""
+    folder = Path(folder)
+    meta = read_onnx_json(folder)
+    encoder, decoder, d, (enc, dec) = _graphs(folder)
+    d = _probe(encoder, decoder, d)
+    try:
+        first: np.ndarray | str = graphs.first_layer_weights(enc)
+    except Unavailable as why:
+        first = f"{why} in {ENCODER}"
+    layout = next(name for name, item in graphs.LAYOUTS.items() if item == encoder.item)
+    model = OnnxAutoencoder(encoder, decoder, d, meta, _card(meta, layout, d, enc, dec), first)
+    config = {"format": "onnx", "about": {"title": meta["name"]}, "dataset": {"name": meta["dataset"]},
+              "history": [], "onnx": meta}
+    return model.eval(), config

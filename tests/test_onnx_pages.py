@@ -1,0 +1,53 @@
+"""Every page with a model brought as ONNX graphs (AppTests on the bundled sample): an export of
+the shared tiny 2-D checkpoint, and a channels-last linear model built with onnx.helper. What a
+graph cannot give (the input gradient) is said, not an error."""
+import contextlib
+import io
+import shutil
+
+import pytest
+from factories import CKPT_2D, CKPT_16D
+from onnx_factories import linear_pair
+
+from aecore.__main__ import main
+
+PAGES = ["pages/1_overview.py", "pages/2_latent_map.py", "pages/3_generate.py", "pages/4_denoise.py",
+         "pages/5_units.py"]
+EXPORTED, KERAS_LIKE = "tiny-ae-2d-onnx", "channels-last-onnx"
+
+
+@pytest.fixture(scope="module")
+def onnx_checkpoints(app_env, tmp_path_factory):
+    """The shared checkpoints, the 2-D one exported to ONNX, and a channels-last ONNX model, as
+    AECORE_CHECKPOINTS."""
+    folder = tmp_path_factory.mktemp("onnx-app") / "checkpoints"
+    for name in (CKPT_2D, CKPT_16D):
+        shutil.copytree(app_env / name, folder / name)
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["export-onnx", str(folder / CKPT_2D), str(folder / EXPORTED)]) == 0
+    linear_pair(folder / KERAS_LIKE, d=2, layout="(B, 28, 28, 1)")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AECORE_CHECKPOINTS", str(folder))
+        yield folder
+
+
+def _clean(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("checkpoint", [EXPORTED, KERAS_LIKE])
+def test_every_page_works_with_an_onnx_model(onnx_checkpoints, open_page, page, checkpoint):
+    at = _clean(open_page(page, checkpoint))
+    assert len(at.image) >= 1
+    if page.endswith("overview.py"):
+        card = at.table[0].value
+        layout = "(B, 28, 28, 1)" if checkpoint == KERAS_LIKE else "(B, 1, 28, 28)"
+        assert card.loc["input"].iloc[0].startswith(layout)
+        assert card.loc["code size"].iloc[0] == "2"
+    if page.endswith("units.py"):  # weight images from the graph; no input gradient, and why
+        infos = [i.value for i in at.info]
+        assert any("No weight image: no input gradient: an ONNX graph runs in onnxruntime" in i for i in infos)
+        assert any(i.proto.imgs[0].caption.startswith(("first dense layer", "first conv layer")) for i in at.image)
