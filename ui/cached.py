@@ -17,8 +17,7 @@ import numpy as np
 import streamlit as st
 
 from aecore.cache import cached_projection
-from aecore.checkpoint import Checkpoint, load_checkpoint, weights_digest
-from aecore.checkpoint import read_config
+from aecore.checkpoint import Checkpoint, is_onnx_folder, load_checkpoint, read_config, weights_digest
 from aecore.data import Dataset, available_datasets, load_dataset, shown_instead
 from aecore.latent import decode_codes, encode_dataset, nearest_neighbours, neighbour_preservation, project
 from aecore.measure import denoise
@@ -77,6 +76,8 @@ def available() -> list[str]:
 @per_checkpoint(st.cache_data(show_spinner=False, max_entries=64))
 def trained_on(path: str, weights: str) -> str | None:
     """The dataset the checkpoint's config says it was trained on (None when it does not say)."""
+    if is_onnx_folder(path):  # its onnx.json may say; it has no config.json
+        return load_checkpoint(path).dataset
     config = read_config(path)
     return (config.get("training") or {}).get("dataset") or (config.get("dataset") or {}).get("name")
 
