@@ -19,6 +19,7 @@ import streamlit as st
 from aecore.cache import cached_projection
 from aecore.checkpoint import Checkpoint, load_checkpoint, weights_digest
 from aecore.data import Dataset, default_dataset, load_dataset
+from aecore.devices import app_device
 from aecore.latent import decode_codes, encode_dataset, neighbour_preservation, project
 from aecore.measure import denoise
 from aecore.pictures.pixels import unit_float
@@ -52,8 +53,11 @@ def per_checkpoint(cache):
 
 @per_checkpoint(st.cache_resource(show_spinner="Loading the model…", max_entries=16))
 def load(path: str, weights: str) -> Checkpoint:
-    """The checkpoint at `path` (shared between sessions: never mutate the model)."""
-    return load_checkpoint(path)
+    """The checkpoint at `path` (shared between sessions: never mutate the model), its model on
+    $AECORE_DEVICE (aecore.devices; unset: the CPU)."""
+    ckpt = load_checkpoint(path)
+    ckpt.model.to(app_device())
+    return ckpt
 
 
 @st.cache_resource(show_spinner=False)

@@ -13,7 +13,7 @@ import torch
 
 from ..measure.metrics import sparsity_stats
 from ..pictures.pixels import SIDE, as_image_batch
-from .codec import decode_codes, eval_mode
+from .codec import decode_codes, eval_mode, model_device
 
 ACTIVE_THRESHOLD = 0.1  # a unit is active on an image when |z| > 0.1 (see code_activity)
 
@@ -99,10 +99,10 @@ def input_gradient(model, images, unit: int, limit: int = 256) -> np.ndarray:
     `unit` with respect to the pixels, averaged over the first `limit` images. For a shallow mlp
     this is the unit's weight row times the code activation's slope; for deeper or conv bodies it
     is the whole encoder's linearisation, which makes it comparable across bodies."""
-    x = as_image_batch(images[:limit]).clone().requires_grad_(True)
+    x = as_image_batch(images[:limit]).to(model_device(model)).clone().requires_grad_(True)
     with eval_mode(model), torch.enable_grad():
         (grad,) = torch.autograd.grad(model.encode(x)[:, unit].sum(), x)
-    return signed_to_unit(grad.mean(dim=0).detach().numpy())[0]
+    return signed_to_unit(grad.mean(dim=0).detach().cpu().numpy())[0]
 
 
 def top_exciting(codes, unit: int, k: int = 12) -> np.ndarray:

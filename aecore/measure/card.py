@@ -45,6 +45,14 @@ def anchors_for(checkpoint: Checkpoint) -> dict[str, tuple[float, str]]:
     return {name: (float(a["value"]), str(a.get("source", ""))) for name, a in anchors.items()}
 
 
+def trained_on(how: dict) -> str:
+    """' on cpu', ' on 2 cpu processes (gloo)' from config.json's "trained_with"; '' without one."""
+    if not how:
+        return ""
+    n, device = how.get("world_size", 1), how.get("device", "?")
+    return f" on {device}" if n == 1 else f" on {n} {device} processes ({how.get('backend', '?')})"
+
+
 def model_card(checkpoint: Checkpoint) -> dict[str, str]:
     """Field -> text for the card: kind, body, layers, parameters, training data and time."""
     c, model = checkpoint.config, checkpoint.model.config
@@ -56,7 +64,8 @@ def model_card(checkpoint: Checkpoint) -> dict[str, str]:
         "layer sizes": layer_sizes(model), "code size": str(model.latent_dim),
         "parameters": f"{parameter_count(checkpoint):,}",
         "training data": training,
-        "training time": f"{c.get('train_seconds', '?')} s, {epochs} epoch{'s' if epochs != 1 else ''}",
+        "training time": f"{c.get('train_seconds', '?')} s, {epochs} epoch{'s' if epochs != 1 else ''}"
+                         + trained_on(c.get("trained_with") or {}),
         "created": f"{c.get('created', '?')} (aecore {c.get('aecore_version', '?')})",
     }
 
