@@ -14,9 +14,13 @@ import torch
 from ..checks import lookup
 from ..config import ModelConfig, TrainConfig
 from ..data import load_dataset
+from ..devices import resolve_device
 from ..models import Autoencoder, build_model
 from ..pictures.pixels import as_image_batch
+from .distributed import Processes
 from .history import Recorder
+
+ALONE = Processes()  # one process on the CPU
 
 
 class TrainingError(RuntimeError):
@@ -43,6 +47,8 @@ class TrainResult:
     dataset: dict = field(default_factory=dict)  # name, split, train/val sizes
     recorder: Recorder | None = None  # the maps and reconstructions after each epoch
     stopped: bool = False          # a stop request ended training after the last recorded epoch
+    trained_with: dict = field(default_factory=dict)  # device, world_size, ...: config.json's "trained_with"
+    rank: int = 0                  # this process's rank; only rank 0's result is saved
 
 
 def split_train_val(images: torch.Tensor, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,31 +62,39 @@ def split_train_val(images: torch.Tensor, cfg: TrainConfig) -> tuple[torch.Tenso
 
 def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
     """Each image (B, 1, 28, 28) moved by a random whole-pixel offset in [-max_shift, max_shift]^2;
-    MNIST digits sit inside a 20x20 box, so rolling small offsets moves only black border."""
+    MNIST digits sit inside a 20x20 box, so rolling small offsets moves only black border.
+    The offsets come from `generator` (on the CPU), whatever device x is on."""
     offsets = torch.randint(-max_shift, max_shift + 1, (len(x), 2), generator=generator)
     out = torch.empty_like(x)
     for dy, dx in offsets.unique(dim=0).tolist():
-        rows = ((offsets[:, 0] == dy) & (offsets[:, 1] == dx)).nonzero().squeeze(1)
+        rows = ((offsets[:, 0] == dy) & (offsets[:, 1] == dx)).nonzero().squeeze(1).to(x.device)
         out[rows] = torch.roll(x[rows], shifts=(dy, dx), dims=(2, 3))
     return out
 
 
 def run_epoch(model, images, sampler, generator, optimizer=None, on_batch=None, epoch=0,
-              augment_shift: int = 0, stop: Stop | None = None) -> dict:
-    """One pass; trains when an optimizer is given. Returns the mean of every loss term."""
+              augment_shift: int = 0, stop: Stop | None = None, processes: Processes = ALONE,
+              objective=None) -> dict:
+    """One pass; trains when an optimizer is given. Returns the mean of every loss term (over
+    this process's batches). Batches are drawn whole and augmented alike in every process, which
+    then keeps its share (distributed.py); `objective` is model.loss or its DDP wrapper."""
+    objective = objective or model.loss
     sums: dict[str, float] = {}
     batches = 0
     for idx in sampler(generator):
         if stop is not None and stop.is_set():
             raise _Stopped
-        x = images[idx]
+        x = images[idx.to(images.device)]
         if augment_shift:
             x = random_shift(x, augment_shift, generator)
-        terms = model.loss(x)
+        x, weight = processes.share(model, x)
+        if x is None:
+            continue
+        terms = objective(x)
         check_finite(terms, epoch)
         if optimizer is not None:
             optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
+            (terms["loss"] * weight).backward()
             optimizer.step()
         for name, value in terms.items():
             sums[name] = sums.get(name, 0.0) + float(value.detach())
@@ -110,21 +124,27 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
           on_epoch: Callable[[dict], None] | None = None,
           on_batch: Callable[[float], None] | None = None,
           recorder: Recorder | None = None, record: bool = True,
-          stop: Stop | None = None) -> TrainResult:
+          stop: Stop | None = None, device: str = "cpu",
+          processes: Processes | None = None) -> TrainResult:
     """Train a fresh model; deterministic on CPU for a given seed.
 
     on_epoch(record) is called after every epoch with the history record; on_batch(loss) after
     every training batch (for progress bars). The recorder (by default a new one on the
     dataset's test split; record=False for none) has the epoch's map before on_epoch is called.
     When `stop.is_set()` between two batches, training ends with the last finished epoch's model.
+    device: auto | cpu | cuda | mps (aecore.devices) for one process; `processes` (from
+    distributed.launched) instead for torchrun's group, where train_cfg.batch_size is per process
+    and only rank 0 validates and records. The model is handed back on the CPU, in eval mode.
     """
+    processes = processes or Processes(resolve_device(device))
     torch.manual_seed(train_cfg.seed)
     model = build_model(model_cfg)
-    data = load_dataset(train_cfg.dataset, "train")
+    processes.seed_noise(train_cfg.seed)
     make_schedule = lookup(LR_SCHEDULES, train_cfg.lr_schedule, "lr_schedule")
-    train_x, val_x = split_train_val(as_image_batch(data.images), train_cfg)
-    train_batches = model.batch_sampler(train_x, train_cfg.batch_size, train_cfg.seed)
-    val_batches = model.batch_sampler(val_x, train_cfg.batch_size, train_cfg.seed) if len(val_x) else None
+    train_x, val_x, train_batches, val_batches, info = _images(model, train_cfg, processes)
+    if not processes.is_main:  # rank 0 alone validates and records
+        recorder, record, val_batches = None, False, None
+    objective = processes.objective(model.to(processes.device))
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
     schedule = make_schedule(optimizer, train_cfg.epochs)
     shuffle = torch.Generator().manual_seed(train_cfg.seed + 1)
@@ -138,16 +158,13 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
         model.train()
         try:
             trained = run_epoch(model, train_x, train_batches, shuffle, optimizer, on_batch, epoch,
-                                train_cfg.augment_shift, stop)
+                                train_cfg.augment_shift, stop, processes, objective)
         except _Stopped:
             stopped = True
             break
-        record = {"epoch": epoch, "train": trained}
+        record = {"epoch": epoch, "train": processes.mean(trained)}
         if val_batches is not None:
-            model.eval()
-            with torch.no_grad():
-                record["val"] = run_epoch(model, val_x, val_batches,
-                                          torch.Generator().manual_seed(train_cfg.seed + 2), epoch=epoch)
+            record["val"] = validate(model, val_x, val_batches, train_cfg.seed, epoch)
         if schedule:
             schedule.step()
         if recorder is not None:
@@ -164,10 +181,29 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
         if kept is None:
             raise TrainingStopped("stopped before the first epoch finished: nothing to save")
         model.load_state_dict(kept)
-    model.eval()
+    model.eval().cpu()
+    return TrainResult(model, history, time.perf_counter() - start, info, recorder, stopped,
+                       processes.trained_with(train_cfg.batch_size), processes.rank)
+
+
+def _images(model, train_cfg: TrainConfig, processes: Processes):
+    """(train images, validation images) on the device, their batch samplers, each batch the
+    images of one optimizer step (all processes together), and the dataset's description."""
+    data = load_dataset(train_cfg.dataset, "train")
+    train_x, val_x = split_train_val(as_image_batch(data.images), train_cfg)
+    step_batch = train_cfg.batch_size * processes.world_size
+    train_batches = model.batch_sampler(train_x, step_batch, train_cfg.seed)  # from CPU images: UMAP's graph
+    val_batches = model.batch_sampler(val_x, step_batch, train_cfg.seed) if len(val_x) else None
     info = {"name": data.name, "split": "train", "train_size": len(train_x), "val_size": len(val_x),
             "source_size": len(data.images)}
-    return TrainResult(model, history, time.perf_counter() - start, info, recorder, stopped)
+    return train_x.to(processes.device), val_x.to(processes.device), train_batches, val_batches, info
+
+
+def validate(model, val_x, val_batches, seed: int, epoch: int) -> dict:
+    """The mean loss terms on the held-out images (eval mode, no grad, the same batches each epoch)."""
+    model.eval()
+    with torch.no_grad():
+        return run_epoch(model, val_x, val_batches, torch.Generator().manual_seed(seed + 2), epoch=epoch)
 
 
 def save_result(path, result: TrainResult, train_cfg: TrainConfig, metrics: dict | None = None,
@@ -176,4 +212,5 @@ def save_result(path, result: TrainResult, train_cfg: TrainConfig, metrics: dict
     per-epoch records and the recorded maps and reconstructions), metrics and `about`."""
     from ..checkpoint import save_checkpoint
     return save_checkpoint(path, result.model, train_cfg, result.dataset, result.seconds, result.history,
-                           metrics, about, result.recorder.tensors() if result.recorder else None)
+                           metrics, about, result.recorder.tensors() if result.recorder else None,
+                           trained_with=result.trained_with or None)
