@@ -113,12 +113,12 @@ def write_metrics(path: str | Path, metrics: dict) -> None:
 
 def _replace_dir(new: Path, path: Path) -> None:
     old = path.with_name(f".{path.name}.old-{time.time_ns()}")
-    if path.exists():
-        path.rename(old)
-    try:
+    try:  # both renames inside: an interrupt just after the first still puts the old one back
+        if path.exists():
+            path.rename(old)
         new.rename(path)
     except BaseException:
-        if old.exists():
+        if old.exists() and not path.exists():
             old.rename(path)
         raise
     shutil.rmtree(old, ignore_errors=True)

@@ -103,3 +103,26 @@ def test_a_checkpoint_records_its_device_and_an_absent_gpu_is_a_one_line_error(t
     assert err.startswith("error: device 'cuda' is not available") and "\n" not in err
     assert not (tmp_path / "gpu").exists()
     assert cli.main(["evaluate", str(tmp_path / "ck"), "--device", "cuda", "--max-test", "50"]) == 1
+
+
+def test_a_sigterm_between_the_two_renames_of_a_save_puts_the_old_checkpoint_back(tmp_path, monkeypatch):
+    import os
+    import pathlib
+    import signal
+
+    from aecore.checkpoint import save_checkpoint, weights_digest
+    from aecore.train.distributed import sigterm_unwinds
+    old = save_checkpoint(tmp_path / "ck", build_model(PLAIN), {}, {}, 0.0)
+    digest, rename, before = weights_digest(old), pathlib.Path.rename, signal.getsignal(signal.SIGTERM)
+
+    def rename_then_sigterm(self, target):  # torchrun's SIGTERM lands just after the old one moved aside
+        moved = rename(self, target)
+        if ".old-" in str(target):
+            os.kill(os.getpid(), signal.SIGTERM)
+        return moved
+    monkeypatch.setattr(pathlib.Path, "rename", rename_then_sigterm)
+    with pytest.raises(SystemExit), sigterm_unwinds():
+        save_checkpoint(tmp_path / "ck", build_model(tiny_config("plain", "mlp", latent_dim=3)), {}, {}, 0.0)
+    monkeypatch.undo()
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is only around the write
+    assert weights_digest(old) == digest and sorted(p.name for p in tmp_path.iterdir()) == ["ck"]
