@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow  # each run starts three Pythons with torch: about
 
 REPO = APP.parent
 # 1,037 train images: 8 steps of 128 and one of 13, which two processes split 7 + 6
-SETTINGS = dict(dataset="mnist-sample", epochs=3, max_train=1152, seed=0)
+SETTINGS = {"dataset": "mnist-sample", "epochs": 3, "max_train": 1152, "seed": 0}
 MODEL = ModelConfig(kind="plain", latent_dim=2, hidden=[32])
 FLAGS = ["train", "--kind", "plain", "--latent-dim", "2", "--hidden", "32", "--epochs", "3",
          "--max-train", "1152", "--seed", "0"]

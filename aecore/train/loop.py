@@ -1,6 +1,6 @@
 """Training: a plain function with callbacks, readable top to bottom. After every epoch it
 records the history (history.py) that the app replays; a stop request keeps the last finished
-epoch."""
+epoch. The same loop runs on a GPU, and as one of torchrun's processes (distributed.py)."""
 from __future__ import annotations
 
 import copy
@@ -48,7 +48,6 @@ class TrainResult:
     recorder: Recorder | None = None  # the maps and reconstructions after each epoch
     stopped: bool = False          # a stop request ended training after the last recorded epoch
     trained_with: dict = field(default_factory=dict)  # device, world_size, ...: config.json's "trained_with"
-    rank: int = 0                  # this process's rank; only rank 0's result is saved
 
 
 def split_train_val(images: torch.Tensor, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -183,7 +182,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
         model.load_state_dict(kept)
     model.eval().cpu()
     return TrainResult(model, history, time.perf_counter() - start, info, recorder, stopped,
-                       processes.trained_with(train_cfg.batch_size), processes.rank)
+                       processes.trained_with(train_cfg.batch_size))
 
 
 def _images(model, train_cfg: TrainConfig, processes: Processes):
