@@ -10,6 +10,7 @@ from dataclasses import fields
 
 from .checks import lookup
 from .config import KIND_OPTIONS, ModelConfig, TrainConfig
+from .devices import DEVICES
 
 
 def _settings(cls) -> list:
@@ -49,18 +50,12 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**{name: value for name, value in given.items() if value is not None})
 
 
-def cmd_train(args) -> int:
+def _progress(total: int, show: bool):
+    """(epochs bar, batches bar, on_epoch, on_batch) for tqdm progress bars; hidden when not show."""
     from tqdm import tqdm
 
-    from .train import TrainingError, save_result, train
-
-    try:
-        model_cfg, train_cfg = model_config_from_args(args), train_config_from_args(args)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    epochs = tqdm(total=train_cfg.epochs, desc="epochs", unit="epoch")
-    batches = tqdm(desc="batches", unit="batch", leave=False)
+    epochs = tqdm(total=total, desc="epochs", unit="epoch", disable=not show)
+    batches = tqdm(desc="batches", unit="batch", leave=False, disable=not show)
 
     def on_batch(loss: float) -> None:
         batches.update(1)
@@ -71,19 +66,49 @@ def cmd_train(args) -> int:
         epochs.update(1)
         epochs.set_postfix({"train": f"{record['train']['loss']:.3f}",
                             **({"val": f"{record['val']['loss']:.3f}"} if "val" in record else {})})
+    return epochs, batches, on_epoch, on_batch
+
+
+def cmd_train(args) -> int:
+    """Train in this process, or as one rank of torchrun's group when torchrun started it."""
+    from .train import TrainingError
+    from .train.distributed import launched
+
     try:
-        result = train(model_cfg, train_cfg, on_epoch=on_epoch, on_batch=on_batch)
+        model_cfg, train_cfg = model_config_from_args(args), train_config_from_args(args)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
+        with launched(args.device) as processes:
+            return _train_and_save(args, model_cfg, train_cfg, processes)
     except (TrainingError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+
+
+def _train_and_save(args, model_cfg, train_cfg, processes) -> int:
+    """Every rank trains its share; rank 0 alone shows progress, measures and writes the checkpoint."""
+    from .models import build_model
+    from .train import save_result, train
+    from .train.distributed import sigterm_unwinds, split_note
+
+    if processes.is_main and (note := split_note(build_model(model_cfg), processes, train_cfg.batch_size)):
+        print(note, file=sys.stderr)
+    epochs, batches, on_epoch, on_batch = _progress(train_cfg.epochs, processes.is_main)
+    try:
+        result = train(model_cfg, train_cfg, on_epoch=on_epoch, on_batch=on_batch, processes=processes)
     finally:
         batches.close()
         epochs.close()
+    if not processes.is_main:
+        return 0
     metrics = None
     if args.evaluate:
         from .measure.evaluate import evaluate
-        metrics = evaluate(result.model, args.eval_dataset or train_cfg.dataset)
-    path = save_result(args.out, result, train_cfg, metrics)
+        metrics = evaluate(result.model.to(processes.device), args.eval_dataset or train_cfg.dataset)
+    with sigterm_unwinds():
+        path = save_result(args.out, result, train_cfg, metrics)
     print(f"saved {path} ({result.seconds:.1f} s of training)")
     return 0
 
@@ -91,12 +116,13 @@ def cmd_train(args) -> int:
 def cmd_evaluate(args) -> int:
     from .checkpoint import CheckpointError, load_checkpoint, write_metrics
     from .data import DataError
+    from .devices import resolve_device
     from .measure.evaluate import evaluate
 
     try:
         ckpt = load_checkpoint(args.path)
         dataset = args.dataset or own_dataset(ckpt)
-        result = evaluate(ckpt.model, dataset, max_test=args.max_test)
+        result = evaluate(ckpt.model.to(resolve_device(args.device)), dataset, max_test=args.max_test)
     except (CheckpointError, DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -196,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="checkpoint folder to write")
     p.add_argument("--evaluate", action="store_true", help="also measure it and write metrics.json")
     p.add_argument("--eval-dataset", default=None, help="dataset for --evaluate (default: --dataset)")
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="auto: cuda, then mps, then cpu. Under torchrun each process takes its "
+                        "GPU (LOCAL_RANK) or the cpu, and --batch-size is per process")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="measure a checkpoint on a dataset's test split")
     p.add_argument("path")
@@ -203,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="default: the dataset it was trained on (mnist-sample stands in for missing MNIST)")
     p.add_argument("--max-test", type=int, default=0, help="use only the first N test images")
     p.add_argument("--json", action="store_true", help="print JSON and write metrics.json")
+    p.add_argument("--device", choices=DEVICES, default="auto", help="auto: cuda, then mps, then cpu")
     p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("export-onnx", help="write a checkpoint as encoder.onnx + decoder.onnx (+ onnx.json)")
     p.add_argument("checkpoint", help="an aecore checkpoint folder")

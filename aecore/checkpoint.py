@@ -80,11 +80,13 @@ class Checkpoint:
 def save_checkpoint(path: str | Path, model: Autoencoder, training: TrainConfig | dict,
                     dataset: dict, train_seconds: float, history: list | None = None,
                     metrics: dict | None = None, about: dict | None = None,
-                    recorded: dict | None = None) -> Path:
+                    recorded: dict | None = None, trained_with: dict | None = None) -> Path:
     """Write the folder atomically: into a temporary sibling, then renamed over `path`. A crash or
     Ctrl-C before the rename leaves any older checkpoint at `path` as it was. `about` holds what the
     app shows on the model card: {"title", "purpose", "twin": name of its baseline checkpoint,
-    "anchors"}; `recorded` the arrays of the training history (aecore.train.history)."""
+    "anchors"}; `recorded` the arrays of the training history (aecore.train.history);
+    `trained_with` how it was trained ({"device", "world_size", ...}, aecore.train.distributed).
+    Weights are saved from CPU tensors, so a checkpoint loads on any device."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     config = {
@@ -93,13 +95,14 @@ def save_checkpoint(path: str | Path, model: Autoencoder, training: TrainConfig 
         "model": model.config.to_dict(),
         "training": training.to_dict() if isinstance(training, TrainConfig) else dict(training),
         "dataset": dataset, "train_seconds": round(train_seconds, 1),
+        **({"trained_with": trained_with} if trained_with else {}),
         "history": history or [],
         "about": about or {},
     }
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         (tmp / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
-        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(state, tmp / WEIGHTS, metadata={"format": FORMAT})
         if metrics is not None:
             (tmp / METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
@@ -121,12 +124,12 @@ def write_metrics(path: str | Path, metrics: dict) -> None:
 
 def _replace_dir(new: Path, path: Path) -> None:
     old = path.with_name(f".{path.name}.old-{time.time_ns()}")
-    if path.exists():
-        path.rename(old)
-    try:
+    try:  # both renames inside: an interrupt just after the first still puts the old one back
+        if path.exists():
+            path.rename(old)
         new.rename(path)
     except BaseException:
-        if old.exists():
+        if old.exists() and not path.exists():
             old.rename(path)
         raise
     shutil.rmtree(old, ignore_errors=True)

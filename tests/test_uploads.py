@@ -35,9 +35,9 @@ def test_an_upload_above_the_limits_never_reaches_the_model_code(open_page, monk
         monkeypatch.setattr(ui.checkpoints, name, lambda *a: pytest.fail(f"{name} was called"))
     at = upload(open_page(OVERVIEW, CKPT_2D), ("big.zip", bytes(17 * 2**20), "application/zip"))
     assert at.sidebar.error[0].value == "Upload rejected: big.zip is 17.0 MB; an upload may hold at most 16 MB."
-    files = [(f"f{i}.json", b"{}", "application/json") for i in range(5)]
+    files = [(f"f{i}.json", b"{}", "application/json") for i in range(7)]
     at = upload(at, *files)
-    assert at.sidebar.error[0].value.startswith("Upload rejected: 5 files; upload at most 4")
+    assert at.sidebar.error[0].value.startswith("Upload rejected: 7 files; upload at most 6")
     assert at.sidebar.selectbox(key="checkpoint").value.endswith(CKPT_2D)  # still the old one
 
 

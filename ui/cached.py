@@ -20,6 +20,7 @@ from aecore.cache import cached_projection
 from aecore.checkpoint import Checkpoint, is_onnx_folder, load_checkpoint, read_config, weights_digest
 from aecore.data import Dataset, available_datasets, load_dataset, shown_instead
 from aecore.latent import decode_codes, encode_dataset, nearest_neighbours, neighbour_preservation, project
+from aecore.devices import app_device
 from aecore.measure import denoise
 from aecore.pictures.pixels import unit_float
 
@@ -52,8 +53,11 @@ def per_checkpoint(cache):
 
 @per_checkpoint(st.cache_resource(show_spinner="Loading the model…", max_entries=16))
 def load(path: str, weights: str) -> Checkpoint:
-    """The checkpoint at `path` (shared between sessions: never mutate the model)."""
-    return load_checkpoint(path)
+    """The checkpoint at `path` (shared between sessions: never mutate the model), its model on
+    $AECORE_DEVICE (aecore.devices; unset: the CPU)."""
+    ckpt = load_checkpoint(path)
+    ckpt.model.to(app_device())
+    return ckpt
 
 
 @st.cache_resource(show_spinner=False)

@@ -17,7 +17,7 @@ from aecore.checkpoint import (MAX_UPLOAD_BYTES, UPLOAD_LIMITS, CheckpointError,
 from ui.cached import stamp
 
 UPLOADS = "uploaded_checkpoints"  # session_state: {path: picker label} of this session's valid uploads
-MAX_FILES = len(UPLOAD_LIMITS)  # the checkpoint's files, or an ONNX model's
+MAX_FILES = 6  # an ONNX model's: encoder.onnx, decoder.onnx, their two .data files, onnx.json, metrics.json
 KEPT_UPLOADS = 5  # a session's valid uploads kept on disk; an older one is deleted
 _roots: set[str] = set()  # every upload folder of this process, for the exit
 
@@ -105,7 +105,7 @@ def label(path: str) -> str:
 def over_limits(files) -> str | None:
     """What is wrong with an upload's sizes, or None: checked before any of it is read."""
     if len(files) > MAX_FILES:
-        return f"{len(files)} files; upload at most {MAX_FILES}: config.json and model.safetensors, or one .zip"
+        return f"{len(files)} files; upload at most {MAX_FILES}: config.json and model.safetensors, or encoder.onnx and decoder.onnx, or one .zip"
     sizes = [(f.name, f.size) for f in files]
     if any(size > MAX_UPLOAD_BYTES for _, size in sizes) or sum(s for _, s in sizes) > MAX_UPLOAD_BYTES:
         name, size = max(sizes, key=lambda ns: ns[1])

@@ -14,7 +14,7 @@ import torch
 from ..measure.metrics import sparsity_stats
 from ..models import Unavailable
 from ..pictures.pixels import SIDE, as_image_batch
-from .codec import decode_codes, eval_mode
+from .codec import decode_codes, eval_mode, model_device
 
 ACTIVE_THRESHOLD = 0.1  # a unit is active on an image when |z| > 0.1 (see code_activity)
 
@@ -107,10 +107,10 @@ def input_gradient(model, images, unit: int, limit: int = 256) -> np.ndarray:
     a model without gradients (an ONNX graph)."""
     if getattr(model, "no_gradients", None):  # any other torch module has gradients
         raise Unavailable(f"no input gradient: {model.no_gradients}")
-    x = as_image_batch(images[:limit]).clone().requires_grad_(True)
+    x = as_image_batch(images[:limit]).to(model_device(model)).clone().requires_grad_(True)
     with eval_mode(model), torch.enable_grad():
         (grad,) = torch.autograd.grad(model.encode(x)[:, unit].sum(), x)
-    return signed_to_unit(grad.mean(dim=0).detach().numpy())[0]
+    return signed_to_unit(grad.mean(dim=0).detach().cpu().numpy())[0]
 
 
 def top_exciting(codes, unit: int, k: int = 12) -> np.ndarray:

@@ -30,6 +30,14 @@ def anchors_for(checkpoint: Checkpoint) -> dict[str, tuple[float, str]]:
     return {name: (float(a["value"]), str(a.get("source", ""))) for name, a in anchors.items()}
 
 
+def trained_on(how: dict) -> str:
+    """' on cpu', ' on 2 cpu processes (gloo)' from config.json's "trained_with"; '' without one."""
+    if not how:
+        return ""
+    n, device = how.get("world_size", 1), how.get("device", "?")
+    return f" on {device}" if n == 1 else f" on {n} {device} processes ({how.get('backend', '?')})"
+
+
 def model_card(checkpoint: Checkpoint) -> dict[str, str]:
     """Field -> text for the card: what the model says about itself (kind, body, layers, code
     size, parameters: its describe()), then training data and time, where the config records them."""
@@ -45,6 +53,7 @@ def model_card(checkpoint: Checkpoint) -> dict[str, str]:
         **checkpoint.model.describe(),
         "training data": training,
         "training time": f"{c['train_seconds']} s, {epochs} epoch{'s' if epochs != 1 else ''}"
+                         + trained_on(c.get("trained_with") or {})
                          if "train_seconds" in c else outside,
         "created": f"{c['created']} (aecore {c.get('aecore_version', '?')})" if "created" in c else outside,
     }

@@ -147,6 +147,17 @@ class Autoencoder(nn.Module):
             yield from torch.randperm(n, generator=generator).split(batch_size)
         return epoch
 
+    # --- a batch split between processes (aecore.train.distributed) ---
+    def batch_coupling(self) -> str | None:
+        """None when the loss is a mean of per-image terms, so splitting a batch between
+        processes changes nothing; else what in the loss looks across the batch's images."""
+        return None
+
+    def shard(self, batch: torch.Tensor, rank: int, world: int) -> torch.Tensor:
+        """Process `rank`'s share of a training batch (indices or images, first dimension) split
+        `world` ways: every world-th from the rank-th on, as DistributedSampler deals a data set."""
+        return batch[rank::world]
+
 
 class Denoising(Autoencoder):
     """The objective corrupts the input (train and validation alike) and compares the output with
@@ -171,6 +182,11 @@ class Sparse(Autoencoder):
     def penalties(self, x_in, z, terms):
         o = self.config.options
         return {"sparsity": o.sparsity_weight * penalties.sparsity(z, o.sparsity, o.rho)}
+
+    def batch_coupling(self):
+        if self.config.options.sparsity == "l1":
+            return None  # a mean over images of each image's activity
+        return f"the {self.config.options.sparsity} sparsity term uses each code unit's mean activation over the batch"
 
 
 class Contractive(Autoencoder):
@@ -221,6 +237,9 @@ class Neighbour(Autoencoder):
         o = self.config.options
         return {"neighbour": o.neighbour_weight * penalties.neighbour_distances(x_in, z, o.neighbour_k)}
 
+    def batch_coupling(self):
+        return "the neighbour term finds each image's nearest neighbours within the batch"
+
 
 class UMAP(Autoencoder):
     """A decodable UMAP-style map: batches are edges of the data's fuzzy k-NN graph, the first
@@ -243,7 +262,7 @@ class UMAP(Autoencoder):
             return super().loss(x, eps)
         z, _ = self.bottleneck(self.encoder(x))
         recon = RECON_LOSSES[self.config.recon](self.decoder(z), x).mean()
-        anchor = self.config.options.umap_anchor_weight * (z - self._anchor[index]).pow(2).sum(dim=1).mean()
+        anchor = self.config.options.umap_anchor_weight * (z - self._anchor[index].to(z.device)).pow(2).sum(dim=1).mean()
         return {"loss": recon + anchor, "recon": recon, "anchor": anchor}
 
     def _graph(self, images: torch.Tensor, seed: int):
@@ -270,6 +289,14 @@ class UMAP(Autoencoder):
         if self.config.options.umap_freeze_map:  # from now on only the decoder learns: the map stays
             for part in (self.encoder, self.bottleneck):
                 part.requires_grad_(False)
+
+    def batch_coupling(self):
+        return "a batch is graph edges, and the UMAP term draws its negative samples from the batch"
+
+    def shard(self, batch, rank, world):
+        """Heads and tails are split alike, so each process keeps whole edges: [heads, tails]."""
+        half = len(batch) // 2
+        return torch.cat([batch[:half][rank::world], batch[half:2 * half][rank::world]])
 
     def batch_sampler(self, images: torch.Tensor, batch_size: int, seed: int = 0) -> Batches:
         """Each epoch draws umap_edges_per_image * len(images) edges, with probability

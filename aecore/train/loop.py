@@ -1,6 +1,6 @@
 """Training: a plain function with callbacks, readable top to bottom. After every epoch it
 records the history (history.py) that the app replays; a stop request keeps the last finished
-epoch."""
+epoch. The same loop runs on a GPU, and as one of torchrun's processes (distributed.py)."""
 from __future__ import annotations
 
 import copy
@@ -14,9 +14,13 @@ import torch
 from ..checks import lookup
 from ..config import ModelConfig, TrainConfig
 from ..data import load_dataset
+from ..devices import resolve_device
 from ..models import Autoencoder, build_model
 from ..pictures.pixels import as_image_batch
+from .distributed import Processes
 from .history import Recorder
+
+ALONE = Processes()  # one process on the CPU
 
 
 class TrainingError(RuntimeError):
@@ -43,6 +47,7 @@ class TrainResult:
     dataset: dict = field(default_factory=dict)  # name, split, train/val sizes
     recorder: Recorder | None = None  # the maps and reconstructions after each epoch
     stopped: bool = False          # a stop request ended training after the last recorded epoch
+    trained_with: dict = field(default_factory=dict)  # device, world_size, ...: config.json's "trained_with"
 
 
 def split_train_val(images: torch.Tensor, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,31 +61,40 @@ def split_train_val(images: torch.Tensor, cfg: TrainConfig) -> tuple[torch.Tenso
 
 def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
     """Each image (B, 1, 28, 28) moved by a random whole-pixel offset in [-max_shift, max_shift]^2;
-    MNIST digits sit inside a 20x20 box, so rolling small offsets moves only black border."""
+    MNIST digits sit inside a 20x20 box, so rolling small offsets moves only black border.
+    The offsets come from `generator` (on the CPU), whatever device x is on."""
     offsets = torch.randint(-max_shift, max_shift + 1, (len(x), 2), generator=generator)
     out = torch.empty_like(x)
     for dy, dx in offsets.unique(dim=0).tolist():
-        rows = ((offsets[:, 0] == dy) & (offsets[:, 1] == dx)).nonzero().squeeze(1)
+        rows = ((offsets[:, 0] == dy) & (offsets[:, 1] == dx)).nonzero().squeeze(1).to(x.device)
         out[rows] = torch.roll(x[rows], shifts=(dy, dx), dims=(2, 3))
     return out
 
 
 def run_epoch(model, images, sampler, generator, optimizer=None, on_batch=None, epoch=0,
-              augment_shift: int = 0, stop: Stop | None = None, averaged=None) -> dict:
-    """One pass; trains when an optimizer is given. Returns the mean of every loss term."""
+              augment_shift: int = 0, stop: Stop | None = None, averaged=None,
+              processes: Processes = ALONE, objective=None, shard=None) -> dict:
+    """One pass; trains when an optimizer is given. Returns the mean of every loss term (over
+    this process's batches). Batches are drawn whole and augmented alike in every process, which
+    then keeps its share (distributed.py; `shard` as model.shard); `objective` is model.loss or
+    its DDP wrapper; `averaged`, a weight average updated after every step."""
+    objective, shard = objective or model.loss, shard or model.shard
     sums: dict[str, float] = {}
     batches = 0
     for idx in sampler(generator):
         if stop is not None and stop.is_set():
             raise _Stopped
-        x = images[idx]
+        x = images[idx.to(images.device)]
         if augment_shift:
             x = random_shift(x, augment_shift, generator)
-        terms = model.loss(x, index=idx)
+        x, weight = processes.share(shard, x)
+        if x is None:
+            continue
+        terms = objective(x, index=processes.share(shard, idx)[0])  # the images' indices, split alike
         check_finite(terms, epoch)
         if optimizer is not None:
             optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
+            (terms["loss"] * weight).backward()
             optimizer.step()
             if averaged is not None:
                 averaged.update_parameters(model)
@@ -112,7 +126,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
           on_epoch: Callable[[dict], None] | None = None,
           on_batch: Callable[[float], None] | None = None,
           recorder: Recorder | None = None, record: bool = True,
-          stop: Stop | None = None) -> TrainResult:
+          stop: Stop | None = None, device: str = "cpu",
+          processes: Processes | None = None) -> TrainResult:
     """Train a fresh model; deterministic on CPU for a given seed.
 
     on_epoch(record) is called after every epoch with the history record; on_batch(loss) after
@@ -120,14 +135,20 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
     dataset's test split; record=False for none) has the epoch's map before on_epoch is called.
     When `stop.is_set()` between two batches, training ends with the last finished epoch's model.
     A model may warm-start itself first (its `warm_start` epochs are history like any other).
+    device: auto | cpu | cuda | mps (aecore.devices) for one process; `processes` (from
+    distributed.launched) instead for torchrun's group, where train_cfg.batch_size is per process
+    and only rank 0 validates and records. The model is handed back on the CPU, in eval mode.
     """
+    processes = processes or Processes(resolve_device(device))
     torch.manual_seed(train_cfg.seed)
     model = build_model(model_cfg)
-    data = load_dataset(train_cfg.dataset, "train")
+    processes.seed_noise(train_cfg.seed)
     make_schedule = lookup(LR_SCHEDULES, train_cfg.lr_schedule, "lr_schedule")
-    train_x, val_x = split_train_val(as_image_batch(data.images), train_cfg)
-    train_batches = model.batch_sampler(train_x, train_cfg.batch_size, train_cfg.seed)
-    val_batches = model.batch_sampler(val_x, train_cfg.batch_size, train_cfg.seed) if len(val_x) else None
+    train_cpu, val_cpu, train_batches, val_batches, info = _images(model, train_cfg, processes)
+    train_x, val_x = train_cpu.to(processes.device), val_cpu.to(processes.device)
+    if not processes.is_main:  # rank 0 alone validates and records
+        recorder, record, val_batches = None, False, None
+    objective = processes.objective(model.to(processes.device))
     # fused: one kernel per step for all parameters (a quarter off an epoch of the wide models on CPU)
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay, fused=True)
     schedule = make_schedule(optimizer, train_cfg.epochs)
@@ -137,32 +158,56 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
                stop, on_epoch)
     start = time.perf_counter()
     try:
-        warm_epochs, warm_batches, warm_shift = model.warm_start(train_x, train_cfg.batch_size, train_cfg.seed)
+        warm_epochs, warm_batches, warm_shift = model.warm_start(train_cpu, train_cfg.batch_size, train_cfg.seed)
         warm_shift = train_cfg.augment_shift if warm_shift is None else warm_shift
-        for epoch in range(1, warm_epochs + 1):
+        for epoch in range(1, warm_epochs + 1):  # batches of images, not edges: dealt out as any kind's
             t0 = time.perf_counter()
             model.train()
-            run.finish({"epoch": epoch, "phase": "warm start", "train": run_epoch(
-                model, train_x, warm_batches, shuffle, optimizer, on_batch, epoch, warm_shift, stop, averaged)}, t0)
-        model.end_warm_start()
+            trained = run_epoch(model, train_x, warm_batches, shuffle, optimizer, on_batch, epoch, warm_shift,
+                                stop, averaged, processes, objective, shard=_every_nth)
+            run.finish({"epoch": epoch, "phase": "warm start", "train": processes.mean(trained)}, t0)
+        if warm_epochs:
+            model.end_warm_start()
+            objective = processes.objective(model)  # DDP anew: it syncs only what still learns
         for epoch in range(warm_epochs + 1, warm_epochs + train_cfg.epochs + 1):
             t0 = time.perf_counter()
             model.train()
-            record = {"epoch": epoch, "train": run_epoch(model, train_x, train_batches, shuffle, optimizer, on_batch,
-                                                         epoch, train_cfg.augment_shift, stop, averaged)}
+            trained = run_epoch(model, train_x, train_batches, shuffle, optimizer, on_batch, epoch,
+                                train_cfg.augment_shift, stop, averaged, processes, objective)
+            record = {"epoch": epoch, "train": processes.mean(trained)}
             if val_batches is not None:
-                run.shown.eval()
-                with torch.no_grad():
-                    record["val"] = run_epoch(run.shown, val_x, val_batches,
-                                              torch.Generator().manual_seed(train_cfg.seed + 2), epoch=epoch)
+                record["val"] = validate(run.shown, val_x, val_batches, train_cfg.seed, epoch)
             if schedule:
                 schedule.step()
             run.finish(record, t0)
     except _Stopped:
         run.fall_back()
+    return TrainResult(run.shown.eval().cpu(), run.history, time.perf_counter() - start, info, run.recorder,
+                       run.stopped, processes.trained_with(train_cfg.batch_size))
+
+
+def _every_nth(batch: torch.Tensor, rank: int, world: int) -> torch.Tensor:
+    return batch[rank::world]  # Autoencoder.shard, for batches of images whatever the kind
+
+
+def _images(model, train_cfg: TrainConfig, processes: Processes):
+    """(train images, validation images) on the CPU, their batch samplers, each batch the
+    images of one optimizer step (all processes together), and the dataset's description."""
+    data = load_dataset(train_cfg.dataset, "train")
+    train_x, val_x = split_train_val(as_image_batch(data.images), train_cfg)
+    step_batch = train_cfg.batch_size * processes.world_size
+    train_batches = model.batch_sampler(train_x, step_batch, train_cfg.seed)  # UMAP's graph: of these CPU images
+    val_batches = model.batch_sampler(val_x, step_batch, train_cfg.seed) if len(val_x) else None
     info = {"name": data.name, "split": "train", "train_size": len(train_x), "val_size": len(val_x),
             "source_size": len(data.images)}
-    return TrainResult(run.shown.eval(), run.history, time.perf_counter() - start, info, run.recorder, run.stopped)
+    return train_x, val_x, train_batches, val_batches, info
+
+
+def validate(model, val_x, val_batches, seed: int, epoch: int) -> dict:
+    """The mean loss terms on the held-out images (eval mode, no grad, the same batches each epoch)."""
+    model.eval()
+    with torch.no_grad():
+        return run_epoch(model, val_x, val_batches, torch.Generator().manual_seed(seed + 2), epoch=epoch)
 
 
 def _weight_average(model: Autoencoder, decay: float):
@@ -208,4 +253,5 @@ def save_result(path, result: TrainResult, train_cfg: TrainConfig, metrics: dict
     per-epoch records and the recorded maps and reconstructions), metrics and `about`."""
     from ..checkpoint import save_checkpoint
     return save_checkpoint(path, result.model, train_cfg, result.dataset, result.seconds, result.history,
-                           metrics, about, result.recorder.tensors() if result.recorder else None)
+                           metrics, about, result.recorder.tensors() if result.recorder else None,
+                           trained_with=result.trained_with or None)
