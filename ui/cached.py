@@ -133,3 +133,21 @@ def psnr_curve(models: dict, name: str, kind: str, seed: int) -> dict:
     path}, cached by every checkpoint's stamp."""
     pairs = tuple(models.items())
     return _psnr_curve(pairs, tuple(stamp(p) for _, p in pairs), name, kind, int(seed))
+
+
+@per_checkpoint(st.cache_data(show_spinner=False, max_entries=16))
+def recorded(path: str, weights: str) -> dict | None:
+    """The checkpoint's training history (aecore.checkpoint.Checkpoint.recorded), or None."""
+    return load(path).recorded()
+
+
+@per_checkpoint(st.cache_resource(show_spinner="Drawing every epoch…", max_entries=8))
+def history_figure(path: str, weights: str, name: str | None, axis_names: tuple) -> "go.Figure":
+    """The replay of recorded(path) (aecore.pictures.replay), coloured by the labels of `name`'s
+    test split, or all alike for None (shared between sessions: never mutate it)."""
+    from aecore.pictures.replay import history_figure as figure
+    history = recorded(path)
+    index = history["index"]
+    labels, classes = (dataset(name).labels[index], dataset(name).classes) if name else \
+        (np.zeros(len(index), np.int64), ("unknown",))
+    return figure(history["maps"], index, labels, classes, history["reconstructions"], axis_names)
