@@ -17,9 +17,9 @@ with guard():
                + f"One training runs at a time on this server; checkpoints are saved in {checkpoints.trained_dir()}.")
     mine = trainer().mine(owner)
     if mine is None:
-        request = train_widgets.form(demo())
+        train_widgets.form(demo())
         st.button("Start training", type="primary", key="train_start", on_click=train_widgets.submit,
-                  args=(request,), help="If the server is training already, yours waits in line and starts by itself.")
+                  help="If the server is training already, yours waits in line and starts by itself.")
         if st.session_state.get("_train_refused"):
             st.warning(st.session_state["_train_refused"])
     else:

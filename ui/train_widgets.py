@@ -34,51 +34,62 @@ def option_help(cls) -> dict[str, str]:
     return dict(re.findall(r"^\s+(\w+):[^#\n]*#\s*(.+)$", source, flags=re.M))
 
 
-def kind_options(kind: str, columns) -> dict:
-    """One widget per setting of the kind (aecore.config.KIND_OPTIONS), its default the config's."""
-    cls, values = KIND_OPTIONS[kind], {}
+def kind_options(kind: str, columns) -> None:
+    """One widget per setting of the kind (aecore.config.KIND_OPTIONS), keyed train_<kind>_<field>,
+    its default the config's."""
+    cls = KIND_OPTIONS[kind]
     helps = option_help(cls)
     for i, f in enumerate(fields(cls)):
         column, key, label = columns[i % len(columns)], f"train_{kind}_{f.name}", f.name.replace("_", " ")
         if f.name in CHOICES:
-            values[f.name] = column.selectbox(label, CHOICES[f.name], index=CHOICES[f.name].index(f.default),
-                                              key=key, help=helps.get(f.name))
+            column.selectbox(label, CHOICES[f.name], index=CHOICES[f.name].index(f.default), key=key,
+                             help=helps.get(f.name))
         elif isinstance(f.default, int):
-            values[f.name] = int(column.number_input(label, 1, 1000, f.default, 1, key=key, help=helps.get(f.name)))
+            column.number_input(label, 1, 1000, f.default, 1, key=key, help=helps.get(f.name))
         else:
-            values[f.name] = float(column.number_input(label, 0.0, 1000.0, float(f.default), 0.01, "%.3f",
-                                                       key=key, help=helps.get(f.name)))
-    return values
+            column.number_input(label, 0.0, 1000.0, float(f.default), 0.01, "%.3f", key=key,
+                                help=helps.get(f.name))
 
 
-def form(demo: bool) -> Request:
-    """Dataset, kind, body, code size, the kind's settings, epochs, seed, name -> a Request."""
+def form(demo: bool) -> None:
+    """Dataset, kind, body, code size, the kind's settings, epochs, seed, name: widgets keyed
+    train_<field>, which request() reads."""
     limits = DEMO_LIMITS if demo else LIMITS
     found = [name for name, ok in available_datasets().items() if ok]
     datasets = limits["datasets"] or sorted(found, key=lambda n: n != "mnist-sample")  # the sample first: seconds
     c = st.columns(4)
-    dataset = c[0].selectbox("Dataset", datasets, key="train_dataset")
+    c[0].selectbox("Dataset", datasets, key="train_dataset")
     kind = c[1].selectbox("Kind", list(KIND_OPTIONS), key="train_kind")
-    body = c[2].selectbox("Body", limits["bodies"], key="train_body")
-    latent_dim = int(c[3].number_input("Code size", 1, limits["latent_dim"], 2, 1, key="train_latent_dim"))
-    options = kind_options(kind, st.columns(4)) if fields(KIND_OPTIONS[kind]) else {}
+    c[2].selectbox("Body", limits["bodies"], key="train_body")
+    latent_dim = c[3].number_input("Code size", 1, limits["latent_dim"], 2, 1, key="train_latent_dim")
+    if fields(KIND_OPTIONS[kind]):
+        kind_options(kind, st.columns(4))
     c = st.columns(4)
-    recon = c[0].selectbox("Reconstruction loss", ["bce", "mse"], key="train_recon",
-                           help="summed over the 784 pixels, mean over images")
-    epochs = int(c[1].number_input("Epochs", 1, limits["epochs"], min(10, limits["epochs"]), 1, key="train_epochs"))
-    seed = int(c[2].number_input("Seed", 0, 2**31 - 1, 0, 1, key="train_seed",
-                                 help="weights, shuffling, noise: the same seed trains the same model"))
-    name = c[3].text_input("Checkpoint name", f"my-{kind}-{latent_dim}d", max_chars=64, key="train_name")
-    model = ModelConfig(kind=kind, body=body, latent_dim=latent_dim, recon=recon, options=options)
-    return Request(model, TrainConfig(dataset=dataset, epochs=epochs, seed=seed), name.strip(),
-                   checkpoints.trained_dir(), checkpoints.session_id())
+    c[0].selectbox("Reconstruction loss", ["bce", "mse"], key="train_recon",
+                   help="summed over the 784 pixels, mean over images")
+    c[1].number_input("Epochs", 1, limits["epochs"], min(10, limits["epochs"]), 1, key="train_epochs")
+    c[2].number_input("Seed", 0, 2**31 - 1, 0, 1, key="train_seed",
+                      help="weights, shuffling, noise: the same seed trains the same model")
+    c[3].text_input("Checkpoint name", f"my-{kind}-{latent_dim}d", max_chars=64, key="train_name")
 
 
-def submit(request: Request) -> None:
-    """Start's callback (a callback, so it also counts in AppTest, where each run starts twice):
-    the request starts or waits in line; a refusal is kept for the page to show."""
+def request(state) -> Request:
+    """The Request the form's widgets (in `state`, the session state) describe."""
+    kind = state["train_kind"]
+    options = {f.name: state[f"train_{kind}_{f.name}"] for f in fields(KIND_OPTIONS[kind])}
+    model = ModelConfig(kind=kind, body=state["train_body"], latent_dim=int(state["train_latent_dim"]),
+                        recon=state["train_recon"], options=options)
+    training = TrainConfig(dataset=state["train_dataset"], epochs=int(state["train_epochs"]),
+                           seed=int(state["train_seed"]))
+    return Request(model, training, state["train_name"].strip(), checkpoints.trained_dir(), checkpoints.session_id())
+
+
+def submit() -> None:
+    """Start's callback: it reads the widgets as they are now (a value typed just before the click
+    included) and counts in AppTest too, where each run starts twice. The request starts or waits
+    in line; a refusal is kept for the page to show."""
     try:
-        trainer().submit(request)
+        trainer().submit(request(st.session_state))
         st.session_state.pop("_train_refused", None)
     except (Busy, ValueError) as err:
         st.session_state["_train_refused"] = str(err)
@@ -124,12 +135,12 @@ def _live(owner: str) -> None:
     if mine.finished:
         result(mine)
     else:
-        progress(mine)
+        progress(mine, waiting)
     charts(mine)
 
 
-def progress(job: Job) -> None:
-    """The running epoch's bar with the running loss, the last epoch's losses, and Stop."""
+def progress(job: Job, waiting: list[str]) -> None:
+    """The running epoch's bar with the running loss, the last epoch's losses, who waits, and Stop."""
     r, epochs = job.request, job.request.training.epochs
     if job.state == "measuring":
         st.progress(1.0, text=f"Measuring {r.name} on {r.training.dataset} test, then saving…")
@@ -142,6 +153,8 @@ def progress(job: Job) -> None:
         terms = ", ".join(f"{k} {v:.2f}" for k, v in last["train"].items())
         val = f"; validation loss {last['val']['loss']:.2f}" if "val" in last else ""
         st.caption(f"Epoch {last['epoch']} ({last['seconds']:.1f} s): {terms}{val} (per image)")
+    if waiting:
+        st.caption(line_text(waiting, r.owner))
     st.button("Stop (keeps the last finished epoch)", key="train_stop", on_click=trainer().stop,
               args=(r.owner,))
 
