@@ -258,4 +258,11 @@ if __name__ == "__main__":
     parser.add_argument("--reference", action="store_true",
                         help="measure the reference page (a bare Streamlit + plotly scatter) instead of the app")
     parser.add_argument("--timeout", type=float, default=120, help="seconds a page may take (default 120)")
-    sys.exit(asyncio.run(main(parser.parse_args())))
+    parser.add_argument("--train", action="store_true",
+                        help="instead: page views while the app trains, against idle (benchmarks/train_load.py)")
+    parser.add_argument("--views", type=int, default=5, help="with --train: page views per condition (default 5)")
+    args = parser.parse_args()
+    if args.train:
+        from benchmarks.train_load import run
+        sys.exit(run(args))
+    sys.exit(asyncio.run(main(args)))

@@ -1,0 +1,119 @@
+"""`python -m benchmarks.load --train`: how much slower other sessions' page views get while the
+app trains. Goal: at most 2x.
+
+One server (the app, not the demo: the demo's 10 epochs end too soon to measure during) serves
+--views page views of the Latent map, one after another, in three conditions:
+  idle        nothing trains;
+  watched     a session trains (the bundled sample, mlp, 2-D code, the demo's kind of model, for
+              many epochs) and its browser page watches, redrawing the progress and map each second;
+  unwatched   the same training goes on after that page has closed.
+Each view is timed twice: in a fresh browser page until the map is drawn, and without a browser
+over Streamlit's websocket protocol until the server has sent the map (the server's part). The
+slowdown is the median view of a condition over the idle median.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+from pathlib import Path
+
+from benchmarks.browser import CHROMIUM_ARGS, chromium_path, streamlit_server
+
+GOAL = 2.0
+EPOCHS = 1000  # far more than the measurement lasts; the server stops with it
+
+
+async def start_training(browser, url: str, timeout_s: float):
+    """A browser page on the Train page that starts a long training and waits for its first
+    epoch; returns the page's context (close it to stop watching: the training goes on)."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    await page.goto(f"{url}/train")
+    field = page.locator(".st-key-train_epochs input")
+    await field.fill(str(EPOCHS))
+    await field.press("Enter")
+    await page.wait_for_timeout(1000)
+    await page.locator(".st-key-train_start button").click()
+    await page.get_by_text("After epoch 1:").wait_for(timeout=timeout_s * 1000)
+    return context
+
+
+async def views(browser, url: str, n: int, timeout_s: float) -> dict[str, list[float]]:
+    """n page views of the Latent map one after another: seconds to a drawn map in a browser,
+    and seconds until the server had sent it without one."""
+    from benchmarks.load import drawn_map, sent_map
+    out = {"drawn": [], "sent": []}
+    for _ in range(n):
+        _, drawn, errors, _ = await drawn_map(browser, url, timeout_s)
+        sent, server_errors = await sent_map(url, timeout_s)
+        if errors or server_errors:
+            raise RuntimeError(f"a page view showed an error: {(errors + server_errors)[0][:300]}")
+        out["drawn"].append(drawn)
+        out["sent"].append(sent)
+    return out
+
+
+async def measure_training(args, tmp: str) -> dict:
+    from playwright.async_api import async_playwright
+    env = {**os.environ, "AECORE_CACHE_DIR": tmp, "AECORE_TRAINED_DIR": str(Path(tmp) / "trained"),
+           "AECORE_DATA_DIR": str(Path(tmp) / "no-data"), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("AECORE_DEMO", None)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        with open(Path(tmp) / "server.log", "w+") as log, streamlit_server("app.py", env, log) as (_, url):
+            await views(browser, url, 1, args.timeout)  # warm: model, data and codes loaded once
+            m = {"idle": await views(browser, url, args.views, args.timeout)}
+            watcher = await start_training(browser, url, args.timeout)
+            m["watched"] = await views(browser, url, args.views, args.timeout)
+            await watcher.close()
+            m["unwatched"] = await views(browser, url, args.views, args.timeout)
+            m["epochs"] = await epochs_done(browser, url)
+        await browser.close()
+    return m
+
+
+async def epochs_done(browser, url: str) -> str:
+    """What another visitor reads on the Train page about the running training."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{url}/train")
+    info = page.get_by_text("for another visitor")
+    await info.wait_for()
+    text = await info.inner_text()
+    await context.close()
+    return text
+
+
+def report_training(m: dict) -> int:
+    """Print each condition's median and slowest view beside the goal; 1 if a goal is missed."""
+    missed = 0
+    print(f"{'page views of the Latent map':<34} {'median':>8} {'slowest':>8}   slowdown (goal <= {GOAL:g}x)")
+    for how in ("drawn", "sent"):
+        idle = statistics.median(m["idle"][how])
+        for condition in ("idle", "watched", "unwatched"):
+            times = m[condition][how]
+            ratio = statistics.median(times) / idle
+            ok = ratio <= GOAL
+            missed += not ok
+            what = "drawn in a browser" if how == "drawn" else "sent by the server"
+            print(f"{what + ', ' + condition:<34} {statistics.median(times):>7.2f}s {max(times):>7.2f}s   "
+                  f"{ratio:.2f}x {'ok' if ok else 'MISSED'}")
+    print(f"the training meanwhile: {m['epochs'][:200]}")
+    print(f"the machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the end")
+    return 1 if missed else 0
+
+
+async def main_training(args) -> int:
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="aecore-trainload-") as tmp:
+        (Path(tmp) / "no-data").mkdir()
+        start = time.perf_counter()
+        m = await measure_training(args, tmp)
+        print(f"measured in {time.perf_counter() - start:.0f} s")
+        return report_training(m)
+
+
+def run(args) -> int:
+    return asyncio.run(main_training(args))
