@@ -97,10 +97,12 @@ def batches_per_epoch(training: TrainConfig) -> int:
 
 
 def yield_to_page_views() -> None:
-    """For the calling thread only: fewer torch threads and a lower priority."""
+    """For the calling thread only: fewer torch threads and a priority NICE steps lower than the
+    server's (at most 19: under `nice -n 19` everything shares one priority)."""
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + NICE))
     except (AttributeError, OSError):  # not Linux: the thread count alone
         pass
 
