@@ -20,6 +20,16 @@ GOAL = 0.05
 DEFAULT = ["ae-2d", "vae-16d", "deep-30d"]
 
 
+def warm_up() -> None:
+    """Import what recording first needs (scikit-learn's PCA, scipy's Procrustes: about a CPU
+    second, once per process; the app's server has them loaded), so epochs are measured alike."""
+    import numpy as np
+
+    from aecore.train.history import align
+    codes = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
+    align(codes, align(codes, None))
+
+
 def measure(name: str, dataset: str, epochs: int) -> dict[str, float]:
     """Seconds of one recipe entry's epochs, wall clock (as the history records them) and CPU
     (this process, torch on one thread: on a shared machine the CPU seconds do not depend on
@@ -31,6 +41,7 @@ def measure(name: str, dataset: str, epochs: int) -> dict[str, float]:
     from aecore.train import Recorder, train
 
     torch.set_num_threads(1)
+    warm_up()
     entry = load_recipe()[name]
     training = TrainConfig.from_dict({**entry["training"], "dataset": dataset, "epochs": epochs})
     recorder, cpu = Recorder(dataset), {"record": 0.0}

@@ -86,6 +86,58 @@ async def epochs_done(browser, url: str) -> str:
     return text
 
 
+POLL_SCRIPT = """
+import streamlit as st
+from ui.train_widgets import _live
+_live(st.session_state["_session_id"])
+"""
+
+
+def poll_costs(runs: int = 5) -> tuple[float, float]:
+    """(CPU seconds of a full run of the Train page, of a run of its live fragment alone), each the
+    median of `runs`, while this session's training waits after its first epoch: what each
+    second of watching costs the server's scripts, with reruns or with the fragment (AppTest, in
+    this process; Streamlit's own work per run comes on top of both)."""
+    import threading
+
+    from streamlit.testing.v1 import AppTest
+
+    from benchmarks.browser import REPO
+    from ui import training
+    hold, real = threading.Event(), training.train
+    def held(*args, on_epoch=None, **kwargs):  # each epoch waits until the measurement is done
+        return real(*args, on_epoch=lambda record: (on_epoch(record), hold.wait(600)), **kwargs)
+    training.train = held
+    try:
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600).run()
+        at.switch_page("pages/6_train.py").run()
+        at.button(key="train_start").click().run()
+        job = training.trainer().mine(at.session_state["_session_id"])
+        while job is not None and not job.epoch:
+            time.sleep(0.1)
+            job = training.trainer().mine(at.session_state["_session_id"])
+        if job is None or job.error:
+            raise RuntimeError(f"the training did not start: {job and job.error}")
+        fragment = AppTest.from_string(POLL_SCRIPT, default_timeout=600)
+        for key in ("_session_id", "_train_drawn"):
+            fragment.session_state[key] = at.session_state[key]
+        costs = []
+        for test in (at, fragment):
+            test.run()  # once to warm
+            times = []
+            for _ in range(runs):
+                start = time.process_time()
+                test.run()
+                times.append(time.process_time() - start)
+            costs.append(statistics.median(times))
+        return costs[0], costs[1]
+    finally:
+        hold.set()
+        training.trainer().stop(at.session_state["_session_id"])
+        training.trainer().join(600)
+        training.train = real
+
+
 def report_training(m: dict) -> int:
     """Print each condition's median and slowest view beside the goal; 1 if a goal is missed."""
     missed = 0
@@ -110,6 +162,11 @@ async def main_training(args) -> int:
     with tempfile.TemporaryDirectory(prefix="aecore-trainload-") as tmp:
         (Path(tmp) / "no-data").mkdir()
         start = time.perf_counter()
+        os.environ["AECORE_TRAINED_DIR"] = str(Path(tmp) / "poll")
+        os.environ["AECORE_CACHE_DIR"] = tmp
+        full, fragment = poll_costs()
+        print(f"watching a training, per second: a full run of the Train page {full * 1000:.0f} CPU ms, "
+              f"its live fragment alone {fragment * 1000:.0f} CPU ms (the page uses the fragment)")
         m = await measure_training(args, tmp)
         print(f"measured in {time.perf_counter() - start:.0f} s")
         return report_training(m)

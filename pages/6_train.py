@@ -12,7 +12,7 @@ st.title("Train")
 
 with guard():
     owner = checkpoints.session_id()
-    st.caption(("Hosted demo: the bundled sample, the mlp body, codes up to 16-D and up to 10 epochs; what you "
+    st.container(key="train_where").caption(("Hosted demo: the bundled sample, the mlp body, codes up to 16-D and up to 10 epochs; what you "
                 "train is kept for this browser tab only. " if demo() else "")
                + f"One training runs at a time on this server; checkpoints are saved in {checkpoints.trained_dir()}.")
     mine = trainer().mine(owner)

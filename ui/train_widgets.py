@@ -168,12 +168,13 @@ def result(job: Job) -> None:
     """Saved (with what to do next) or failed (why), and a way back to the form."""
     if st.session_state.get("_train_goto"):
         st.switch_page(st.session_state.pop("_train_goto"))
+    outcome = st.container(key="train_outcome")  # its times and folder differ from run to run
     if job.path is not None:
         how = "stopped; it keeps" if job.stopped else "finished"
-        st.success(f"**{job.request.name}** {how} {job.epoch} epoch{'s' * (job.epoch != 1)} "
+        outcome.success(f"**{job.request.name}** {how} {job.epoch} epoch{'s' * (job.epoch != 1)} "
                    f"({job.seconds:.1f} s) and is saved in {job.path.parent}: pick it in the sidebar.")
     else:
-        st.error(f"Training **{job.request.name}** did not finish: {job.error}")
+        outcome.error(f"Training **{job.request.name}** did not finish: {job.error}")
     c = st.columns(3)
     if job.path is not None:
         c[0].button("Open it", key="train_open", on_click=_open, args=(str(job.path), "pages/1_overview.py"))
@@ -182,19 +183,26 @@ def result(job: Job) -> None:
     c[2].button("Train another", key="train_again", on_click=trainer().dismiss, args=(job.request.owner,))
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _figures(job_id: int, epoch: int, _job: Job) -> tuple:
+    """(loss curves, map) of a job after `epoch` epochs: built once per epoch, not at every poll
+    (shared, never mutated: st.plotly_chart only serialises them)."""
+    r, d = _job.request, _job.request.model.latent_dim
+    classes = load_dataset(r.training.dataset, "test").classes
+    return (plots.loss_curves(_job.history[:epoch]),
+            plots.latent_scatter(_job.maps[epoch - 1], _job.index, _job.labels, classes, height=440,
+                                 axis_names=("z1", "z2") if d <= 2 else ("PCA 1", "PCA 2")))
+
+
 def charts(job: Job) -> None:
     """The loss curves and the latest map of the test subset."""
     if not job.history:
         return
-    r = job.request
+    r, d, epoch = job.request, job.request.model.latent_dim, len(job.history)
+    losses, latent_map = _figures(job.id, epoch, job)
     left, right = st.columns([2, 3])
-    with left:
-        st.plotly_chart(plots.loss_curves(job.history), key="train_losses")
+    left.plotly_chart(losses, key="train_losses")
     with right:
-        d = r.model.latent_dim
-        classes = load_dataset(r.training.dataset, "test").classes
-        st.plotly_chart(plots.latent_scatter(job.maps[-1], job.index, job.labels, classes, height=440,
-                                             axis_names=("z1", "z2") if d <= 2 else ("PCA 1", "PCA 2")),
-                        key="train_map")
+        st.plotly_chart(latent_map, key="train_map")
         how = "their 2-D codes" if d <= 2 else f"PCA of their {d}-D codes, turned to match the epoch before"
-        st.caption(f"After epoch {job.epoch}: the first {len(job.index):,} {r.training.dataset} test images, {how}.")
+        st.caption(f"After epoch {epoch}: the first {len(job.index):,} {r.training.dataset} test images, {how}.")

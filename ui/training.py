@@ -35,6 +35,7 @@ EVAL_TEST = 1000       # test images metrics.json is measured on (seconds, not m
 KEEP_FINISHED = 64     # finished jobs remembered (one per session) for their page to show
 NICE = 10
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+JOB_IDS = itertools.count(1)  # unique in the process, even across Trainers (the figure cache's key)
 
 
 class Busy(RuntimeError):
@@ -116,7 +117,6 @@ class Trainer:
         self.waiting: deque[Job] = deque()
         self.latest: dict[str, Job] = {}  # owner -> that session's newest job
         self.thread: threading.Thread | None = None
-        self.ids = itertools.count(1)
 
     def submit(self, request: Request) -> Job:
         """Start `request` now if the server is free, else put it in line."""
@@ -127,7 +127,7 @@ class Trainer:
                 raise Busy("this session already has a training running or waiting: stop it first")
             if self.current is not None and len(self.waiting) >= MAX_WAITING:
                 raise Busy(f"{MAX_WAITING} trainings are already waiting: try again in a few minutes")
-            job = Job(request, next(self.ids))
+            job = Job(request, next(JOB_IDS))
             self._remember(job)
             if self.current is None:
                 self._start(job)
