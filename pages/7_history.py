@@ -30,7 +30,7 @@ with guard():
     st.plotly_chart(cached.history_figure(ctx.path, name, axes), key="replay")
     how = "their 2-D codes" if d <= 2 else f"the PCA of their {d}-D codes, turned to match the epoch before"
     st.caption(f"{epochs} epochs of {ckpt.name}: the first {n:,} {name or ckpt.dataset or ''} test images, {how}; "
-               "each epoch framed to fit its points. Press ▶ Play, or drag the slider."
+               "each epoch framed around its points (the outermost 1% may fall outside). Press ▶ Play, or drag the slider."
                + ("" if name else " Colours need that dataset's labels, which this machine does not have."))
     st.download_button("Download the animation (GIF)", lambda: history_gif(history["maps"], labels,
                                                                            history["reconstructions"]),
