@@ -380,4 +380,11 @@ if __name__ == "__main__":
                         help="measure the server under checkpoint uploads instead: --pages sessions upload at once, "
                              "--rounds times; the folders left, hostile uploads, peak memory (benchmarks/uploads.py)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of --pages uploads for --uploads (default 5)")
-    sys.exit(asyncio.run(main(parser.parse_args())))
+    parser.add_argument("--train", action="store_true",
+                        help="instead: page views while the app trains, against idle (benchmarks/train_load.py)")
+    parser.add_argument("--views", type=int, default=5, help="with --train: page views per condition (default 5)")
+    args = parser.parse_args()
+    if args.train:
+        from benchmarks.train_load import run
+        sys.exit(run(args))
+    sys.exit(asyncio.run(main(args)))

@@ -206,3 +206,21 @@ def first_map(path: str, name: str) -> None:
     map_figure(path, name, TEST, "none" if z.shape[1] == 2 else "pca", 0, json.dumps({}), "class", 0)
     code_neighbours(path, name, TEST, 0)
     pixel_neighbours(name, TEST, 0)
+
+
+@per_checkpoint(st.cache_data(show_spinner=False, max_entries=16))
+def recorded(path: str, weights: str) -> dict | None:
+    """The checkpoint's training history (aecore.checkpoint.Checkpoint.recorded), or None."""
+    return load(path).recorded()
+
+
+@per_checkpoint(st.cache_resource(show_spinner="Drawing every epoch…", max_entries=8))
+def history_figure(path: str, weights: str, name: str | None, axis_names: tuple) -> "go.Figure":
+    """The replay of recorded(path) (aecore.pictures.replay), coloured by the labels of `name`'s
+    test split, or all alike for None (shared between sessions: never mutate it)."""
+    from aecore.pictures.replay import history_figure as figure
+    history = recorded(path)
+    index = history["index"]
+    labels, classes = (dataset(name).labels[index], dataset(name).classes) if name else \
+        (np.zeros(len(index), np.int64), ("unknown",))
+    return figure(history["maps"], index, labels, classes, history["reconstructions"], axis_names)

@@ -1,6 +1,6 @@
-"""The checkpoints a visitor can pick: the valid folders in the checkpoint folder, plus this
-session's uploads, unpacked into a per-session temporary folder outside the repository that is
-deleted when the session ends (or the server stops)."""
+"""The checkpoints a visitor can pick: the valid folders in the checkpoint folder, those the Train
+page saved (trained_dir), plus this session's uploads, unpacked into a per-session temporary
+folder outside the repository that is deleted when the session ends (or the server stops)."""
 from __future__ import annotations
 
 import atexit
@@ -8,6 +8,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import streamlit as st
@@ -61,10 +62,24 @@ def _mtime(path: Path) -> int:
         return 0
 
 
-def scan() -> tuple[list[str], list[tuple[str, str]]]:
-    """(paths of the valid checkpoint folders, [(skipped folder name, reason)]), rescanned when a
-    folder's weights or config change."""
-    folder = checkpoint_dir()
+def session_id() -> str:
+    """A random id for this browser session, kept in its session state."""
+    return st.session_state.setdefault("_session_id", uuid.uuid4().hex[:12])
+
+
+def trained_dir() -> Path:
+    """Where the Train page saves: $AECORE_TRAINED_DIR, else <cache root>/trained (never the
+    repository, which may be read-only). In the hosted demo, one folder per session, so a
+    visitor's picker lists only what that visitor trained."""
+    from aecore.data.registry import cache_root
+    folder = Path(os.environ.get("AECORE_TRAINED_DIR") or cache_root() / "trained")
+    return folder / f"session-{session_id()}" if os.environ.get("AECORE_DEMO") == "1" else folder
+
+
+def scan(folder: Path | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """(paths of the valid checkpoint folders, [(skipped folder name, reason)]) in `folder`
+    (default: the checkpoint folder), rescanned when a folder's weights or config change."""
+    folder = folder or checkpoint_dir()
     subs = sorted(folder.iterdir()) if folder.is_dir() else []
     signature = ";".join(f"{p.name}:{stamp(p)}:{_mtime(p / 'config.json')}" for p in subs if p.is_dir())
     return _scan(str(folder), signature)
@@ -81,8 +96,9 @@ def _uploads() -> dict[str, str]:
 
 
 def available() -> list[str]:
-    """Paths of every valid checkpoint in the checkpoint folder, then this session's uploads."""
-    return scan()[0] + list(_uploads())
+    """Paths of every valid checkpoint in the checkpoint folder, then those the Train page saved,
+    then this session's uploads."""
+    return scan()[0] + scan(trained_dir())[0] + list(_uploads())
 
 
 @st.cache_data(show_spinner=False)

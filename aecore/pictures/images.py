@@ -46,13 +46,14 @@ def tile(images, ncols: int, pad: int = 1, pad_value: float = 1.0) -> np.ndarray
 
 
 def gif_bytes(frames, scale: int = 4, duration_ms: int = 100, loop: int = 0) -> bytes:
-    """Animated GIF of frames (T, h, w) in [0, 1] (or uint8), each upscaled `scale` times with
-    nearest-neighbour (crisp pixels), shown `duration_ms` each, looping forever (loop=0)."""
+    """Animated GIF of frames (T, h, w) in [0, 1] (or uint8), or colour frames (T, h, w, 3),
+    each upscaled `scale` times with nearest-neighbour (crisp pixels), shown `duration_ms` each,
+    looping forever (loop=0)."""
     a = numpy_of(frames)
     if a.ndim == 4 and a.shape[1] == 1:
         a = a[:, 0]
-    if a.ndim != 3 or len(a) == 0:
-        raise ValueError(f"gif_bytes needs frames (T, h, w), got shape {a.shape}")
+    if not (a.ndim == 3 or (a.ndim == 4 and a.shape[3] == 3)) or len(a) == 0:
+        raise ValueError(f"gif_bytes needs frames (T, h, w) or (T, h, w, 3), got shape {a.shape}")
     size = (a.shape[2] * scale, a.shape[1] * scale)
     imgs = [Image.fromarray(to_uint8(f)).resize(size, Image.Resampling.NEAREST) for f in a]
     buf = io.BytesIO()

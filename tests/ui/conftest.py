@@ -101,6 +101,7 @@ def new_app(browser, url: str) -> "App":
     context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1, reduced_motion="reduce",
                                   locale="en-US", timezone_id="UTC")
     context.set_default_timeout(30_000)
+    context.set_default_navigation_timeout(120_000)  # a first load on a busy 2-core machine
     return App(context.new_page(), url)
 
 
@@ -191,9 +192,10 @@ class App:
         boxes = self.page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
         return boxes.all_inner_texts()
 
-    def screenshot(self) -> bytes:
+    def screenshot(self, mask: tuple[str, ...] = ()) -> bytes:
         """The whole page (the viewport stretched to the content, since Streamlit scrolls inside
-        its own container), animations stopped, no caret, status widget or hover toolbars."""
+        its own container), animations stopped, no caret, status widget or hover toolbars; `mask`:
+        selectors of what varies between runs on this page (covered by a box)."""
         page = self.page
         page.mouse.move(VIEWPORT["width"] - 5, 5)
         page.evaluate("() => document.activeElement && document.activeElement.blur()")
@@ -204,6 +206,6 @@ class App:
         try:
             self.wait_idle()
             return page.screenshot(full_page=True, animations="disabled", caret="hide",
-                                   style=SCREENSHOT_CSS, mask=[page.locator(s) for s in MASKED])
+                                   style=SCREENSHOT_CSS, mask=[page.locator(s) for s in (*MASKED, *mask)])
         finally:
             page.set_viewport_size(VIEWPORT)

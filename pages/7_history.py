@@ -1,0 +1,38 @@
+"""History: how the picked checkpoint's code space organised itself while it trained, replayed
+from its recorded history (the map of 1,000 test images and a dozen reconstructions after every
+epoch): a slider and a play button in the chart, and the animation as a GIF."""
+import streamlit as st
+
+from aecore.data import DataError
+from aecore.pictures.replay import history_gif
+from ui import cached
+from ui.frame import guard
+from ui.widgets import require_context
+
+st.title("History")
+ctx = require_context()
+
+with guard():
+    ckpt = cached.load(ctx.path)
+    history = cached.recorded(ctx.path)
+    if history is None:
+        st.info(f"{ckpt.name} has no recorded history (history.safetensors): it was trained before "
+                "training recorded one. Train a model on the Train page, or retrain it with "
+                "`python -m aecore train`, which records it.")
+        st.stop()
+    name = ckpt.dataset or ctx.dataset  # the subset is the first test images of the training dataset
+    try:
+        labels = cached.dataset(name).labels[history["index"]]
+    except DataError:
+        name, labels = None, None
+    d, epochs, n = ckpt.model.latent_dim, len(history["maps"]), len(history["index"])
+    axes = ("z1", "z2") if d <= 2 else ("PCA 1", "PCA 2")
+    st.plotly_chart(cached.history_figure(ctx.path, name, axes), key="replay")
+    how = "their 2-D codes" if d <= 2 else f"the PCA of their {d}-D codes, turned to match the epoch before"
+    st.caption(f"{epochs} epochs of {ckpt.name}: the first {n:,} {name or ckpt.dataset or ''} test images, {how}; "
+               "each epoch framed around its points (the outermost 1% may fall outside). Press ▶ Play, or drag the slider."
+               + ("" if name else " Colours need that dataset's labels, which this machine does not have."))
+    st.download_button("Download the animation (GIF)", lambda: history_gif(history["maps"], labels,
+                                                                           history["reconstructions"]),
+                       file_name=f"{ckpt.name}-history.gif", mime="image/gif", key="replay_gif",
+                       on_click="ignore")

@@ -1,0 +1,92 @@
+"""Training in the browser: the map redraws after each epoch while the page stays usable, Stop
+keeps the last finished epoch, the saved checkpoint opens on every page, and its history plays;
+the Train page and the History page against their baselines."""
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from snapshot import assert_matches
+
+pytestmark = pytest.mark.browser
+
+PAGES = ["", "latent_map", "generate", "denoise", "units", "history"]
+# the first points of the map's first trace, the epoch its caption names
+MAP_JS = "gd => gd._fullData.filter(t => t.visible === true).map(t => Array.from(t.x).slice(0, 5))"
+REPLAY_JS = "gd => ({epoch: gd._fullLayout.sliders[0].active + 1, x: Array.from(gd._fullData[1].x).slice(0, 5)})"
+VARYING = ('.st-key-train_where', '.st-key-train_outcome')  # the trained folder, the seconds it took
+
+
+def set_field(app, key: str, value: str) -> None:
+    field = app.widget(key).locator("input")
+    field.fill(value)
+    field.press("Enter")
+    app.wait_idle()
+
+
+def start(app, name: str, epochs: int) -> None:
+    app.open("train")
+    set_field(app, "train_epochs", str(epochs))
+    set_field(app, "train_name", name)
+    app.widget("train_start").get_by_role("button").click()
+
+
+def seen_epoch(app) -> tuple[int, list] | None:
+    """(the epoch the map shows, its first points), or None before the first epoch is drawn."""
+    caption = app.page.get_by_text(re.compile(r"^After epoch \d+:"))
+    if caption.count() == 0 or app.widget("train_map").locator(".main-svg").count() == 0:
+        return None
+    epoch = int(re.search(r"\d+", caption.first.inner_text()).group())
+    return epoch, app.widget("train_map").locator(".js-plotly-plot").evaluate(MAP_JS)
+
+
+def test_the_map_redraws_each_epoch_stop_keeps_it_and_it_opens_everywhere(app):
+    start(app, "browser-run", 60)
+    seen, deadline = {}, time.monotonic() + 600  # generous: a busy machine trains slowly
+    while len(seen) < 3:  # three epochs drawn, each its own map
+        assert time.monotonic() < deadline, f"saw epochs {sorted(seen)} only"
+        now = seen_epoch(app)
+        if now:
+            seen.setdefault(now[0], now[1])
+        time.sleep(0.2)
+    maps = list(seen.values())
+    assert all(a != b for a, b in zip(maps, maps[1:])), "the map did not change between epochs"
+    expect(app.page.get_by_text(re.compile(r"^Epoch \d+ of 60: batch"))).to_be_visible()
+    app.widget("train_stop").get_by_role("button").click()
+    outcome = app.widget("train_outcome")
+    expect(outcome).to_contain_text("stopped; it keeps", timeout=600_000)
+    app.wait_idle()
+    app.widget("train_open").get_by_role("button").click()
+    app.page.wait_for_url(re.compile(r"/$|/overview$"))
+    app.wait_idle()
+    expect(app.page.get_by_role("heading", name="browser-run")).to_be_visible()
+    for path in PAGES:
+        app.page.locator(f'[data-testid="stSidebarNavLink"][href$="/{path}"]').first.click()
+        app.wait_idle()
+        expect(app.widget("checkpoint").get_by_role("combobox")).to_have_value(re.compile(r"^browser-run ·"))
+        assert app.errors() == [], path
+
+
+def test_train_and_history_pages_match_baselines_and_the_history_plays(app, update_snapshots):
+    start(app, "three-epochs", 3)
+    expect(app.widget("train_outcome")).to_contain_text("finished 3 epochs", timeout=600_000)
+    app.wait_idle()
+    assert app.errors() == []
+    assert_matches(app.screenshot(mask=VARYING), "train", update_snapshots)
+    app.widget("train_replay").get_by_role("button").click()
+    app.page.wait_for_url("**/history")
+    app.wait_idle()
+    assert app.errors() == []
+    assert_matches(app.screenshot(), "history", update_snapshots)
+    replay = app.widget("replay").locator(".js-plotly-plot")
+    before = replay.evaluate(REPLAY_JS)
+    assert before["epoch"] == 3
+    app.widget("replay").get_by_text("Play").click()
+    shown, deadline = {}, time.monotonic() + 30
+    while len(shown) < 3 and time.monotonic() < deadline:
+        now = replay.evaluate(REPLAY_JS)
+        shown[now["epoch"]] = now["x"]
+        time.sleep(0.05)
+    assert sorted(shown) == [1, 2, 3], f"played epochs {sorted(shown)}"
+    assert shown[1] != shown[3], "the map did not move while playing"
