@@ -9,6 +9,7 @@ import zipfile
 
 import numpy as np
 import pandas as pd
+import pytest
 from factories import CKPT_2D, CKPT_16D
 from test_app import assert_clean, charts, select, values
 
@@ -71,6 +72,7 @@ def test_compare_colours_both_maps_by_disagreement(open_page):
 def test_one_checkpoint_at_two_settings(open_page):
     at = open_page(COMPARE, CKPT_2D)
     at.selectbox(key="cmp_b_ckpt").set_value(at.selectbox(key="cmp_a_ckpt").value).run()
+    at.selectbox(key="cmp_b_projection").set_value("none").run()
     assert any("same map" in i.value for i in at.info)  # both show the 2-D codes as they are
     at.selectbox(key="cmp_b_projection").set_value("pca").run()
     assert_clean(at)
@@ -128,13 +130,16 @@ def test_a_click_on_a_pca_map_decodes_that_spot(open_page):
     assert any(m.value == "**Decoded at (0.30, -0.20)**" for m in at.markdown)
 
 
+@pytest.mark.slow  # UMAP's map and its inverse: a few seconds, more when numba compiles
 def test_a_click_on_a_umap_map_decodes_that_spot(open_page):
     at = open_page(LATENT, CKPT_16D)
-    at.selectbox(key="projection").set_value("umap").run()
+    at.selectbox(key="projection").set_value("umap").run(timeout=600)
     assert_clean(at)
     grid = traces(charts(at)[0], "grid")[0]
     x, y = float(values(grid["x"]).mean()), float(values(grid["y"]).mean())
-    at = select(at, {"customdata": GRID, "x": x, "y": y})
+    at.session_state["map"] = {"selection": {"points": [{"customdata": GRID, "x": x, "y": y}],
+                                             "point_indices": [], "box": [], "lasso": []}}
+    at.run(timeout=600)
     assert_clean(at)
     assert any(m.value == f"**Decoded at ({x:.2f}, {y:.2f})**" for m in at.markdown)
     assert len(at.image) == 3  # the decoded spot and the two neighbour panels

@@ -263,8 +263,10 @@ def summary(path: str, weights: str) -> tuple[dict, dict | None]:
     """(config.json, metrics.json or None) of a checkpoint, without loading its weights."""
     from aecore.checkpoint import METRICS
 
-    metrics = os.path.join(path, METRICS)
-    return read_config(path), (json.loads(open(metrics).read()) if os.path.isfile(metrics) else None)
+    from pathlib import Path
+
+    metrics = Path(path) / METRICS
+    return read_config(path), (json.loads(metrics.read_text()) if metrics.is_file() else None)
 
 
 @per_checkpoint(st.cache_data(show_spinner=False, max_entries=2))
