@@ -46,6 +46,7 @@ def show_leaderboard(table: pd.DataFrame, key: str) -> None:
     config = {m: st.column_config.NumberColumn(help=DESCRIPTIONS.get(m), format="%.4f")
               for m in table.columns if m not in INFO}
     config.update({"code": st.column_config.NumberColumn("code", help="code size (PCA: components)"),
+                   "name": st.column_config.TextColumn(width="medium", pinned=True),
                    "source": st.column_config.TextColumn(width="medium")})
     st.dataframe(table, hide_index=True, key=key, column_config=config,
                  height=min(35 * (len(table) + 1) + 3, 800))

@@ -29,7 +29,7 @@ def _metrics(values: dict) -> dict:
 
 def leaderboard_rows(checkpoints: dict[str, tuple[dict, dict | None]], baselines: dict | None = None) -> list[dict]:
     """One row per checkpoint {name: (config.json, metrics.json or None)} that has metrics, then one
-    per published anchor of each (row "anchor", its source), then one per baseline in
+    per publication its anchors cite (row "anchor", the source), then one per baseline in
     `baselines` (baselines.json). Every row has the INFO columns and its metric values."""
     rows, anchors = [], []
     for name, (config, measured) in checkpoints.items():
@@ -39,10 +39,14 @@ def leaderboard_rows(checkpoints: dict[str, tuple[dict, dict | None]], baselines
         rows.append({"name": name, "row": "checkpoint", "kind": model.get("kind", "?"),
                      "code": model.get("latent_dim"), "measured on": _on(measured.get("measured_on")),
                      "source": "measured here", **_metrics(measured.get("metrics"))})
+        by_source: dict[str, dict] = {}  # one row per publication: its values side by side
         for metric, anchor in ((config.get("about") or {}).get("anchors") or {}).items():
-            anchors.append({"name": f"{name} (published)", "row": "anchor", "kind": model.get("kind", "?"),
-                            "code": model.get("latent_dim"), "measured on": "",
-                            "source": str(anchor.get("source", "")), metric: float(anchor["value"])})
+            source = str(anchor.get("source", ""))
+            row = by_source.setdefault(source, {"name": f"{name} (published)", "row": "anchor",
+                                                "kind": model.get("kind", "?"), "code": model.get("latent_dim"),
+                                                "measured on": "", "source": source})
+            row[metric] = float(anchor["value"])
+        anchors += by_source.values()
     base = baselines or {}
     for key, title in BASELINE_NAMES.items():
         if key in base:

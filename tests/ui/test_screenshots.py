@@ -33,7 +33,8 @@ def test_latent_map_with_backdrop_and_filter_matches_baseline(app, update_snapsh
     app.open("latent_map", "ae-2d")
     app.widget("backdrop").get_by_text("Decoded backdrop").click()
     app.wait_idle()
-    assert app.page.locator('[data-testid="stPlotlyChart"] .layer-below image').count() == 1
+    images = app.widget("map").locator(".js-plotly-plot").evaluate("gd => gd._fullLayout.images.map(i => i.layer)")
+    assert images == ["below"], images  # the decoded backdrop, under the points
     assert app.errors() == []
     assert_matches(app.screenshot(), "latent_map_backdrop", update_snapshots)
 
