@@ -120,6 +120,7 @@ def bench(ckpt_2d: str, ckpt_16d: str, repeats: int = 5, umap: bool = True,
     row(f"PCA of {N_CODES:,} codes", median_time(lambda: project(codes, "pca"), repeats), 0.2)
     if umap:
         _bench_umap(row, codes, ckpt_16d, dataset, "test", numba_cold, goals=(15.0, 0.3))
+    _bench_decode_anywhere(row, m16, codes, umap)
     if every_point:
         _bench_every_point(row, m16, ckpt_16d, every_point, repeats, umap, numba_cold)
     return rows
@@ -152,6 +153,38 @@ def _bench_umap(row, codes: np.ndarray, ckpt_16d: str, dataset: str, split: str,
             raise RuntimeError("the disk cache returned a different map than it stored")
 
 
+def cpu_and_wall(fn: Callable[[], object]) -> tuple[float, float]:
+    """(CPU seconds of this process, wall seconds) of one call: on a shared machine the CPU time
+    is what the step costs, the wall time what it took."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    fn()
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def _bench_decode_anywhere(row, model, codes: np.ndarray, umap: bool) -> None:
+    """A click on empty space of a projected map: the map position back to a code (the map's
+    inverse), then decoded; and a 16 x 16 decoded backdrop under the map."""
+    from aecore.latent.inverse import UMAP_SAMPLE, backdrop_grid, inverse_map
+    from aecore.pictures.plots import padded_extent
+
+    methods = ["pca", "umap"] if umap else ["pca"]
+    for method in methods:
+        xy = project(codes, method, 0)
+        cpu, wall = cpu_and_wall(lambda: inverse_map(codes, xy, method, 0))
+        inverse = inverse_map(codes, xy, method, 0)
+        fit = f" on {min(UMAP_SAMPLE, len(codes)):,} of its points" if method == "umap" else ""
+        row(f"{method} map's inverse: fit{fit}", cpu, 2.0 if method == "umap" else 0.2,
+            f"(CPU s; wall {_fmt(wall)}; once per map, kept in st.cache_resource)")
+        for click, spot in (("first", xy[:1] + 0.01), ("next", xy[1:2] + 0.01)):  # the first compiles (umap)
+            cpu, wall = cpu_and_wall(lambda: decode_codes(model, inverse.inverse_transform(spot)))
+            row(f"  decode the {click} clicked spot ({method})", cpu, 2.0 if method == "umap" else 0.05,
+                f"(CPU s; wall {_fmt(wall)})")
+        grid = backdrop_grid(padded_extent(xy), 16)
+        cpu, wall = cpu_and_wall(lambda: decode_codes(model, inverse.inverse_transform(grid)))
+        row(f"  16 x 16 decoded backdrop ({method})", cpu, 5.0 if method == "umap" else 0.2,
+            f"(CPU s; wall {_fmt(wall)}; once per map setting)")
+
+
 def _bench_every_point(row, m16, ckpt_16d: str, dataset: str, repeats: int, umap: bool, numba_cold: bool) -> None:
     """Every image of train + test of `dataset` (70,000 for Fashion-MNIST) on one map."""
     images = load_dataset(dataset, "all").images
@@ -161,16 +194,17 @@ def _bench_every_point(row, m16, ckpt_16d: str, dataset: str, repeats: int, umap
     row(f"PCA of {n} codes", median_time(lambda: project(codes, "pca"), repeats), 0.5)
     if umap:
         _bench_umap(row, codes, ckpt_16d, dataset, "all", numba_cold, goals=(45.0, 0.5))
-    first, again, select, built = selection_rerun(ckpt_16d, dataset)
+    first, again, select, built, select_cpu = selection_rerun(ckpt_16d, dataset)
     row(f"latent map of all {n}: first page run (AppTest)", first, 60.0, "(codes, PCA, figure)")
     row(f"  a selection on it: the rerun's server time", select, 1.0,
-        f"(figure built again: {'yes' if built else 'no'}; a rerun without changes {_fmt(again)})")
+        f"(figure built again: {'yes' if built else 'no'}; CPU {_fmt(select_cpu)}; "
+        f"a rerun without changes {_fmt(again)})")
 
 
-def selection_rerun(ckpt: str, dataset: str) -> tuple[float, float, float, bool]:
+def selection_rerun(ckpt: str, dataset: str) -> tuple[float, float, float, bool, float]:
     """Seconds of the Latent map page on the train + test map of `dataset` with PCA, in Streamlit's
     AppTest (the server's work, no browser): the first run, a rerun without changes, a rerun
-    with 30 points selected; and whether that last rerun built the figure again."""
+    with 30 points selected; whether that last rerun built the figure again; and its CPU seconds."""
     from streamlit.testing.v1 import AppTest
 
     from aecore.pictures import plots
@@ -198,13 +232,13 @@ def selection_rerun(ckpt: str, dataset: str) -> tuple[float, float, float, bool]
         points = [{"customdata": int(i), "x": 0.0, "y": 0.0} for i in range(0, 30_000, 1000)]
         at.session_state["map"] = {"selection": {"points": points, "point_indices": [], "box": [], "lasso": []}}
         before = len(built)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         at.run()
-        select = time.perf_counter() - start
+        select, select_cpu = time.perf_counter() - start, time.process_time() - cpu
         if at.exception or at.error:
             raise RuntimeError(f"the latent map failed: {[e.value for e in (*at.exception, *at.error)]}")
     plots.latent_scatter = scatter
-    return first, again, select, len(built) > before
+    return first, again, select, len(built) > before, select_cpu
 
 
 def _count(values) -> int:

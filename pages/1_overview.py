@@ -3,11 +3,12 @@ published anchors, and test digits over their reconstructions."""
 import pandas as pd
 import streamlit as st
 
-from aecore.measure.card import measured_on, metric_rows, model_card
+from aecore.measure.card import model_card
 from aecore.pictures.plots import loss_curves
 from ui import cached
 from ui.display import show_pairs
 from ui.frame import guard
+from ui.tables import metrics_table
 from ui.widgets import context
 
 N_DIGITS = 12  # test images shown; the sample's test split is interleaved by class, so 0-9 first
@@ -35,17 +36,7 @@ with guard():
                 st.info("This checkpoint has no training history in its config.json.")
 
         st.subheader("Metrics")
-        rows = metric_rows(ckpt)
-        if rows:
-            st.caption(f"Measured on {measured_on(ckpt)}; anchors are published values for the "
-                       "same kind of model, where known.")
-            table = pd.DataFrame(rows)
-            table["anchor"] = [f"{a:.4f}" if pd.notna(a) else "" for a in table["anchor"]]  # None became NaN
-            st.dataframe(table, hide_index=True, key="metrics", height=35 * (len(table) + 1) + 3,
-                         column_config={"value": st.column_config.NumberColumn(format="%.4f"),
-                                        "source": st.column_config.TextColumn(width="medium")})
-        else:
-            st.info(f"No metrics.json yet: run `python -m aecore evaluate {ckpt.path} --json`.")
+        metrics_table(ckpt, key="metrics")
 
         test = cached.dataset(ctx.dataset)
         st.subheader(f"Test {test.item}s (top) and their reconstructions (bottom)")

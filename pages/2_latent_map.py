@@ -1,15 +1,15 @@
 """Latent map: every code of the chosen split as a 2-D scatter (their own plane for 2-D codes,
-else PCA, UMAP or t-SNE), selections with their reconstructions, click-to-decode, thumbnails and
-neighbours."""
+else PCA, UMAP or t-SNE), selections with their reconstructions, click-to-decode on every map but
+t-SNE's, a decoded backdrop, a class filter, finding a point by index, thumbnails, neighbours and
+exports (selection as CSV and .npz; the whole map for TensorBoard's projector and as Parquet)."""
 import json
 
 import streamlit as st
 
-from aecore.latent import decode_codes
-from aecore.latent.export import selection_csv
 from aecore.pictures import plots
 from ui import cached
 from ui.display import show_digits, show_pairs
+from ui.exports import map_downloads, selection_downloads
 from ui.frame import guard
 from ui.widgets import context, projection_controls
 
@@ -30,12 +30,25 @@ with guard():
         colour = controls[4].selectbox("Colour by", list(cached.COLOURS), key="colour",
                                        format_func=lambda c: data.label if c == "class" else c)
         thumbs = controls[5].checkbox("Thumbnails", key="thumbs", help=f"{THUMBS} {item}s drawn where the map puts them")
+        view = st.columns([3, 1, 1])
+        shown = view[0].multiselect(f"Show {data.label}s (the rest greyed)", data.classes, key="filter",
+                                    placeholder=f"every {data.label}")
+        if (st.session_state.get("find") or 0) >= len(codes):  # fewer points than before
+            st.session_state["find"] = None
+        find = view[1].number_input(f"Find {item} #", 0, len(codes) - 1, None, key="find",
+                                    placeholder="index", help="Ring one point by its index in the points")
+        backdrop = view[2].checkbox("Decoded backdrop", key="backdrop", disabled=method not in cached.INVERTIBLE,
+                                    help=f"{cached.BACKDROP} x {cached.BACKDROP} images decoded over the map "
+                                         "(not for t-SNE, which cannot be inverted)")
         xy = cached.projection(ctx.path, ctx.dataset, split, method, ctx.seed, **params)
         settings = f"({', '.join(f'{k}={v}' for k, v in params.items())})" if params else ""
         st.caption(f"{codes.shape[1]}-D codes of all {len(codes):,} {ctx.dataset} {item}s ({'the test split' if split == 'test' else 'train and test'})" +
                    (" shown as they are." if method == "none" else f", mapped by {method}{settings} with seed {ctx.seed}."))
-        fig = cached.map_figure(ctx.path, ctx.dataset, split, method, ctx.seed, json.dumps(params, sort_keys=True),
-                                colour, THUMBS if thumbs else 0)
+        params_json = json.dumps(params, sort_keys=True)
+        fig = cached.map_figure(ctx.path, ctx.dataset, split, method, ctx.seed, params_json, colour, THUMBS if thumbs else 0,
+                                cached.BACKDROP if backdrop else 0,
+                                tuple(data.classes.index(c) for c in shown) if shown else None,
+                                () if find is None else (int(find),), f"#{find}")
 
         left, right = st.columns([3, 2])
         with left:
@@ -44,9 +57,11 @@ with guard():
         with right:
             if click is not None:
                 st.markdown(f"**Decoded at ({click[0]:.2f}, {click[1]:.2f})**")
-                show_digits(decode_codes(cached.load(ctx.path).model, [click]), 1, width=140)
-            elif method == "none":
-                st.caption("Click anywhere on the map to decode that spot.")
+                show_digits(cached.decode_at(ctx.path, ctx.dataset, split, method, ctx.seed, params_json, [click]),
+                            1, width=140)
+            elif method in cached.INVERTIBLE:
+                st.caption("Click anywhere on the map to decode that spot" +
+                           ("." if method == "none" else f" (through the {method} map's inverse)."))
             if len(selected) == 1 and st.session_state.get("clicked") != int(selected[0]):
                 st.session_state["clicked"] = st.session_state["point"] = int(selected[0])
             if len(selected):
@@ -54,11 +69,12 @@ with guard():
                 first = selected[:30]
                 show_pairs(data.images[first], cached.reconstruct(ctx.path, ctx.dataset, first, split), 10,
                            caption=f"{item}s over their reconstructions{' (the first 30)' if len(selected) > 30 else ''}")
-                st.download_button("Download selection (CSV)",
-                                   selection_csv(selected, data.labels[selected], xy[selected], data.classes),
-                                   "selection.csv", "text/csv", key="download")
+                selection_downloads(ctx.path, ctx.dataset, split, selected, xy)
             else:
                 st.caption(f"Select {item}s with a click, or the box or lasso in the chart's toolbar.")
+
+        with st.expander("Export the whole map"):
+            map_downloads(ctx.path, ctx.dataset, split, method, ctx.seed, params_json)
 
         st.subheader("Nearest neighbours")
         st.session_state["point"] = min(int(st.session_state.get("point", 0)), len(codes) - 1)

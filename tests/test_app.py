@@ -70,7 +70,7 @@ def test_latent_map_runs_with_its_default_projection(open_page, name, default):
     digits = [t for t in fig["data"] if t.get("name") != "grid"]
     assert len(digits) == 10  # one trace per digit: the legend toggles them
     assert sum(len(values(t["x"])) for t in digits) == 1000  # the whole sample test split
-    assert any(t.get("name") == "grid" for t in fig["data"]) == (name == CKPT_2D)  # click-to-decode
+    assert any(t.get("name") == "grid" for t in fig["data"])  # click-to-decode: 2-D codes and PCA maps
     assert len(at.image) == 2  # neighbours in code space and in pixel space
 
 
@@ -80,8 +80,8 @@ def test_changing_projection_reruns_and_moves_the_points(open_page):
     at.selectbox(key="projection").set_value("pca").run()
     assert_clean(at)
     after = charts(at)[0]["data"]
-    assert all(t.get("name") != "grid" for t in after)  # decoding clicks needs the code plane
-    assert not np.allclose(before, values(after[0]["x"]))
+    assert after[0]["name"] == "grid"  # a PCA map decodes clicks too, through its inverse
+    assert not np.allclose(before, values(after[1]["x"]))
 
 
 def test_colour_modes_and_thumbnails_rerun_cleanly(open_page):
@@ -89,7 +89,7 @@ def test_colour_modes_and_thumbnails_rerun_cleanly(open_page):
     for colour in ("reconstruction error", "neighbour preservation"):
         at.selectbox(key="colour").set_value(colour).run()
         assert_clean(at)
-        (trace,) = charts(at)[0]["data"]
+        (trace,) = [t for t in charts(at)[0]["data"] if t["name"] != "grid"]
         colours = values(trace["marker"]["color"])
         assert len(colours) == 1000 and colours.min() >= 0
     assert colours.max() <= 1  # the fraction of kept neighbours
@@ -110,7 +110,7 @@ def test_a_selection_shows_its_digits_and_offers_a_csv(open_page):
                 {"customdata": 9, "x": 1, "y": 1})
     assert_clean(at)
     assert any(m.value == "**2 selected**" for m in at.markdown)
-    assert [b.label for b in at.get("download_button")] == ["Download selection (CSV)"]
+    assert [b.label for b in at.get("download_button")][:2] == ["Download selection (CSV)", "Download selection (.npz)"]
     assert len(at.image) == 3  # the selection, and the two neighbour panels
 
 
@@ -118,7 +118,7 @@ def test_a_click_on_empty_space_of_a_2d_map_decodes_that_spot(open_page):
     at = select(open_page(LATENT, CKPT_2D), {"customdata": GRID, "x": 0.5, "y": 1.25})
     assert_clean(at)
     assert any(m.value == "**Decoded at (0.50, 1.25)**" for m in at.markdown)
-    assert not at.get("download_button")  # the grid is not data: nothing to download
+    assert not [b for b in at.get("download_button") if "selection" in b.label]  # the grid is not data
 
 
 def test_clicking_one_digit_makes_it_the_neighbours_query(open_page):

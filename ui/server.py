@@ -70,8 +70,11 @@ def _warm_umap() -> None:
     import numpy as np
 
     from aecore.latent import project
+    from aecore.latent.inverse import inverse_map
     try:  # numba compiles UMAP's kernels on first use (or loads them from its disk cache)
-        project(np.random.default_rng(0).standard_normal((500, 16)).astype(np.float32), "umap", 0)
+        codes = np.random.default_rng(0).standard_normal((500, 16)).astype(np.float32)
+        xy = project(codes, "umap", 0)
+        inverse_map(codes, xy, "umap").inverse_transform(xy[:1])  # and those of a click's decoding
         log.info("umap warmed up")
         freeze_long_lived()  # numba's and umap's objects too
     except Exception:  # noqa: BLE001 -- a failed warm-up only costs time later

@@ -114,21 +114,22 @@ def pick_other_checkpoint(label: str, key: str, default_name: str | None = None)
     return st.selectbox(label, paths, index=index, format_func=checkpoints.label, key=key)
 
 
-def projection_controls(latent_dim: int, columns) -> tuple[str, dict]:
+def projection_controls(latent_dim: int, columns, prefix: str = "") -> tuple[str, dict]:
     """The projection picker (key "projection"; "none" only for 2-D codes, and their default)
-    and its main parameters, in the first three of `columns`. Returns (method, params)."""
+    and its main parameters, in the first three of `columns`; `prefix` goes before each key (two
+    maps on one page). Returns (method, params)."""
     # the hosted demo shares one process among visitors: UMAP keeps its default parameters (one
     # cached result per checkpoint and seed) and t-SNE, minutes per run, is off
     methods = (["none"] if latent_dim == 2 else []) + ["pca", "umap"] + ([] if demo() else ["tsne"])
-    method = columns[0].selectbox("Projection", methods, key="projection",
+    method = columns[0].selectbox("Projection", methods, key=f"{prefix}projection",
                                   help="none: the 2-D codes themselves; t-SNE of 10,000 codes takes minutes.")
     params = {}
     if method == "umap" and demo():
         params = {"n_neighbors": 15, "min_dist": 0.1}
         columns[1].caption("n_neighbors 15, min_dist 0.1 (fixed in the demo)")
     elif method == "umap":
-        params["n_neighbors"] = columns[1].slider("n_neighbors", 2, 100, 15, key="umap_n_neighbors")
-        params["min_dist"] = columns[2].slider("min_dist", 0.0, 0.99, 0.1, 0.01, key="umap_min_dist")
+        params["n_neighbors"] = columns[1].slider("n_neighbors", 2, 100, 15, key=f"{prefix}umap_n_neighbors")
+        params["min_dist"] = columns[2].slider("min_dist", 0.0, 0.99, 0.1, 0.01, key=f"{prefix}umap_min_dist")
     elif method == "tsne":
-        params["perplexity"] = columns[1].slider("perplexity", 5.0, 100.0, 30.0, 1.0, key="tsne_perplexity")
+        params["perplexity"] = columns[1].slider("perplexity", 5.0, 100.0, 30.0, 1.0, key=f"{prefix}tsne_perplexity")
     return method, params

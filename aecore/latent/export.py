@@ -21,3 +21,43 @@ def selection_csv(index, labels, xy, classes=None) -> str:
     for i, c, (x, y) in zip(index, labels, xy):
         writer.writerow([int(i), int(c), classes[int(c)] if classes is not None else int(c), str(x), str(y)])
     return out.getvalue()
+
+
+def selection_npz(index, labels, codes, images, reconstructions, classes=None) -> bytes:
+    """The selected points as one .npz (numpy's zip of arrays, read with np.load, no pickle):
+    indices (n,) int64, labels (n,) int64, codes (n, d) float32, images (n, 28, 28) uint8 as the
+    dataset has them, reconstructions (n, 28, 28) float32 in [0, 1], and classes (the class names
+    of labels 0, 1, ..., as unicode strings)."""
+    arrays = {"indices": np.asarray(index, np.int64), "labels": np.asarray(labels, np.int64),
+              "codes": np.asarray(codes, np.float32), "images": np.asarray(images),
+              "reconstructions": np.asarray(reconstructions, np.float32)}
+    sizes = {name: len(a) for name, a in arrays.items()}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"every array of a selection needs one row per point, got {sizes}")
+    names = [str(c) for c in classes] if classes is not None else [str(c) for c in range(int(arrays["labels"].max(initial=-1)) + 1)]
+    out = io.BytesIO()
+    np.savez_compressed(out, **arrays, classes=np.array(names, dtype=str))
+    return out.getvalue()
+
+
+def map_table(index, labels, xy, codes, classes=None):
+    """The whole map as a pandas DataFrame: index, label, class, x, y (map position) and one
+    float32 column per code unit, code_0 ... code_{d-1}."""
+    import pandas as pd
+
+    index, labels = np.asarray(index, np.int64), np.asarray(labels, np.int64)
+    xy, codes = np.asarray(xy, np.float32), np.asarray(codes, np.float32)
+    if not len(index) == len(labels) == len(xy) == len(codes):
+        raise ValueError(f"need one label, map position and code per index, got {len(index)}, "
+                         f"{len(labels)}, {len(xy)} and {len(codes)}")
+    names = np.array([str(c) for c in classes], dtype=object)[labels] if classes is not None else labels.astype(str)
+    table = pd.DataFrame({"index": index, "label": labels, "class": names, "x": xy[:, 0], "y": xy[:, 1]})
+    units = pd.DataFrame(codes, columns=[f"code_{i}" for i in range(codes.shape[1])])
+    return pd.concat([table, units], axis=1)
+
+
+def map_parquet(index, labels, xy, codes, classes=None) -> bytes:
+    """map_table(...) as Parquet bytes (pyarrow), the table Embedding Atlas and pandas open."""
+    out = io.BytesIO()
+    map_table(index, labels, xy, codes, classes).to_parquet(out, engine="pyarrow", index=False)
+    return out.getvalue()

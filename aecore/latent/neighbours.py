@@ -37,17 +37,23 @@ def nearest_neighbours(points, query, k: int = 8, chunk: int = 4096) -> tuple[np
     return idx, dist[idx]
 
 
+def knn_overlap(a, b, k: int = 10) -> np.ndarray:
+    """Per point (N,), in [0, 1]: the fraction of its k nearest neighbours among points `a`
+    (N, ...) that are also among its k nearest among points `b` (N, ...), the same points in
+    another space (the point itself never counts)."""
+    from sklearn.neighbors import NearestNeighbors
+    a = np.asarray(a, np.float32).reshape(len(a), -1)
+    b = np.asarray(b, np.float32).reshape(len(b), -1)
+    if len(a) != len(b) or len(a) <= k:
+        raise ValueError(f"need the same number (> k={k}) of points in both spaces, got {len(a)} and {len(b)}")
+    # kneighbors() without X leaves each point out of its own neighbour list
+    nn_a = NearestNeighbors(n_neighbors=k).fit(a).kneighbors(return_distance=False)
+    nn_b = NearestNeighbors(n_neighbors=k).fit(b).kneighbors(return_distance=False)
+    shared = (nn_a[:, :, None] == nn_b[:, None, :]).any(axis=2).sum(axis=1)
+    return shared / k
+
+
 def neighbour_preservation(codes_hd, proj_2d, k: int = 10) -> np.ndarray:
     """Per point (N,), in [0, 1]: the fraction of its k nearest neighbours in code space that are
     also among its k nearest in the 2-D projection (the point itself never counts)."""
-    from sklearn.neighbors import NearestNeighbors
-    hd = np.asarray(codes_hd, np.float32).reshape(len(codes_hd), -1)
-    ld = np.asarray(proj_2d, np.float32)
-    if len(hd) != len(ld) or len(hd) <= k:
-        raise ValueError(f"need the same number (> k={k}) of codes and projected points, "
-                         f"got {len(hd)} and {len(ld)}")
-    # kneighbors() without X leaves each point out of its own neighbour list
-    nn_hd = NearestNeighbors(n_neighbors=k).fit(hd).kneighbors(return_distance=False)
-    nn_ld = NearestNeighbors(n_neighbors=k).fit(ld).kneighbors(return_distance=False)
-    shared = (nn_hd[:, :, None] == nn_ld[:, None, :]).any(axis=2).sum(axis=1)
-    return shared / k
+    return knn_overlap(codes_hd, proj_2d, k)

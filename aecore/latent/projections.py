@@ -31,6 +31,10 @@ class Unchanged:
     def fit_transform(self, codes: np.ndarray) -> np.ndarray:
         return self.fit(codes).transform(codes)
 
+    def inverse_transform(self, points: np.ndarray) -> np.ndarray:
+        """Map positions (n, 2) -> codes (n, d): the positions themselves (1-D codes drop y)."""
+        return np.asarray(points, np.float32).reshape(-1, 2)[:, :self.d].copy()
+
 
 def _none(seed: int):
     return Unchanged()

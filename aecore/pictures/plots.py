@@ -43,15 +43,26 @@ def loss_curves(history: list[dict]) -> go.Figure:
 
 def latent_scatter(xy: np.ndarray, index: np.ndarray, labels: np.ndarray, classes, values=None,
                    value_name: str = "", axis_names=("x", "y"), height: int = 620,
-                   label: str = "digit") -> go.Figure:
+                   label: str = "digit", shown=None) -> go.Figure:
     """WebGL scatter of map positions xy (n, 2) with dataset indices `index` (n,). values=None:
     one trace per class (the legend toggles classes); else one trace coloured by values (n,).
     `label` is what a class is called ("digit", "class"), in the legend title and hover text.
     Selected points grow; the rest fade only a little, since a click on the click grid is a
-    selection too (and the figure must not depend on the selection: Streamlit would reset it)."""
+    selection too (and the figure must not depend on the selection: Streamlit would reset it).
+    `shown`: the class numbers to draw as usual; the others are greyed (one trace, drawn first)."""
     fig = go.Figure()
+    if shown is not None:
+        grey = ~np.isin(labels, list(shown))
+        if grey.any():
+            fig.add_trace(go.Scattergl(
+                x=xy[grey, 0], y=xy[grey, 1], mode="markers", name="other classes", customdata=index[grey],
+                marker=dict(size=4, color="#c8c8c8", opacity=0.35), hovertemplate=f"#%{{customdata}}<extra></extra>"))
+        xy, index, labels = xy[~grey], index[~grey], labels[~grey]
+        values = None if values is None else np.asarray(values)[~grey]
     if values is None:
         for c, name in enumerate(classes):
+            if shown is not None and c not in shown:
+                continue
             m = labels == c
             fig.add_trace(go.Scattergl(
                 x=xy[m, 0], y=xy[m, 1], mode="markers", name=str(name), customdata=index[m],
@@ -115,6 +126,31 @@ def add_thumbnails(fig: go.Figure, xy: np.ndarray, images: np.ndarray, labels=No
         fig.add_layout_image(source=_data_uri(img, color), x=float(x), y=float(y), xref="x", yref="y",
                              sizex=float(span[0] * size), sizey=float(span[1] * size),
                              xanchor="center", yanchor="middle", sizing="stretch", layer="above")
+
+
+def add_backdrop(fig: go.Figure, decoded: np.ndarray, extent: tuple[float, float, float, float],
+                 opacity: float = 0.55) -> None:
+    """Decoded images (n * n, 28, 28) of an n x n grid of map positions (row-major, top row at
+    ymax: aecore.latent.inverse.backdrop_grid) as one picture under the points over `extent`,
+    dark ink on the plot's background, as in the Keras VAE example's manifold."""
+    from .images import tile
+
+    n = int(round(np.sqrt(len(decoded))))
+    x0, x1, y0, y1 = extent
+    fig.add_layout_image(source=_data_uri(tile(decoded, n, pad=0), (40, 40, 40)), x=x0, y=y1, xref="x", yref="y",
+                         sizex=x1 - x0, sizey=y1 - y0, xanchor="left", yanchor="top", sizing="stretch",
+                         opacity=opacity, layer="below")
+    fig.update_xaxes(range=[x0, x1])
+    fig.update_yaxes(range=[y0, y1])
+
+
+def add_marks(fig: go.Figure, xy: np.ndarray, index: np.ndarray, name: str, symbol: str = "circle-open",
+              size: int = 12, color: str = "black") -> None:
+    """Points xy (n, 2) marked on top of a map (e.g. the points selected on another map, or one
+    found by its index), with their dataset indices in customdata."""
+    fig.add_trace(go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers", name=name, customdata=index,
+                               marker=dict(size=size, color=color, symbol=symbol, line=dict(width=2, color=color)),
+                               hovertemplate=f"{name}<br>#%{{customdata}}<extra></extra>"))
 
 
 def selection_indices(event) -> tuple[np.ndarray, tuple[float, float] | None]:

@@ -16,7 +16,9 @@ from benchmarks.browser import CHROMIUM_ARGS, REPO, ServerDidNotStart, chromium_
 
 VIEWPORT = {"width": 1400, "height": 1000}
 NEEDED = ["ae-2d", "denoise", "sparse", "vae-16d"]  # checkpoints the UI tests open by name
-START_TIMEOUT, IDLE_TIMEOUT_MS = 60, 90_000
+# AECORE_UI_SLOWDOWN=N stretches every wait N times, for a machine shared with heavy jobs
+SLOWDOWN = float(os.environ.get("AECORE_UI_SLOWDOWN") or 1)
+START_TIMEOUT, IDLE_TIMEOUT_MS = 60 * SLOWDOWN, int(90_000 * SLOWDOWN)
 
 # Streamlit is done when the script stopped, nothing is stale or a placeholder, every plotly chart
 # has its SVG, and every image has loaded.
@@ -85,7 +87,8 @@ def server(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import Error, sync_playwright
+    from playwright.sync_api import Error, expect, sync_playwright
+    expect.set_options(timeout=5_000 * SLOWDOWN)
     with sync_playwright() as p:
         try:
             chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
@@ -100,8 +103,8 @@ def new_app(browser, url: str) -> "App":
     """A fresh browser context (its own Streamlit session) on the app at `url`."""
     context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1, reduced_motion="reduce",
                                   locale="en-US", timezone_id="UTC")
-    context.set_default_timeout(30_000)
-    context.set_default_navigation_timeout(120_000)  # a first load on a busy 2-core machine
+    context.set_default_timeout(30_000 * SLOWDOWN)
+    context.set_default_navigation_timeout(120_000 * SLOWDOWN)  # a first load on a busy 2-core machine
     return App(context.new_page(), url)
 
 

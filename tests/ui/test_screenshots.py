@@ -13,6 +13,8 @@ PAGES = [
     ("generate", "generate", "ae-2d", 1),
     ("denoise", "denoise", "denoise", 2),
     ("units", "units", "sparse", 3),
+    ("compare", "compare", "vae-16d", 2),
+    ("steer", "steer", "ae-2d", 0),
 ]
 
 
@@ -25,3 +27,20 @@ def test_page_matches_baseline(app, update_snapshots, name, path, checkpoint, ch
     assert page.locator('[data-testid="stPlotlyChart"] .main-svg').count() >= charts
     assert page.locator('[data-testid="stImage"] img').count() >= 1
     assert_matches(app.screenshot(), name, update_snapshots)
+
+
+def test_latent_map_with_backdrop_and_filter_matches_baseline(app, update_snapshots):
+    app.open("latent_map", "ae-2d")
+    app.widget("backdrop").get_by_text("Decoded backdrop").click()
+    app.wait_idle()
+    images = app.widget("map").locator(".js-plotly-plot").evaluate("gd => gd._fullLayout.images.map(i => i.layer)")
+    assert images == ["below"], images  # the decoded backdrop, under the points
+    assert app.errors() == []
+    assert_matches(app.screenshot(), "latent_map_backdrop", update_snapshots)
+
+
+def test_leaderboard_matches_baseline(app, update_snapshots):
+    app.open("leaderboard", "ae-2d")
+    assert app.errors() == []
+    assert app.page.locator('[data-testid="stDataFrame"]').count() == 1
+    assert_matches(app.screenshot(), "leaderboard", update_snapshots)

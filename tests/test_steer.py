@@ -1,0 +1,109 @@
+"""Attribute vectors, decoding anywhere on a map (PCA and UMAP inverses), where two maps disagree,
+and the leaderboard's rows: on small synthetic codes."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aecore.latent import project
+from aecore.latent.directions import along, attribute_vector
+from aecore.latent.inverse import backdrop_grid, inverse_map
+from aecore.measure.disagreement import most_disagreeing, neighbour_disagreement
+from aecore.measure.leaderboard import leaderboard_rows, metric_columns
+
+
+def clusters(n_per: int = 100, d: int = 16, seed: int = 0):
+    """Codes (3 * n_per, d) in three well separated clusters, and their labels."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=10.0, size=(3, d))
+    labels = np.repeat(np.arange(3), n_per)
+    return (centres[labels] + rng.normal(size=(len(labels), d))).astype(np.float32), labels
+
+
+def test_attribute_vector_moves_one_class_mean_onto_the_other():
+    codes, labels = clusters()
+    v = attribute_vector(codes, labels == 0, labels == 2)
+    moved = codes[labels == 0].mean(axis=0) + v
+    assert np.allclose(moved, codes[labels == 2].mean(axis=0), atol=1e-4)
+    t, path = along(codes[0], v, steps=5, reach=1.0)
+    assert t.tolist() == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    assert np.allclose(path[2], codes[0]) and np.allclose(path[4], codes[0] + v)
+    with pytest.raises(ValueError, match="codes in both groups"):
+        attribute_vector(codes, labels == 0, np.zeros(len(codes), bool))
+
+
+def test_a_pca_map_decodes_a_point_back_onto_its_plane():
+    codes, labels = clusters()
+    xy = project(codes, "pca")
+    z = inverse_map(codes, xy, "pca").inverse_transform(xy[:5])
+    assert z.shape == (5, 16)
+    # the inverse of a point's position is its code projected on the map's plane: its own cluster
+    centres = np.stack([codes[labels == c].mean(axis=0) for c in range(3)])
+    assert (np.linalg.norm(z[:, None] - centres[None], axis=2).argmin(axis=1) == labels[:5]).all()
+
+
+def test_2d_codes_decode_where_they_are_and_tsne_maps_say_why_not():
+    codes = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
+    assert np.array_equal(inverse_map(codes, codes, "none").inverse_transform([[0.5, -1.0]]), [[0.5, -1.0]])
+    with pytest.raises(ValueError, match="learns no mapping"):
+        inverse_map(codes, codes, "tsne")
+
+
+def test_a_umap_map_decodes_a_cluster_centre_to_that_cluster():
+    codes, labels = clusters()
+    xy = project(codes, "umap", seed=0, n_neighbors=10)
+    inverse = inverse_map(codes, xy, "umap", seed=0, n_neighbors=10, sample=120)
+    centres = np.stack([xy[labels == c].mean(axis=0) for c in range(3)])
+    z = inverse.inverse_transform(np.vstack([centres, [[1e4, 1e4]]]))  # the last is far off the map
+    code_centres = np.stack([codes[labels == c].mean(axis=0) for c in range(3)])
+    nearest = np.linalg.norm(z[:, None] - code_centres[None], axis=2).argmin(axis=1)
+    assert nearest[:3].tolist() == [0, 1, 2], "a cluster's middle on the map decoded to another cluster"
+    assert np.isfinite(z[3]).all()
+
+
+def test_the_light_umap_inverse_equals_umap_learns_own_after_a_full_fit():
+    """UmapInverse skips UMAP's layout; on all the points it must give what umap-learn's
+    inverse_transform gives after a full fit: the fence around what it sets on the reducer."""
+    from aecore.latent.projections import ExactKnnUMAP
+
+    codes, _ = clusters(60)
+    full = ExactKnnUMAP(0, 10, 0.1).fit(codes)
+    light = inverse_map(codes, full.embedding_, "umap", seed=0, n_neighbors=10)
+    spots = full.embedding_[:4] + 0.05
+    assert np.allclose(light.inverse_transform(spots), full.reducer.inverse_transform(spots), atol=1e-5)
+
+
+def test_backdrop_grid_cells_are_centred_and_top_row_first():
+    grid = backdrop_grid((0.0, 4.0, 0.0, 2.0), 2)
+    assert grid.tolist() == [[1.0, 1.5], [3.0, 1.5], [1.0, 0.5], [3.0, 0.5]]
+
+
+def test_maps_that_agree_have_no_disagreement_and_a_moved_point_stands_out():
+    codes, _ = clusters()
+    xy = project(codes, "pca")
+    assert neighbour_disagreement(xy, xy).max() == 0.0
+    other = xy.copy()
+    other[7] = xy[labels_of_other_cluster(xy)]  # point 7 jumps into another cluster
+    d = neighbour_disagreement(xy, other)
+    assert d[7] == 1.0 and most_disagreeing(d, 1).tolist() == [7]
+
+
+def labels_of_other_cluster(xy):
+    return int(np.linalg.norm(xy - xy[7], axis=1).argmax())
+
+
+def test_leaderboard_has_checkpoints_anchors_and_baselines():
+    config = {"model": {"kind": "plain", "latent_dim": 2},
+              "about": {"anchors": {"knn5": {"value": 0.79, "source": "Sainburg et al. 2021"},
+                                    "mse_per_pixel": {"value": 0.037, "source": "Sainburg et al. 2021"}}}}
+    metrics = {"metrics": {"knn5": 0.8, "sse_per_image": 30.0, "n_queries": 10.0},
+               "measured_on": {"dataset": "mnist", "split": "test", "size": 10000}}
+    baselines = {"measured_on": {"dataset": "mnist", "split": "test", "size": 10000},
+                 "pca-2": {"knn5": 0.43, "sse_per_image": 43.5}}
+    rows = leaderboard_rows({"ae-2d": (config, metrics), "untested": (config, None)}, baselines)
+    assert [(r["name"], r["row"]) for r in rows] == [
+        ("ae-2d", "checkpoint"), ("ae-2d (published)", "anchor"), ("PCA, 2 components", "baseline")]
+    assert rows[0]["measured on"] == "mnist test (10000)" and "n_queries" not in rows[0]
+    assert rows[1]["source"] == "Sainburg et al. 2021"  # both of its values in one row
+    assert (rows[1]["knn5"], rows[1]["mse_per_pixel"]) == (0.79, 0.037)
+    assert metric_columns(rows) == ["sse_per_image", "mse_per_pixel", "knn5"]  # in the model card's order

@@ -1,0 +1,45 @@
+"""Download buttons of a map: the selection (CSV, and .npz with codes, images and
+reconstructions) and the whole map (a TensorBoard projector bundle, a Parquet table). Large files
+are built only when their button is clicked (Streamlit's deferred download data)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from aecore.latent.export import selection_csv, selection_npz
+from ui import cached
+
+
+def selection_downloads(path: str, name: str, split: str, selected: np.ndarray, xy: np.ndarray) -> None:
+    """The selected points as CSV (index, label, class, x, y) and as .npz."""
+    data = cached.dataset(name, split)
+
+    def npz() -> bytes:
+        return selection_npz(selected, data.labels[selected], cached.codes(path, name, split)[selected],
+                             data.images[selected], cached.reconstruct(path, name, selected, split), data.classes)
+
+    c = st.columns(2)
+    c[0].download_button("Download selection (CSV)", selection_csv(selected, data.labels[selected], xy[selected],
+                                                                   data.classes),
+                         "selection.csv", "text/csv", key="download")
+    c[1].download_button("Download selection (.npz)", npz, "selection.npz", "application/octet-stream",
+                         key="download_npz", help="numpy arrays: indices, labels, codes, images, reconstructions, "
+                                                  "classes (np.load, no pickle)")
+
+
+def map_downloads(path: str, name: str, split: str, method: str, seed: int, params_json: str) -> None:
+    """The whole map: a TensorBoard projector bundle (zip) and a Parquet table."""
+    stem = f"{Path(path).name}-{name}-{split}"
+    c = st.columns(2)
+    c[0].download_button("TensorBoard projector bundle (.zip)",
+                         lambda: cached.map_export(path, name, split, method, seed, params_json, "projector"),
+                         f"{stem}-projector.zip", "application/zip", key="download_projector",
+                         help="vectors.tsv, metadata.tsv, sprite.png, projector_config.pbtxt: unzip, then "
+                              f"`tensorboard --logdir {stem}-projector` and open the Projector tab")
+    c[1].download_button("Map as Parquet", lambda: cached.map_export(path, name, split, method, seed, params_json,
+                                                                     "parquet"),
+                         f"{stem}-{method}.parquet", "application/vnd.apache.parquet", key="download_parquet",
+                         help="index, label, class, x, y and code_0 ... one row per point: "
+                              f"pandas.read_parquet, or `embedding-atlas {stem}-{method}.parquet --x x --y y`")
