@@ -17,11 +17,11 @@ if __name__ == "__main__":
         st.Page("pages/3_generate.py", title="Generate"),
         st.Page("pages/4_denoise.py", title="Denoise"),
         st.Page("pages/5_units.py", title="Units"),
-        st.Page("pages/7_compare.py", title="Compare"),
-        st.Page("pages/8_steer.py", title="Attribute vectors", url_path="steer"),
-        st.Page("pages/9_leaderboard.py", title="Leaderboard"),
-        st.Page("pages/6_train.py", title="Train"),
-        st.Page("pages/7_history.py", title="History"),
+        st.Page("pages/6_compare.py", title="Compare"),
+        st.Page("pages/7_steer.py", title="Attribute vectors", url_path="steer"),
+        st.Page("pages/8_leaderboard.py", title="Leaderboard"),
+        st.Page("pages/9_train.py", title="Train"),
+        st.Page("pages/10_history.py", title="History"),
     ])
     with guard():
         widgets.sidebar()

@@ -110,7 +110,7 @@ def poll_costs(runs: int = 5) -> tuple[float, float]:
     training.train = held
     try:
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600).run()
-        at.switch_page("pages/6_train.py").run()
+        at.switch_page("pages/9_train.py").run()
         at.button(key="train_start").click().run()
         job = training.trainer().mine(at.session_state["_session_id"])
         while job is not None and not job.epoch:

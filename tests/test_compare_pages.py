@@ -15,7 +15,7 @@ from test_app import assert_clean, charts, select, values
 
 from aecore.pictures.plots import GRID
 
-COMPARE, STEER, BOARD, LATENT = "pages/7_compare.py", "pages/8_steer.py", "pages/9_leaderboard.py", "pages/2_latent_map.py"
+COMPARE, STEER, BOARD, LATENT = "pages/6_compare.py", "pages/7_steer.py", "pages/8_leaderboard.py", "pages/2_latent_map.py"
 
 
 def traces(fig: dict, name: str) -> list[dict]:

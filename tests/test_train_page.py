@@ -16,7 +16,7 @@ from test_app import assert_clean, charts, values
 from aecore.checkpoint import load_checkpoint
 from aecore.config import ModelConfig
 
-TRAIN, HISTORY = "pages/6_train.py", "pages/7_history.py"
+TRAIN, HISTORY = "pages/9_train.py", "pages/10_history.py"
 EVERY_PAGE = ["pages/1_overview.py", "pages/2_latent_map.py", "pages/3_generate.py", "pages/4_denoise.py",
               "pages/5_units.py", HISTORY]
 

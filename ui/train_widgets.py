@@ -179,7 +179,7 @@ def result(job: Job) -> None:
     if job.path is not None:
         c[0].button("Open it", key="train_open", on_click=_open, args=(str(job.path), "pages/1_overview.py"))
         c[1].button("Replay its history", key="train_replay", on_click=_open,
-                    args=(str(job.path), "pages/7_history.py"))
+                    args=(str(job.path), "pages/10_history.py"))
     c[2].button("Train another", key="train_again", on_click=trainer().dismiss, args=(job.request.owner,))
 
 
