@@ -149,6 +149,14 @@ def test_a_moving_average_of_the_weights_is_the_model_kept():
     assert averaged.history[-1]["val"]["loss"] < 1.5 * plain.history[-1]["val"]["loss"]  # still a model that works
 
 
+def test_bfloat16_steps_train_a_float32_model_about_as_well():
+    plain = train(MODEL, TrainConfig(**SMALL))
+    half = train(MODEL, TrainConfig(**SMALL, precision="bfloat16"))
+    assert all(w.dtype == torch.float32 for w in weights(half.model))
+    assert not all(torch.equal(a, b) for a, b in zip(weights(plain.model), weights(half.model)))
+    assert half.history[-1]["val"]["loss"] < 1.1 * plain.history[-1]["val"]["loss"]
+
+
 def test_a_umap_model_warm_starts_from_umap_learns_map_and_can_keep_it():
     import numpy as np
     cfg = ModelConfig.from_flat({"kind": "umap", "latent_dim": 2, "hidden": [16], "umap_n_neighbors": 5,

@@ -73,11 +73,12 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
 
 def run_epoch(model, images, sampler, generator, optimizer=None, on_batch=None, epoch=0,
               augment_shift: int = 0, stop: Stop | None = None, averaged=None,
-              processes: Processes = ALONE, objective=None, shard=None) -> dict:
+              processes: Processes = ALONE, objective=None, shard=None, precision: str = "float32") -> dict:
     """One pass; trains when an optimizer is given. Returns the mean of every loss term (over
     this process's batches). Batches are drawn whole and augmented alike in every process, which
     then keeps its share (distributed.py; `shard` as model.shard); `objective` is model.loss or
-    its DDP wrapper; `averaged`, a weight average updated after every step."""
+    its DDP wrapper; `averaged`, a weight average updated after every step; `precision`
+    "bfloat16" runs the training steps under autocast."""
     objective, shard = objective or model.loss, shard or model.shard
     sums: dict[str, float] = {}
     batches = 0
@@ -90,7 +91,8 @@ def run_epoch(model, images, sampler, generator, optimizer=None, on_batch=None, 
         x, weight = processes.share(shard, x)
         if x is None:
             continue
-        terms = objective(x, index=processes.share(shard, idx)[0])  # the images' indices, split alike
+        with torch.autocast(x.device.type, torch.bfloat16, enabled=optimizer is not None and precision == "bfloat16"):
+            terms = objective(x, index=processes.share(shard, idx)[0])  # the images' indices, split alike
         check_finite(terms, epoch)
         if optimizer is not None:
             optimizer.zero_grad(set_to_none=True)
@@ -164,7 +166,7 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
             t0 = time.perf_counter()
             model.train()
             trained = run_epoch(model, train_x, warm_batches, shuffle, optimizer, on_batch, epoch, warm_shift,
-                                stop, averaged, processes, objective, shard=_every_nth)
+                                stop, averaged, processes, objective, _every_nth, train_cfg.precision)
             run.finish({"epoch": epoch, "phase": "warm start", "train": processes.mean(trained)}, t0)
         if warm_epochs:
             model.end_warm_start()
@@ -173,7 +175,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
             t0 = time.perf_counter()
             model.train()
             trained = run_epoch(model, train_x, train_batches, shuffle, optimizer, on_batch, epoch,
-                                train_cfg.augment_shift, stop, averaged, processes, objective)
+                                train_cfg.augment_shift, stop, averaged, processes, objective,
+                                precision=train_cfg.precision)
             record = {"epoch": epoch, "train": processes.mean(trained)}
             if val_batches is not None:
                 record["val"] = validate(run.shown, val_x, val_batches, train_cfg.seed, epoch)
