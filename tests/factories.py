@@ -1,6 +1,8 @@
 """Small synthetic data and tiny configs, so tests never need the network or real data."""
 from __future__ import annotations
 
+import contextlib
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -45,3 +47,22 @@ def train_tiny(folder: Path, name: str, model, about: dict, epochs: int = 1, eva
     result = train(model, cfg)
     metrics = measure(result.model, "mnist-sample", max_test=200) if evaluate else None
     return save_result(folder / name, result, cfg, metrics, about)
+
+
+@contextlib.contextmanager
+def shared_checkpoints(app_env: Path, folder: Path):
+    """`folder` holding copies of the shared tiny 2-D and 16-D checkpoints, as AECORE_CHECKPOINTS
+    while the block runs (add more to it inside the block)."""
+    import pytest
+    for name in (CKPT_2D, CKPT_16D):
+        shutil.copytree(app_env / name, folder / name)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AECORE_CHECKPOINTS", str(folder))
+        yield folder
+
+
+def clean(at):
+    """The AppTest `at`, after asserting its page raised nothing and showed no error."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at

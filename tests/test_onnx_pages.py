@@ -3,10 +3,9 @@ the shared tiny 2-D checkpoint, and a channels-last linear model built with onnx
 graph cannot give (the input gradient) is said, not an error."""
 import contextlib
 import io
-import shutil
 
 import pytest
-from factories import CKPT_2D, CKPT_16D
+from factories import CKPT_2D, clean, shared_checkpoints
 from onnx_factories import linear_pair
 
 from aecore.__main__ import main
@@ -20,27 +19,17 @@ EXPORTED, KERAS_LIKE = "tiny-ae-2d-onnx", "channels-last-onnx"
 def onnx_checkpoints(app_env, tmp_path_factory):
     """The shared checkpoints, the 2-D one exported to ONNX, and a channels-last ONNX model, as
     AECORE_CHECKPOINTS."""
-    folder = tmp_path_factory.mktemp("onnx-app") / "checkpoints"
-    for name in (CKPT_2D, CKPT_16D):
-        shutil.copytree(app_env / name, folder / name)
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert main(["export-onnx", str(folder / CKPT_2D), str(folder / EXPORTED)]) == 0
-    linear_pair(folder / KERAS_LIKE, d=2, layout="(B, 28, 28, 1)")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AECORE_CHECKPOINTS", str(folder))
+    with shared_checkpoints(app_env, tmp_path_factory.mktemp("onnx-app") / "checkpoints") as folder:
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main(["export-onnx", str(folder / CKPT_2D), str(folder / EXPORTED)]) == 0
+        linear_pair(folder / KERAS_LIKE, d=2, layout="(B, 28, 28, 1)")
         yield folder
-
-
-def _clean(at):
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
 
 
 @pytest.mark.parametrize("page", PAGES)
 @pytest.mark.parametrize("checkpoint", [EXPORTED, KERAS_LIKE])
 def test_every_page_works_with_an_onnx_model(onnx_checkpoints, open_page, page, checkpoint):
-    at = _clean(open_page(page, checkpoint))
+    at = clean(open_page(page, checkpoint))
     assert len(at.image) >= 1
     if page.endswith("overview.py"):
         card = at.table[0].value

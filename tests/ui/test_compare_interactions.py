@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 from playwright.sync_api import expect
-from test_interactions import assert_drawn, click, column_with, data_points, inside, map_points
+from test_interactions import assert_drawn, click, column_with, data_points, emptiest_spot, inside, map_points
 
 pytestmark = pytest.mark.browser
 
@@ -42,15 +42,7 @@ def test_a_click_on_one_compare_map_rings_the_same_digit_on_the_other(app):
 def test_click_on_empty_space_of_a_umap_map_decodes_that_spot(app):
     app.open("latent_map", "vae-16d")
     app.choose("projection", "umap")
-    points = map_points(app)
-    xy, _ = data_points(points)
-    grid = next(t for t in points["traces"] if t["grid"])
-    gx, gy = np.meshgrid(np.arange(min(grid["x"]), max(grid["x"]), 6.0),
-                         np.arange(min(grid["y"]), max(grid["y"]), 6.0))
-    spots = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    spots = spots[inside(spots, points["area"], 12)]
-    emptiest = spots[np.linalg.norm(spots[:, None] - xy[None], axis=2).min(axis=1).argmax()]
-    click(app.page, *emptiest)
+    click(app.page, *emptiest_spot(map_points(app)))
     heading = app.page.get_by_text(re.compile(r"^Decoded at \(-?[\d.]+, -?[\d.]+\)$"))
     # the first click fits the map's inverse
     expect(heading).to_be_visible(timeout=90_000 * float(os.environ.get("AECORE_UI_SLOWDOWN") or 1))

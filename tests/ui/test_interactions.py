@@ -41,6 +41,18 @@ def inside(xy: np.ndarray, area, margin: float) -> np.ndarray:
             (xy[:, 1] > top + margin + 30) & (xy[:, 1] < top + height - margin))  # 30: the modebar
 
 
+def emptiest_spot(points: dict) -> np.ndarray:
+    """The spot (pixels) inside the plot area farthest from every point, on a 6-pixel grid over
+    the map's click grid."""
+    xy, _ = data_points(points)
+    grid = next(t for t in points["traces"] if t["grid"])
+    gx, gy = np.meshgrid(np.arange(min(grid["x"]), max(grid["x"]), 6.0),
+                         np.arange(min(grid["y"]), max(grid["y"]), 6.0))
+    spots = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    spots = spots[inside(spots, points["area"], 12)]
+    return spots[np.linalg.norm(spots[:, None] - xy[None], axis=2).min(axis=1).argmax()]
+
+
 def click(page, x: float, y: float) -> None:
     page.mouse.move(x - 20, y - 20)
     page.mouse.move(x, y, steps=5)  # plotly picks the point under a hover
@@ -90,15 +102,7 @@ def test_click_on_a_digit_shows_it_and_its_reconstruction(app):
 
 def test_click_on_empty_space_decodes_that_spot(app):
     app.open("latent_map", "ae-2d")
-    points = map_points(app)
-    xy, _ = data_points(points)
-    grid = next(t for t in points["traces"] if t["grid"])
-    gx, gy = np.meshgrid(np.arange(min(grid["x"]), max(grid["x"]), 6.0),
-                         np.arange(min(grid["y"]), max(grid["y"]), 6.0))
-    spots = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    spots = spots[inside(spots, points["area"], 12)]
-    emptiest = spots[np.linalg.norm(spots[:, None] - xy[None], axis=2).min(axis=1).argmax()]
-    click(app.page, *emptiest)
+    click(app.page, *emptiest_spot(map_points(app)))
     heading = app.page.get_by_text(re.compile(r"^Decoded at \(-?[\d.]+, -?[\d.]+\)$"))
     expect(heading).to_be_visible()
     app.wait_idle()

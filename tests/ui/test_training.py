@@ -68,6 +68,18 @@ def test_the_map_redraws_each_epoch_stop_keeps_it_and_it_opens_everywhere(app):
         assert app.errors() == [], path
 
 
+def play(app, replay, epochs: int) -> dict:
+    """Press Play and watch the replay for up to 30 s: {epoch shown: the first map x values}
+    until `epochs` different epochs were seen."""
+    app.widget("replay").get_by_text("Play").click()
+    shown, deadline = {}, time.monotonic() + 30
+    while len(shown) < epochs and time.monotonic() < deadline:
+        now = replay.evaluate(REPLAY_JS)
+        shown[now["epoch"]] = now["x"]
+        time.sleep(0.05)
+    return shown
+
+
 def test_train_and_history_pages_match_baselines_and_the_history_plays(app, update_snapshots):
     start(app, "three-epochs", 3)
     expect(app.widget("train_outcome")).to_contain_text("finished 3 epochs", timeout=600_000)
@@ -82,11 +94,24 @@ def test_train_and_history_pages_match_baselines_and_the_history_plays(app, upda
     replay = app.widget("replay").locator(".js-plotly-plot")
     before = replay.evaluate(REPLAY_JS)
     assert before["epoch"] == 3
-    app.widget("replay").get_by_text("Play").click()
-    shown, deadline = {}, time.monotonic() + 30
-    while len(shown) < 3 and time.monotonic() < deadline:
-        now = replay.evaluate(REPLAY_JS)
-        shown[now["epoch"]] = now["x"]
-        time.sleep(0.05)
+    shown = play(app, replay, 3)
     assert sorted(shown) == [1, 2, 3], f"played epochs {sorted(shown)}"
     assert shown[1] != shown[3], "the map did not move while playing"
+
+
+def test_the_history_of_a_shipped_checkpoint_plays(app):
+    """vae-2d ships with its training history: the scrubber starts on its last epoch and plays."""
+    import json
+    import os
+    from pathlib import Path
+
+    folder = Path(os.environ.get("AECORE_CHECKPOINTS") or Path(__file__).resolve().parents[2] / "checkpoints")
+    epochs = len(json.loads((folder / "vae-2d" / "config.json").read_text())["history"])
+    app.open("history", "vae-2d")
+    assert app.errors() == []
+    replay = app.widget("replay").locator(".js-plotly-plot")
+    assert replay.evaluate(REPLAY_JS)["epoch"] == epochs
+    shown = play(app, replay, 5)
+    assert len(shown) >= 5, f"played epochs {sorted(shown)}"
+    first, last = min(shown), max(shown)
+    assert shown[first] != shown[last], "the map did not move while playing"
