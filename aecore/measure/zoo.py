@@ -105,7 +105,8 @@ def measure_goal(name: str, goal: dict, checkpoints: dict, baselines: dict) -> t
 
     A goal bounds a metric by "at_most" or "at_least" a number, or, with "over": <a checkpoint or
     "baseline <key>">, that reference plus ("by": "plus") or times ("by": "times") the number;
-    "beside" names a reference only shown for context. KeyError when a number is missing."""
+    "beside" names a reference only shown for context; "tried" (reported under the table) says
+    what was tried for a goal not met. KeyError when a number is missing."""
     metric, fmt = goal["metric"], goal.get("format", ".4f")
     value = checkpoints[name]["metrics"][metric]
     text = _show(value, fmt)
@@ -202,4 +203,8 @@ def report(folder: Path = ZOO_DIR) -> str:
                if not e.get("goals") and e.get("about", {}).get("anchors")]
     if without:
         lines += ["", "Published anchors reported without a goal: " + "; ".join(without) + "."]
+    tried = [f"- **{name}**: {goal['tried']}" for name, entry in recipe.items()
+             for goal in entry.get("goals", []) if goal.get("tried")]
+    if tried:
+        lines += ["", "## What was tried for the goals still missed", "", *tried]
     return "\n".join(lines) + "\n"
