@@ -232,9 +232,12 @@ def history_figure(path: str, weights: str, name: str | None, axis_names: tuple)
     from aecore.pictures.replay import history_figure as figure
     history = recorded(path)
     index = history["index"]
-    labels, classes = (dataset(name).labels[index], dataset(name).classes) if name else \
-        (np.zeros(len(index), np.int64), ("unknown",))
-    return figure(history["maps"], index, labels, classes, history["reconstructions"], axis_names)
+    if name is None:
+        return figure(history["maps"], index, np.zeros(len(index), np.int64), ("unknown",),
+                      history["reconstructions"], axis_names)
+    data = dataset(name)
+    return figure(history["maps"], index, data.labels[index], data.classes, history["reconstructions"], axis_names,
+                  label=data.label)
 
 
 # --- decode anywhere, compare, steer, export -------------------------------------------------

@@ -71,19 +71,20 @@ def _controls(epochs: int, frame_ms: int) -> dict:
 
 def history_figure(maps: np.ndarray, index: np.ndarray, labels: np.ndarray, classes,
                    reconstructions: np.ndarray, axis_names=("z1", "z2"), frame_ms: int = FRAME_MS,
-                   height: int = 600) -> go.Figure:
+                   height: int = 600, label: str = "class") -> go.Figure:
     """maps (E, n, 2), the subset's test indices (n,) and labels (n,), reconstructions
     (E, k, 28, 28) uint8 -> the map (left) and the reconstructions (right) at the last epoch,
-    with one animation frame per epoch named "1".."E"."""
+    with one animation frame per epoch named "1".."E"; `label` names the classes (the
+    dataset's word: "digit", "class")."""
     epochs, split = len(maps), 0.66
-    fig = go.Figure(latent_scatter(maps[-1].astype(np.float32), index, labels, classes).data)
+    fig = go.Figure(latent_scatter(maps[-1].astype(np.float32), index, labels, classes, label=label).data)
     box = (split + 0.1, 1.0)  # the reconstructions, right of the map and its legend
     fig.frames = [go.Frame(name=str(e + 1), data=_frame_traces(maps[e], labels, classes), traces=list(range(len(classes))),
                            layout=_epoch_layout(maps[e], reconstructions[e], box)) for e in range(epochs)]
     # fixed margins: the slider would otherwise grow them at every frame
     fig.update_layout(height=height, margin={"l": 60, "r": 10, "t": 30, "b": 130, "autoexpand": False},
                       xaxis={"domain": [0, split], "title": axis_names[0]}, yaxis={"title": axis_names[1]},
-                      legend={"title": "class", "x": split + 0.01, "y": 1}, **_controls(epochs, frame_ms),
+                      legend={"title": label, "x": split + 0.01, "y": 1}, **_controls(epochs, frame_ms),
                       title={"text": f"the map of the test subset, and the first {reconstructions.shape[1]} "
                                      "reconstructed", "font": {"size": 14}, "x": 0.01})
     fig.update_layout(_epoch_layout(maps[-1], reconstructions[-1], box))

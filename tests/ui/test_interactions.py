@@ -102,7 +102,8 @@ def test_click_on_a_digit_shows_it_and_its_reconstruction(app):
 
 def test_click_on_empty_space_decodes_that_spot(app):
     app.open("latent_map", "ae-2d")
-    click(app.page, *emptiest_spot(map_points(app)))
+    emptiest = emptiest_spot(map_points(app))
+    click(app.page, *emptiest)
     heading = app.page.get_by_text(re.compile(r"^Decoded at \(-?[\d.]+, -?[\d.]+\)$"))
     expect(heading).to_be_visible()
     app.wait_idle()
