@@ -31,7 +31,8 @@ with guard():
                                        format_func=lambda c: data.label if c == "class" else c)
         thumbs = controls[5].checkbox("Thumbnails", key="thumbs", help=f"{THUMBS} {item}s drawn where the map puts them")
         view = st.columns([3, 1, 1])
-        shown = view[0].multiselect(f"Show {data.label}s (the rest greyed)", data.classes, key="filter",
+        plural = "classes" if data.label == "class" else f"{data.label}s"
+        shown = view[0].multiselect(f"Show {plural} (the rest greyed)", data.classes, key="filter",
                                     placeholder=f"every {data.label}")
         if (st.session_state.get("find") or 0) >= len(codes):  # fewer points than before
             st.session_state["find"] = None

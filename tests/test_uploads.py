@@ -60,7 +60,7 @@ def test_a_visitor_who_leaves_leaves_no_upload_behind(app_env, tmp_path):
         async with Session(url, timeout_s=240) as session:
             run = await session.upload({"mine.zip": zip_of(app_env / CKPT_16D)})
             assert not run.errors
-            return list(tmp_path.glob("aecore-upload-*/*/model.safetensors"))
+            return list(tmp_path.glob("aecore-upload-*/*/*/model.safetensors"))  # root/digest/name/
 
     with open(tmp_path / "server.log", "w+") as log, streamlit_server("app.py", env, log, timeout=240) as (_, url):
         assert len(asyncio.run(visit(url))) == 1

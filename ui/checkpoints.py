@@ -13,8 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from aecore.checkpoint import (MAX_UPLOAD_BYTES, UPLOAD_LIMITS, CheckpointError, list_checkpoints, load_checkpoint,
-                               unpack_upload)
+from aecore.checkpoint import (MAX_UPLOAD_BYTES, UPLOAD_LIMITS, CheckpointError, is_onnx_folder, list_checkpoints,
+                               load_checkpoint, read_config, unpack_upload)
 from ui.cached import stamp
 
 UPLOADS = "uploaded_checkpoints"  # session_state: {path: picker label} of this session's valid uploads
@@ -103,8 +103,11 @@ def available() -> list[str]:
 
 @st.cache_data(show_spinner=False)
 def _label(path: str, weights: str) -> str:
-    model = load_checkpoint(path).model  # asked, not read from config.json: ONNX folders have none
-    return f"{Path(path).name} · {model.kind} · {model.latent_dim}-D"
+    if is_onnx_folder(path):  # no config.json: its model says what it is
+        model = load_checkpoint(path).model
+        return f"{Path(path).name} · {model.kind} · {model.latent_dim}-D"
+    model = read_config(path)["model"]  # no weights loaded for a label
+    return f"{Path(path).name} · {model['kind']} · {model['latent_dim']}-D"
 
 
 def label(path: str) -> str:

@@ -1,6 +1,7 @@
 """Every page, fully drawn, against its committed baseline (tests/ui/snapshots/<name>.png).
 `pytest tests/ui --update-snapshots` rewrites the baselines; look at them before committing."""
 import pytest
+from playwright.sync_api import expect
 
 from snapshot import assert_matches
 
@@ -44,3 +45,16 @@ def test_leaderboard_matches_baseline(app, update_snapshots):
     assert app.errors() == []
     assert app.page.locator('[data-testid="stDataFrame"]').count() == 1
     assert_matches(app.screenshot(), "leaderboard", update_snapshots)
+
+
+def test_fashion_mnist_map_matches_baseline(app, update_snapshots):
+    """fashion-2d opens on its own dataset: every test image on the map, clothing class names."""
+    from aecore.data import available_datasets
+    if not available_datasets().get("fashion-mnist"):
+        pytest.skip("Fashion-MNIST is not on this machine (apt-get install dataset-fashion-mnist)")
+    app.open("latent_map", "fashion-2d")
+    assert app.errors() == []
+    expect(app.widget("dataset").get_by_role("combobox")).to_have_value("fashion-mnist (trained on)")
+    legend = app.widget("map").locator(".legendtext").evaluate_all("els => els.map(e => e.textContent)")
+    assert "T-shirt/top" in legend and "Ankle boot" in legend, legend
+    assert_matches(app.screenshot(), "latent_map_fashion", update_snapshots)
