@@ -119,6 +119,8 @@ async def drawn_map(browser, url: str, timeout_s: float) -> tuple[float, float, 
             if stage == 1 and sent is None:
                 sent = time.perf_counter() - start
             if time.perf_counter() - start > timeout_s:
+                if os.environ.get("AECORE_BENCH_SHOTS"):  # what the page showed instead
+                    await page.screenshot(path=os.path.join(os.environ["AECORE_BENCH_SHOTS"], "no-map.png"))
                 raise TimeoutError(f"no drawn map after {timeout_s:g} s")
             await asyncio.sleep(0.1)
         drawn = time.perf_counter() - start
@@ -175,9 +177,9 @@ async def points_drawn(page, key: str, option: str, count: int, timeout_s: float
     """Seconds from picking `option` in selectbox `key` until the map holds `count` points."""
     start = time.perf_counter()
     await choose(page, key, option)
-    while await page.evaluate(POINTS_JS) != count:
+    while (shown := await page.evaluate(POINTS_JS)) != count:
         if time.perf_counter() - start > timeout_s:
-            raise TimeoutError(f"the map did not show {count:,} points within {timeout_s:g} s")
+            raise TimeoutError(f"the map did not show {count:,} points within {timeout_s:g} s (it shows {shown:,})")
         await asyncio.sleep(0.05)
     return time.perf_counter() - start
 

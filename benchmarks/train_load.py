@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import statistics
 import time
 from pathlib import Path
@@ -36,7 +37,12 @@ async def start_training(browser, url: str, timeout_s: float):
     await field.press("Enter")
     await page.wait_for_timeout(2000)  # the rerun with the new epochs has drawn the button again
     await page.get_by_role("button", name="Start training").first.click()
-    await page.get_by_text("After epoch 1:").wait_for(timeout=timeout_s * 1000)
+    try:
+        await page.get_by_text(re.compile(r"^After epoch \d+:")).first.wait_for(timeout=timeout_s * 1000)
+    except Exception:
+        if os.environ.get("AECORE_BENCH_SHOTS"):  # what the page showed instead
+            await page.screenshot(path=os.path.join(os.environ["AECORE_BENCH_SHOTS"], "no-training.png"))
+        raise
     return context
 
 

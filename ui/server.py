@@ -59,9 +59,14 @@ def _preload_then_freeze() -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(_app):
-    """The st.App lifespan: before the first session, mark pages/ as st.navigation pages and start
-    preloading in a thread (the server answers meanwhile)."""
+    """The st.App lifespan: before the first session, mark pages/ as st.navigation pages, import
+    the libraries every page uses, and start preloading in a thread (the server answers meanwhile)."""
     use_navigation_pages()
+    # Imported here, once, before any thread: a page and the preload (or a training) importing
+    # pandas at the same moment saw it half-initialised ("partially initialized module 'pandas'
+    # has no attribute 'Series'") in the load benchmark's page views during a training.
+    import pandas  # noqa: F401
+    import plotly.graph_objects  # noqa: F401
     threading.Thread(target=_preload_then_freeze, name="aecore-preload", daemon=True).start()
     yield
 
