@@ -157,5 +157,9 @@ def launched(device: str = "auto") -> Iterator[Processes]:
     dist.init_process_group(backend, **({"device_id": here} if backend == "nccl" else {}))
     try:
         yield Processes(here, rank, world, backend)
+        # Every process waits here until rank 0 has written the checkpoint, so none tears down
+        # its side of the group while another still uses it (a rank that left early was seen to
+        # abort in gloo's threads: "terminate called without an active exception").
+        dist.barrier()
     finally:
         dist.destroy_process_group()
