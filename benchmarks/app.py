@@ -196,7 +196,7 @@ def _bench_every_point(row, m16, ckpt_16d: str, dataset: str, repeats: int, umap
         _bench_umap(row, codes, ckpt_16d, dataset, "all", numba_cold, goals=(45.0, 0.5))
     first, again, select, built, select_cpu = selection_rerun(ckpt_16d, dataset)
     row(f"latent map of all {n}: first page run (AppTest)", first, 60.0, "(codes, PCA, figure)")
-    row(f"  a selection on it: the rerun's server time", select, 1.0,
+    row("  a selection on it: the rerun's server time", select, 1.0,
         f"(figure built again: {'yes' if built else 'no'}; CPU {_fmt(select_cpu)}; "
         f"a rerun without changes {_fmt(again)})")
 

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 import pytest
-from factories import CKPT_2D, synthetic_digits, train_tiny
+from factories import CKPT_2D, synthetic_digits
 
 from aecore import __main__ as cli
 from aecore.checkpoint import load_checkpoint

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from aecore.checkpoint import (MAX_UPLOAD_BYTES, UPLOAD_LIMITS, CheckpointError, is_onnx_folder, list_checkpoints,
+from aecore.checkpoint import (MAX_UPLOAD_BYTES, CheckpointError, is_onnx_folder, list_checkpoints,
                                load_checkpoint, read_config, unpack_upload)
 from ui.cached import stamp
 

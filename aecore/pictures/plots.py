@@ -56,7 +56,7 @@ def latent_scatter(xy: np.ndarray, index: np.ndarray, labels: np.ndarray, classe
         if grey.any():
             fig.add_trace(go.Scattergl(
                 x=xy[grey, 0], y=xy[grey, 1], mode="markers", name="other classes", customdata=index[grey],
-                marker=dict(size=4, color="#c8c8c8", opacity=0.35), hovertemplate=f"#%{{customdata}}<extra></extra>"))
+                marker=dict(size=4, color="#c8c8c8", opacity=0.35), hovertemplate="#%{customdata}<extra></extra>"))
         xy, index, labels = xy[~grey], index[~grey], labels[~grey]
         values = None if values is None else np.asarray(values)[~grey]
     if values is None:
