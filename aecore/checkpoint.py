@@ -59,7 +59,7 @@ class Checkpoint:
     def dataset(self) -> str | None:
         """The name of the dataset the model was trained on (its config's "training" or "dataset"
         section), or None when the config does not say."""
-        return (self.config.get("training") or {}).get("dataset") or (self.config.get("dataset") or {}).get("name")
+        return config_dataset(self.config)
 
     def recorded(self) -> dict[str, np.ndarray] | None:
         """The training history's arrays (history.safetensors), checked, or None without one."""
@@ -182,6 +182,12 @@ def model_config(config: dict, where: Path | str = CONFIG) -> ModelConfig:
         raise CheckpointError(f"{where}: {e}") from None
 
 
+def config_dataset(config: dict) -> str | None:
+    """The dataset a checkpoint's config says it was trained on (its "training" or "dataset"
+    section), or None when it does not say."""
+    return (config.get("training") or {}).get("dataset") or (config.get("dataset") or {}).get("name")
+
+
 def is_onnx_folder(path: str | Path) -> bool:
     """A folder of ONNX graphs (encoder.onnx or decoder.onnx, and no config.json)."""
     path = Path(path)
@@ -195,7 +201,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if is_onnx_folder(path):
         from .models.onnx import load_onnx
         model, config = load_onnx(path)
-        return Checkpoint(path, model, config, _read_metrics(path))
+        return Checkpoint(path, model, config, read_metrics(path))
     config = read_config(path)
     cfg = model_config(config, path / CONFIG)
     weights = path / WEIGHTS
@@ -209,10 +215,12 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         check_outputs(model)
     except ValueError as e:
         raise CheckpointError(f"{weights}: {e}") from None
-    return Checkpoint(path, model, config, _read_metrics(path))
+    return Checkpoint(path, model, config, read_metrics(path))
 
 
-def _read_metrics(path: Path) -> dict | None:
+def read_metrics(path: str | Path) -> dict | None:
+    """metrics.json of a checkpoint folder, checked, or None without one."""
+    path = Path(path)
     if not (path / METRICS).is_file():
         return None
     metrics = _read_json(path / METRICS)

@@ -180,10 +180,10 @@ def test_selection_and_whole_map_downloads(open_page):
 
 
 def test_the_whole_map_exports_every_point(app_env):
-    from ui import cached
+    from ui import exports
     path = str(app_env / CKPT_16D)
-    table = pd.read_parquet(io.BytesIO(cached.map_export(path, "mnist-sample", "test", "pca", 0, "{}", "parquet")))
+    table = pd.read_parquet(io.BytesIO(exports.map_export(path, "mnist-sample", "test", "pca", 0, "{}", "parquet")))
     assert len(table) == 1000 and table.filter(like="code_").shape[1] == 16
-    with zipfile.ZipFile(io.BytesIO(cached.map_export(path, "mnist-sample", "test", "pca", 0, "{}", "projector"))) as z:
+    with zipfile.ZipFile(io.BytesIO(exports.map_export(path, "mnist-sample", "test", "pca", 0, "{}", "projector"))) as z:
         vectors = z.read(f"{CKPT_16D}-mnist-sample-test-projector/vectors.tsv").decode().splitlines()
     assert len(vectors) == 1000 and len(vectors[0].split("\t")) == 16

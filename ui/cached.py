@@ -17,7 +17,8 @@ import numpy as np
 import streamlit as st
 
 from aecore.cache import cached_projection
-from aecore.checkpoint import Checkpoint, is_onnx_folder, load_checkpoint, read_config, weights_digest
+from aecore.checkpoint import (Checkpoint, config_dataset, is_onnx_folder, load_checkpoint, read_config, read_metrics,
+                               weights_digest)
 from aecore.data import Dataset, available_datasets, load_dataset, shown_instead
 from aecore.latent import decode_codes, encode_dataset, nearest_neighbours, neighbour_preservation, project
 from aecore.devices import app_device
@@ -80,10 +81,13 @@ def available() -> list[str]:
 @per_checkpoint(st.cache_data(show_spinner=False, max_entries=64))
 def trained_on(path: str, weights: str) -> str | None:
     """The dataset the checkpoint's config says it was trained on (None when it does not say)."""
-    if is_onnx_folder(path):  # its onnx.json may say; it has no config.json
-        return load_checkpoint(path).dataset
-    config = read_config(path)
-    return (config.get("training") or {}).get("dataset") or (config.get("dataset") or {}).get("name")
+    return config_dataset(_config(path))
+
+
+def _config(path: str) -> dict:
+    """A checkpoint's config without loading its weights: config.json, or for an ONNX model
+    folder (which has none) the config its loader describes from onnx.json and the graphs."""
+    return load(path).config if is_onnx_folder(path) else read_config(path)
 
 
 def dataset_for(path: str) -> str:
@@ -297,27 +301,4 @@ def map_spec(path: str, method: str, params: dict) -> str:
 @per_checkpoint(st.cache_data(show_spinner=False, max_entries=64))
 def summary(path: str, weights: str) -> tuple[dict, dict | None]:
     """(config.json, metrics.json or None) of a checkpoint, without loading its weights."""
-    from aecore.checkpoint import METRICS
-
-    from pathlib import Path
-
-    metrics = Path(path) / METRICS
-    return read_config(path), (json.loads(metrics.read_text()) if metrics.is_file() else None)
-
-
-@per_checkpoint(st.cache_data(show_spinner=False, max_entries=2))
-def map_export(path: str, weights: str, name: str, split: str, method: str, seed: int, params_json: str,
-               form: str) -> bytes:
-    """The whole map as a file: form "projector" (a TensorBoard projector bundle, zipped) or
-    "parquet" (coordinates, codes and labels). Built when a download button asks for it."""
-    from aecore.latent.export import map_parquet
-    from aecore.latent.projector import projector_zip
-
-    data, z = dataset(name, split), codes(path, name, split)
-    index = np.arange(len(z))
-    if form == "projector":
-        return projector_zip(z, index, data.labels, data.images, data.classes,
-                             name=f"{os.path.basename(path)} codes of {name} {split}",
-                             folder=f"{os.path.basename(path)}-{name}-{split}-projector")
-    xy = projection(path, name, split, method, seed, **json.loads(params_json))
-    return map_parquet(index, data.labels, xy, z, data.classes)
+    return _config(path), read_metrics(path)

@@ -3,12 +3,14 @@ reconstructions) and the whole map (a TensorBoard projector bundle, a Parquet ta
 are built only when their button is clicked (Streamlit's deferred download data)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from aecore.latent.export import selection_csv, selection_npz
+from aecore.latent.export import map_parquet, selection_csv, selection_npz
+from aecore.latent.projector import projector_zip
 from ui import cached
 
 
@@ -34,12 +36,27 @@ def map_downloads(path: str, name: str, split: str, method: str, seed: int, para
     stem = f"{Path(path).name}-{name}-{split}"
     c = st.columns(2)
     c[0].download_button("TensorBoard projector bundle (.zip)",
-                         lambda: cached.map_export(path, name, split, method, seed, params_json, "projector"),
+                         lambda: map_export(path, name, split, method, seed, params_json, "projector"),
                          f"{stem}-projector.zip", "application/zip", key="download_projector",
                          help="vectors.tsv, metadata.tsv, sprite.png, projector_config.pbtxt: unzip, then "
                               f"`tensorboard --logdir {stem}-projector` and open the Projector tab")
-    c[1].download_button("Map as Parquet", lambda: cached.map_export(path, name, split, method, seed, params_json,
+    c[1].download_button("Map as Parquet", lambda: map_export(path, name, split, method, seed, params_json,
                                                                      "parquet"),
                          f"{stem}-{method}.parquet", "application/vnd.apache.parquet", key="download_parquet",
                          help="index, label, class, x, y and code_0 ... one row per point: "
                               f"pandas.read_parquet, or `embedding-atlas {stem}-{method}.parquet --x x --y y`")
+
+
+@cached.per_checkpoint(st.cache_data(show_spinner=False, max_entries=2))
+def map_export(path: str, weights: str, name: str, split: str, method: str, seed: int, params_json: str,
+               form: str) -> bytes:
+    """The whole map as a file: form "projector" (a TensorBoard projector bundle, zipped) or
+    "parquet" (coordinates, codes and labels). Built when a download button asks for it."""
+    data, z = cached.dataset(name, split), cached.codes(path, name, split)
+    index = np.arange(len(z))
+    if form == "projector":
+        return projector_zip(z, index, data.labels, data.images, data.classes,
+                             name=f"{Path(path).name} codes of {name} {split}",
+                             folder=f"{Path(path).name}-{name}-{split}-projector")
+    xy = cached.projection(path, name, split, method, seed, **json.loads(params_json))
+    return map_parquet(index, data.labels, xy, z, data.classes)
