@@ -49,7 +49,7 @@ with guard():
         fig = cached.map_figure(ctx.path, ctx.dataset, split, method, ctx.seed, params_json, colour, THUMBS if thumbs else 0,
                                 cached.BACKDROP if backdrop else 0,
                                 tuple(data.classes.index(c) for c in shown) if shown else None,
-                                () if find is None else (int(find),), f"#{find}")
+                                **({} if find is None else {"marked": (int(find),), "marks_name": f"#{find}"}))
 
         left, right = st.columns([3, 2])
         with left:

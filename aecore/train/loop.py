@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from functools import partial
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
@@ -91,8 +92,9 @@ def run_epoch(model, images, sampler, generator, optimizer=None, on_batch=None, 
         x, weight = processes.share(shard, x)
         if x is None:
             continue
+        index = shard(idx, processes.rank, processes.world_size)  # the images' indices, split alike
         with torch.autocast(x.device.type, torch.bfloat16, enabled=optimizer is not None and precision == "bfloat16"):
-            terms = objective(x, index=processes.share(shard, idx)[0])  # the images' indices, split alike
+            terms = objective(x, index=index)
         check_finite(terms, epoch)
         if optimizer is not None:
             optimizer.zero_grad(set_to_none=True)
@@ -166,7 +168,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
             t0 = time.perf_counter()
             model.train()
             trained = run_epoch(model, train_x, warm_batches, shuffle, optimizer, on_batch, epoch, warm_shift,
-                                stop, averaged, processes, objective, _every_nth, train_cfg.precision)
+                                stop, averaged, processes, objective, partial(Autoencoder.shard, model),  # images, whatever the kind
+                                train_cfg.precision)
             run.finish({"epoch": epoch, "phase": "warm start", "train": processes.mean(trained)}, t0)
         if warm_epochs:
             model.end_warm_start()
@@ -187,10 +190,6 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
         run.fall_back()
     return TrainResult(run.shown.eval().cpu(), run.history, time.perf_counter() - start, info, run.recorder,
                        run.stopped, processes.trained_with(train_cfg.batch_size))
-
-
-def _every_nth(batch: torch.Tensor, rank: int, world: int) -> torch.Tensor:
-    return batch[rank::world]  # Autoencoder.shard, for batches of images whatever the kind
 
 
 def _images(model, train_cfg: TrainConfig, processes: Processes):
