@@ -2,7 +2,6 @@
 and every checkpoint's in one sortable leaderboard with the baselines and anchors."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +10,7 @@ import streamlit as st
 from aecore.checkpoint import Checkpoint
 from aecore.measure.card import DESCRIPTIONS, measured_on, metric_rows
 from aecore.measure.leaderboard import INFO, leaderboard_rows, metric_columns
+from aecore.measure.zoo import load_baselines
 from ui import cached, checkpoints
 
 
@@ -31,8 +31,7 @@ def metrics_table(ckpt: Checkpoint, key: str) -> None:
 
 def baselines() -> dict:
     """baselines.json of the checkpoint folder ({} when it has none)."""
-    path = checkpoints.checkpoint_dir() / "baselines.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return load_baselines(checkpoints.checkpoint_dir())
 
 
 def leaderboard() -> pd.DataFrame:

@@ -35,6 +35,12 @@ def train_entry(name: str, entry: dict, folder: Path = ZOO_DIR, on_epoch: Callab
     return save_result(folder / name, result, training, metrics, about=entry.get("about"))
 
 
+def load_baselines(folder: Path = ZOO_DIR) -> dict:
+    """baselines.json of a checkpoint folder ({dataset: {...}}), or {} when it has none."""
+    path = Path(folder) / BASELINES.name
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def recipe_datasets(recipe: dict) -> list[str]:
     """The datasets the recipe's checkpoints are trained and measured on, in recipe order."""
     return list(dict.fromkeys(entry["training"]["dataset"] for entry in recipe.values()))
@@ -181,7 +187,7 @@ def report(folder: Path = ZOO_DIR) -> str:
     """The markdown tables of every checkpoint's metrics beside the anchors and baselines, one per
     dataset, then the goals."""
     recipe, ckpts = load_recipe(folder / "recipe.json"), collect(folder)
-    baselines = json.loads((folder / "baselines.json").read_text()) if (folder / "baselines.json").is_file() else {}
+    baselines = load_baselines(folder)
     lines = ["# Checkpoint zoo", "",
              "Regenerate with `python -m aecore zoo` (retrain) and `python -m aecore report > checkpoints/README.md`."]
     for dataset in recipe_datasets(recipe):
