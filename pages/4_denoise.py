@@ -12,14 +12,9 @@ from aecore.pictures.images import ImageError, canvas_input, picture_input
 from aecore.pictures.noise import NOISES
 from aecore.pictures.pixels import unit_float
 from ui import cached
-from ui.display import show_digits
+from ui.display import CAN_DRAW, drawing, show_digits
 from ui.frame import guard
 from ui.widgets import pick_other_checkpoint, require_context
-
-try:
-    from streamlit_drawable_canvas import st_canvas
-except Exception:  # noqa: BLE001 -- the page still works with uploads
-    st_canvas = None
 
 
 def random_digit(count: int, seed: int) -> None:
@@ -31,7 +26,7 @@ def pick_input(test, seed: int) -> np.ndarray:
     """The clean (28, 28) input in [0, 1] from the chosen source; stops the page when none yet."""
     test_item = f"Test {test.item}"
     source = st.radio("Input", [test_item, "Draw", "Upload"], horizontal=True, key="source")
-    if source == "Draw" and st_canvas is None:
+    if source == "Draw" and not CAN_DRAW:
         st.info(f"The drawing canvas could not be loaded here; upload a picture of a {test.item} instead.")
         source = "Upload"
     if source == test_item:
@@ -49,11 +44,8 @@ def pick_input(test, seed: int) -> np.ndarray:
     try:
         if source == "Draw":
             st.space("small")  # room for the canvas toolbar, which floats above it
-            drawn = st_canvas(stroke_width=18, stroke_color="#ffffff", background_color="#000000",
-                              height=280, width=280, drawing_mode="freedraw", return_image_data=True,
-                              key="canvas")
-            if drawn is not None and drawn.image_data is not None:
-                return canvas_input(drawn.image_data)
+            if (pixels := drawing("canvas", 280)) is not None:
+                return canvas_input(pixels)
         elif (file := st.file_uploader(f"A picture of one {test.item}", key="picture",
                                        type=["png", "jpg", "jpeg", "bmp", "gif", "webp"])) is not None:
             return picture_input(file.getvalue(), name=file.name)

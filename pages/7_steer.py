@@ -9,14 +9,9 @@ from aecore.pictures import plots
 from aecore.pictures.images import ImageError, canvas_input
 from aecore.pictures.pixels import unit_float
 from ui import cached
-from ui.display import show_digits
+from ui.display import CAN_DRAW, drawing, show_digits
 from ui.frame import guard
 from ui.widgets import require_context
-
-try:
-    from streamlit_drawable_canvas import st_canvas
-except Exception:  # noqa: BLE001 -- the page works without the drawing
-    st_canvas = None
 
 
 def take_selection(group: str) -> None:
@@ -49,13 +44,12 @@ def groups(data, path: str, name: str, seed: int, d: int) -> tuple[np.ndarray, n
 
 def drawn_code(model):
     """The code of the digit drawn on the canvas, or None when nothing is drawn."""
-    if st_canvas is None:
+    if not CAN_DRAW:
         st.info("The drawing canvas could not be loaded here.")
         return None
-    drawn = st_canvas(stroke_width=18, stroke_color="#ffffff", background_color="#000000", height=200,
-                      width=200, drawing_mode="freedraw", return_image_data=True, key="steer_canvas")
+    pixels = drawing("steer_canvas", 200)
     try:
-        image = canvas_input(drawn.image_data) if drawn is not None and drawn.image_data is not None else None
+        image = None if pixels is None else canvas_input(pixels)
     except ImageError:  # an empty canvas
         image = None
     return None if image is None else encode_dataset(model, image[None])[0]
