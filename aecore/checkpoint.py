@@ -69,7 +69,7 @@ class Checkpoint:
         from .train.history import check_history
         try:
             tensors = load_numpy_bytes(_bounded_bytes(file, MAX_UPLOAD_BYTES))
-            check_history(tensors, len(self.config.get("history") or []), str(file))
+            tensors = check_history(tensors, len(self.config.get("history") or []), str(file))
         except CheckpointError:
             raise
         except (SafetensorError, ValueError, OverflowError) as e:

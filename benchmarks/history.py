@@ -47,9 +47,9 @@ def measure(name: str, dataset: str, epochs: int) -> dict[str, float]:
     recorder, cpu = Recorder(dataset), {"record": 0.0}
     record = recorder.record
 
-    def timed(model):
+    def timed(model, epoch=None):
         start = time.process_time()
-        out = record(model)
+        out = record(model, epoch)
         cpu["record"] += time.process_time() - start
         return out
     recorder.record = timed

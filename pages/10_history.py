@@ -1,6 +1,6 @@
 """History: how the picked checkpoint's code space organised itself while it trained, replayed
-from its recorded history (the map of 1,000 test images and a dozen reconstructions after every
-epoch): a slider and a play button in the chart, and the animation as a GIF."""
+from its recorded history (the map of 1,000 test images and a dozen reconstructions after each
+epoch it kept: every one of a short training, 40 of a long one): a slider and a play button in the chart, and the animation as a GIF."""
 import streamlit as st
 
 from aecore.data import DataError
@@ -25,14 +25,16 @@ with guard():
         labels = cached.dataset(name).labels[history["index"]]
     except DataError:
         name, labels = None, None
-    d, epochs, n = ckpt.model.latent_dim, len(history["maps"]), len(history["index"])
+    d, frames, n = ckpt.model.latent_dim, history["epochs"], len(history["index"])
     axes = ("z1", "z2") if d <= 2 else ("PCA 1", "PCA 2")
     st.plotly_chart(cached.history_figure(ctx.path, name, axes), key="replay")
-    how = "their 2-D codes" if d <= 2 else f"the PCA of their {d}-D codes, turned to match the epoch before"
-    st.caption(f"{epochs} epochs of {ckpt.name}: the first {n:,} {name or ckpt.dataset or ''} test images, {how}; "
+    how = "their 2-D codes" if d <= 2 else f"the PCA of their {d}-D codes, turned to match the frame before"
+    kept = f"{len(frames)} epochs" if len(frames) == frames[-1] else f"{len(frames)} of {frames[-1]} epochs (dense at the start)"
+    st.caption(f"{kept} of {ckpt.name}: the first {n:,} {name or ckpt.dataset or ''} test images, {how}; "
                "each epoch framed around its points (the outermost 1% may fall outside). Press ▶ Play, or drag the slider."
                + ("" if name else " Colours need that dataset's labels, which this machine does not have."))
     st.download_button("Download the animation (GIF)", lambda: history_gif(history["maps"], labels,
-                                                                           history["reconstructions"]),
+                                                                           history["reconstructions"],
+                                                                           epochs=frames),
                        file_name=f"{ckpt.name}-history.gif", mime="image/gif", key="replay_gif",
                        on_click="ignore")

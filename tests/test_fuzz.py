@@ -83,7 +83,7 @@ def usable(ckpt: Checkpoint) -> None:
     if ckpt.config.get("history"):
         loss_curves(ckpt.config["history"])
     recorded = ends_well(ckpt.recorded, CheckpointError)
-    assert recorded is None or set(recorded) == {"index", "maps", "reconstructions"}
+    assert recorded is None or set(recorded) == {"index", "epochs", "maps", "reconstructions"}
 
 
 def load_files(files: dict[str, bytes]) -> None:

@@ -99,6 +99,47 @@ def test_training_records_a_map_and_reconstructions_per_epoch_that_the_checkpoin
     assert (tmp_path / "ck" / "history.safetensors").stat().st_size < 2**20
 
 
+def test_a_history_keeps_every_epoch_of_a_short_training_and_frames_of_a_long_one():
+    from aecore.train.history import frame_epochs
+    assert frame_epochs(7, 40).tolist() == list(range(1, 8))
+    for epochs in (41, 60, 150, 230, 1000):
+        kept = frame_epochs(epochs, 40)
+        assert len(kept) == 40 and kept[0] == 1 and kept[-1] == epochs and (kept[1:] > kept[:-1]).all()
+        assert kept[10] - kept[9] < kept[-1] - kept[-2]  # denser at the start, where the map changes most
+
+
+def test_a_long_training_records_only_the_frames_it_keeps_and_its_history_loads(tmp_path, monkeypatch):
+    import aecore.train.history as history
+    from aecore.train import save_result
+    monkeypatch.setattr(history, "FRAMES", 3)
+    cfg = TrainConfig(**{**SMALL, "epochs": 5})
+    result = train(MODEL, cfg)
+    assert [("record_seconds" in r) for r in result.history] == [True, True, False, False, True]
+    recorded = load_checkpoint(save_result(tmp_path / "ck", result, cfg)).recorded()
+    assert recorded["epochs"].tolist() == [1, 2, 5] and len(recorded["maps"]) == 3
+
+
+def test_a_history_of_every_epoch_is_thinned_when_saved(monkeypatch):
+    import aecore.train.history as history
+    monkeypatch.setattr(history, "FRAMES", 3)
+    recorder = history.Recorder("mnist-sample", size=20, every_epoch=True)  # as the Train page records
+    result = train(MODEL, TrainConfig(**{**SMALL, "epochs": 5}), recorder=recorder)
+    assert all("record_seconds" in r for r in result.history) and len(recorder.maps) == 5
+    kept = recorder.tensors()
+    assert kept["epochs"].tolist() == [1, 2, 5] and (kept["maps"][2] == recorder.maps[4].astype("float16")).all()
+
+
+def test_a_history_written_before_frames_were_kept_loads_as_every_epoch(tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    from aecore.train import save_result
+    cfg = TrainConfig(**SMALL)
+    path = save_result(tmp_path / "ck", train(MODEL, cfg), cfg)
+    old = {k: v for k, v in load_file(path / "history.safetensors").items() if k != "epochs"}
+    save_file(old, path / "history.safetensors")
+    assert load_checkpoint(path).recorded()["epochs"].tolist() == [1, 2]
+
+
 def test_a_broken_history_file_is_a_checkpoint_error(tmp_path):
     from aecore.checkpoint import CheckpointError
     from aecore.train import save_result
@@ -134,7 +175,7 @@ def test_a_stop_keeps_the_last_finished_epoch(monkeypatch):
         stop.set()  # ask to stop during epoch 2
     result = train(MODEL, TrainConfig(**{**SMALL, "epochs": 4}), on_epoch=after_epoch, stop=stop)
     assert result.stopped and seen == [1] and len(result.history) == 1
-    assert len(result.recorder.tensors()["maps"]) == 1
+    assert result.recorder.tensors()["epochs"].tolist() == [1]
     after_one = {}
     reference = train(MODEL, TrainConfig(**{**SMALL, "epochs": 4}),
                       on_epoch=lambda r: after_one or after_one.update(weights=weights(reference_model[-1])))
@@ -168,3 +209,15 @@ def test_a_umap_model_warm_starts_from_umap_learns_map_and_can_keep_it():
     maps = result.recorder.tensors()["maps"].astype(np.float32)
     assert np.array_equal(maps[1], maps[3])  # the frozen map stayed where the warm start left it
     assert not np.array_equal(maps[0], maps[1])
+
+
+def test_a_stop_between_kept_frames_records_the_epoch_it_keeps(monkeypatch):
+    import threading
+
+    import aecore.train.history as history
+    monkeypatch.setattr(history, "FRAMES", 3)  # 6 epochs keep 1, 2 and 6: a stop in epoch 4 keeps epoch 3
+    stop = threading.Event()
+    result = train(MODEL, TrainConfig(**{**SMALL, "epochs": 6}), stop=stop,
+                   on_epoch=lambda r: r["epoch"] == 3 and stop.set())
+    assert result.stopped and len(result.history) == 3
+    assert result.recorder.tensors()["epochs"].tolist() == [1, 2, 3]

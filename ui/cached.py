@@ -238,10 +238,10 @@ def history_figure(path: str, weights: str, name: str | None, axis_names: tuple)
     index = history["index"]
     if name is None:
         return figure(history["maps"], index, np.zeros(len(index), np.int64), ("unknown",),
-                      history["reconstructions"], axis_names)
+                      history["reconstructions"], axis_names, epochs=history["epochs"])
     data = dataset(name)
     return figure(history["maps"], index, data.labels[index], data.classes, history["reconstructions"], axis_names,
-                  label=data.label)
+                  label=data.label, epochs=history["epochs"])
 
 
 # --- decode anywhere, compare, steer, export -------------------------------------------------

@@ -170,7 +170,7 @@ class Trainer:
     def _train_and_save(self, job: Job) -> None:
         r = job.request
         job.batches = batches_per_epoch(r.training)
-        recorder = Recorder(r.training.dataset)
+        recorder = Recorder(r.training.dataset, every_epoch=True)  # the page redraws the map after each epoch
         job.index, job.labels = recorder.index, recorder.labels
         losses: list[float] = []
 

@@ -1,5 +1,5 @@
 """A training history replayed (aecore.train.history: the aligned map of a fixed test subset and
-a dozen reconstructions after every epoch): as a plotly figure with an epoch slider and a play
+a dozen reconstructions after each epoch it kept): as a plotly figure with an epoch slider and a play
 button, animated in the browser without a round trip to the server, and as an animated GIF.
 
 Each epoch's map is framed by its own robust extent, so a map that spreads out over training
@@ -54,13 +54,18 @@ def _frame_traces(xy, labels, classes) -> list:
     return [go.Scattergl(x=xy[labels == c, 0].tolist(), y=xy[labels == c, 1].tolist()) for c in range(len(classes))]
 
 
-def _controls(epochs: int, frame_ms: int) -> dict:
-    """The layout's slider (one step per epoch, at the last) and play/pause buttons."""
+def _epochs(maps: np.ndarray, epochs) -> list[int]:
+    """The epoch of each frame: `epochs` as given, or 1..E for a history of every epoch."""
+    return list(range(1, len(maps) + 1)) if epochs is None else [int(e) for e in epochs]
+
+
+def _controls(epochs: list[int], frame_ms: int) -> dict:
+    """The layout's slider (one step per recorded epoch, at the last) and play/pause buttons."""
     still = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}
-    steps = [{"method": "animate", "label": str(e), "args": [[str(e)], still]} for e in range(1, epochs + 1)]
+    steps = [{"method": "animate", "label": str(e), "args": [[str(e)], still]} for e in epochs]
     play = {"frame": {"duration": frame_ms, "redraw": True}, "transition": {"duration": 0}, "fromcurrent": False}
     return {
-        "sliders": [{"active": epochs - 1, "steps": steps, "currentvalue": {"prefix": "epoch "},
+        "sliders": [{"active": len(epochs) - 1, "steps": steps, "currentvalue": {"prefix": "epoch "},
                      "x": 0.17, "len": 0.83, "y": 0, "yanchor": "top", "pad": {"t": 40}}],
         "updatemenus": [{"type": "buttons", "direction": "left", "showactive": False, "x": 0, "y": 0,
                          "xanchor": "left", "yanchor": "top", "pad": {"t": 55},
@@ -71,16 +76,16 @@ def _controls(epochs: int, frame_ms: int) -> dict:
 
 def history_figure(maps: np.ndarray, index: np.ndarray, labels: np.ndarray, classes,
                    reconstructions: np.ndarray, axis_names=("z1", "z2"), frame_ms: int = FRAME_MS,
-                   height: int = 600, label: str = "class") -> go.Figure:
-    """maps (E, n, 2), the subset's test indices (n,) and labels (n,), reconstructions
-    (E, k, 28, 28) uint8 -> the map (left) and the reconstructions (right) at the last epoch,
-    with one animation frame per epoch named "1".."E"; `label` names the classes (the
-    dataset's word: "digit", "class")."""
-    epochs, split = len(maps), 0.66
+                   height: int = 600, label: str = "class", epochs=None) -> go.Figure:
+    """maps (F, n, 2), the subset's test indices (n,) and labels (n,), reconstructions
+    (F, k, 28, 28) uint8, the epoch of each frame (F,) (None: 1..F) -> the map (left) and the
+    reconstructions (right) at the last epoch, with one animation frame per recorded epoch named
+    by its number; `label` names the classes (the dataset's word: "digit", "class")."""
+    epochs, split = _epochs(maps, epochs), 0.66
     fig = go.Figure(latent_scatter(maps[-1].astype(np.float32), index, labels, classes, label=label).data)
     box = (split + 0.1, 1.0)  # the reconstructions, right of the map and its legend
-    fig.frames = [go.Frame(name=str(e + 1), data=_frame_traces(maps[e], labels, classes), traces=list(range(len(classes))),
-                           layout=_epoch_layout(maps[e], reconstructions[e], box)) for e in range(epochs)]
+    fig.frames = [go.Frame(name=str(epoch), data=_frame_traces(maps[f], labels, classes), traces=list(range(len(classes))),
+                           layout=_epoch_layout(maps[f], reconstructions[f], box)) for f, epoch in enumerate(epochs)]
     # fixed margins: the slider would otherwise grow them at every frame
     fig.update_layout(height=height, margin={"l": 60, "r": 10, "t": 30, "b": 130, "autoexpand": False},
                       xaxis={"domain": [0, split], "title": axis_names[0]}, yaxis={"title": axis_names[1]},
@@ -92,22 +97,22 @@ def history_figure(maps: np.ndarray, index: np.ndarray, labels: np.ndarray, clas
 
 
 def history_frames(maps: np.ndarray, labels: np.ndarray | None, reconstructions: np.ndarray,
-                   size: int = 360) -> np.ndarray:
-    """One uint8 picture (E, H, W, 3) per epoch: the map (size x size) left, the reconstructions
-    right, "epoch e of E" above."""
-    frames = []
-    for e, (xy, recon) in enumerate(zip(maps, reconstructions)):
+                   size: int = 360, epochs=None) -> np.ndarray:
+    """One uint8 picture (F, H, W, 3) per recorded epoch: the map (size x size) left, the
+    reconstructions right, "epoch e of E" above."""
+    frames, epochs = [], _epochs(maps, epochs)
+    for e, xy, recon in zip(epochs, maps, reconstructions):
         board = Image.new("RGB", (size + 20 + reconstruction_tile(recon).shape[1] + 10, size + 40), "white")
         board.paste(Image.fromarray(scatter_image(xy, labels, robust_extent(xy), (size, size))), (10, 30))
         board.paste(Image.fromarray(reconstruction_tile(recon)).convert("RGB"), (size + 20, 30))
-        ImageDraw.Draw(board).text((10, 8), f"epoch {e + 1} of {len(maps)}", fill=(0, 0, 0))
+        ImageDraw.Draw(board).text((10, 8), f"epoch {e} of {epochs[-1]}", fill=(0, 0, 0))
         frames.append(np.asarray(board))
     return np.stack(frames)
 
 
 def history_gif(maps: np.ndarray, labels: np.ndarray | None, reconstructions: np.ndarray,
-                frame_ms: int = FRAME_MS) -> bytes:
-    """The history as an animated GIF, one frame per epoch, the last held three times as long."""
-    frames = history_frames(maps, labels, reconstructions)
+                frame_ms: int = FRAME_MS, epochs=None) -> bytes:
+    """The history as an animated GIF, one frame per recorded epoch, the last held three times as long."""
+    frames = history_frames(maps, labels, reconstructions, epochs=epochs)
     frames = np.concatenate([frames, frames[-1:], frames[-1:]])  # a pause before it loops
     return gif_bytes(frames, scale=1, duration_ms=frame_ms)

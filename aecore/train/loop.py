@@ -1,5 +1,5 @@
 """Training: a plain function with callbacks, readable top to bottom. After every epoch it
-records the history (history.py) that the app replays; a stop request keeps the last finished
+records the losses, and after the epochs a history keeps (history.py) the maps that the app replays; a stop request keeps the last finished
 epoch. The same loop runs on a GPU, and as one of torchrun's processes (distributed.py)."""
 from __future__ import annotations
 
@@ -164,6 +164,8 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
     try:
         warm_epochs, warm_batches, warm_shift = model.warm_start(train_cpu, train_cfg.batch_size, train_cfg.seed)
         warm_shift = train_cfg.augment_shift if warm_shift is None else warm_shift
+        if run.recorder is not None:
+            run.recorder.plan(warm_epochs + train_cfg.epochs, train_cfg.precision)
         for epoch in range(1, warm_epochs + 1):  # batches of images, not edges: dealt out as any kind's
             t0 = time.perf_counter()
             model.train()
@@ -231,9 +233,9 @@ class _Run:
 
     def finish(self, record: dict, t0: float) -> None:
         """Record the map, time the epoch, keep its weights for a stop, tell the caller."""
-        if self.recorder is not None:
+        if self.recorder is not None and self.recorder.due(record["epoch"]):
             before = self.recorder.seconds
-            self.recorder.record(self.shown)
+            self.recorder.record(self.shown, record["epoch"])
             record["record_seconds"] = self.recorder.seconds - before
         record["seconds"] = time.perf_counter() - t0
         self.history.append(record)
@@ -247,6 +249,9 @@ class _Run:
             raise TrainingStopped("stopped before the first epoch finished: nothing to save")
         self.shown.load_state_dict(self.kept)
         self.stopped = True
+        last = self.history[-1]["epoch"]
+        if self.recorder is not None and self.recorder.epochs[-1:] != [last]:  # a history ends at its last epoch
+            self.recorder.record(self.shown, last)
 
 
 def save_result(path, result: TrainResult, train_cfg: TrainConfig, metrics: dict | None = None,
