@@ -36,6 +36,16 @@ def test_checkpoint_was_trained_from_its_recipe(name):
     assert on["split"] == "test" and on["size"] == 10_000
 
 
+@pytest.mark.parametrize("name", list(RECIPE))
+def test_checkpoint_carries_its_training_history_well_under_a_megabyte(name):
+    ckpt = load_checkpoint(zoo.ZOO_DIR / name)
+    recorded = ckpt.recorded()  # checked against config.json's epochs as it loads
+    assert recorded is not None, f"{name} has no history.safetensors: retrain it with `python -m aecore zoo {name}`"
+    assert recorded["epochs"][-1] == len(ckpt.config["history"]) and len(recorded["maps"]) <= 40
+    assert (zoo.ZOO_DIR / name / "history.safetensors").stat().st_size < 600_000
+    assert (recorded["index"] == np.arange(1000)).all()  # the same test images for every checkpoint
+
+
 def test_checkpoints_fit_in_40_mb():
     total = sum(p.stat().st_size for p in zoo.ZOO_DIR.rglob("*") if p.is_file())
     assert total <= 40 * 2**20
