@@ -275,7 +275,8 @@ if __name__ == "__main__":
     parser.add_argument("--uploads", action="store_true",
                         help="measure the server under checkpoint uploads instead: --pages sessions upload at once, "
                              "--rounds times; the folders left, hostile uploads, peak memory (benchmarks/uploads.py)")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of --pages uploads for --uploads (default 5)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds of --pages uploads for --uploads, or turns of each map for --points (default 5)")
     parser.add_argument("--train", action="store_true",
                         help="instead: page views while the app trains, against idle (benchmarks/train_load.py)")
     parser.add_argument("--views", type=int, default=5, help="with --train: page views per condition (default 5)")

@@ -208,3 +208,15 @@ def test_selection_csv_reads_back_as_the_selected_points():
     assert selection_csv([], [], np.zeros((0, 2))) == "index,label,class,x,y\n"
     with pytest.raises(ValueError, match="as many labels"):
         selection_csv([1, 2], [3], xy)
+
+
+def test_a_dense_map_draws_smaller_dots_and_a_small_one_full_size():
+    from aecore.pictures.plots import latent_scatter
+
+    def sizes(n):
+        xy = np.random.default_rng(0).normal(size=(n, 2)).astype(np.float32)
+        fig = latent_scatter(xy, np.arange(n), np.arange(n) % 10, [str(c) for c in range(10)])
+        return {trace.marker.size for trace in fig.data}
+    assert sizes(500) == sizes(10_000) == {5}
+    (dense,) = sizes(70_000)
+    assert 2.5 < dense < 3.5 and sizes(32_699).pop() > dense  # shrinks with the count, not to nothing

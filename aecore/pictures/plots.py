@@ -18,6 +18,15 @@ from .pixels import to_uint8
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]  # one per class, as matplotlib's tab10
 GRID = -1  # customdata of the click grid's points
+FULL_SIZE_POINTS = 10_000  # a map of up to this many points draws them at full size
+
+
+def point_scale(n: int) -> float:
+    """How much smaller each of n points is drawn than on a map of FULL_SIZE_POINTS: dots shrink
+    with the fourth root of the count (0.61 at 70,000), so a dense map keeps its clusters apart
+    instead of turning into one blot. It is also what keeps a big map quick where WebGL runs in
+    software (no GPU, as on CI and most servers): there the time goes to filling each dot's pixels."""
+    return float(min(1.0, (FULL_SIZE_POINTS / max(n, 1)) ** 0.25))
 
 
 def loss_curves(history: list[dict]) -> go.Figure:
@@ -49,14 +58,15 @@ def latent_scatter(xy: np.ndarray, index: np.ndarray, labels: np.ndarray, classe
     `label` is what a class is called ("digit", "class"), in the legend title and hover text.
     Selected points grow; the rest fade only a little, since a click on the click grid is a
     selection too (and the figure must not depend on the selection: Streamlit would reset it).
-    `shown`: the class numbers to draw as usual; the others are greyed (one trace, drawn first)."""
-    fig = go.Figure()
+    `shown`: the class numbers to draw as usual; the others are greyed (one trace, drawn first).
+    Above FULL_SIZE_POINTS points, the dots are drawn smaller (point_scale)."""
+    fig, scale = go.Figure(), point_scale(len(xy))
     if shown is not None:
         grey = ~np.isin(labels, list(shown))
         if grey.any():
             fig.add_trace(go.Scattergl(
                 x=xy[grey, 0], y=xy[grey, 1], mode="markers", name="other classes", customdata=index[grey],
-                marker=dict(size=4, color="#c8c8c8", opacity=0.35), hovertemplate="#%{customdata}<extra></extra>"))
+                marker=dict(size=4 * scale, color="#c8c8c8", opacity=0.35), hovertemplate="#%{customdata}<extra></extra>"))
         xy, index, labels = xy[~grey], index[~grey], labels[~grey]
         values = None if values is None else np.asarray(values)[~grey]
     if values is None:
@@ -66,13 +76,13 @@ def latent_scatter(xy: np.ndarray, index: np.ndarray, labels: np.ndarray, classe
             m = labels == c
             fig.add_trace(go.Scattergl(
                 x=xy[m, 0], y=xy[m, 1], mode="markers", name=str(name), customdata=index[m],
-                marker=dict(size=5, color=PALETTE[c % 10], opacity=0.75),
+                marker=dict(size=5 * scale, color=PALETTE[c % 10], opacity=0.75),
                 hovertemplate=f"{label} {name}<br>#%{{customdata}}<extra></extra>"))
     else:
         fig.add_trace(go.Scattergl(
             x=xy[:, 0], y=xy[:, 1], mode="markers", name=value_name, customdata=index,
             text=[str(classes[c]) for c in labels], showlegend=False,
-            marker=dict(size=5, color=values, colorscale="Viridis", opacity=0.8,
+            marker=dict(size=5 * scale, color=values, colorscale="Viridis", opacity=0.8,
                         colorbar=dict(title=dict(text=value_name, side="right"))),
             hovertemplate=f"{label} %{{text}}<br>#%{{customdata}}<br>{value_name} %{{marker.color:.3f}}<extra></extra>"))
     fig.update_traces(selected=dict(marker=dict(size=9, opacity=1.0)), unselected=dict(marker=dict(opacity=0.45)))
