@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from aecore.data import datasets, default_dataset
+from aecore.data import DataError, datasets, default_dataset
 from ui import cached, checkpoints
 from ui.frame import ensure_frame
 
@@ -69,7 +69,11 @@ def dataset_picker(path: str | None) -> None:
                                "folders or .npz files in $AECORE_DATA_DIR (see README).")
     own_spec = datasets().get(own or "")
     if own is None or chosen == own:
-        st.caption(datasets()[chosen].description)
+        try:
+            here = "; here " + ", ".join(f"{len(cached.dataset(chosen, s)):,} {s}" for s in ("train", "test"))
+        except DataError:  # the page says what is wrong with the files
+            here = ""
+        st.caption(datasets()[chosen].description + here)
     elif own_spec is not None and chosen == own_spec.stand_in:
         st.caption(_standing_in(own, chosen))
     else:

