@@ -65,16 +65,11 @@ class ExactKnnUMAP:
         self.reducer = None
 
     def fit(self, codes: np.ndarray) -> "ExactKnnUMAP":
-        import umap  # lazy: importing umap takes seconds (numba compilation)
-
-        prepare_umap()
         knn = (None, None, None)
         if len(codes) > self.n_neighbors:  # else UMAP truncates n_neighbors and searches itself
             knn = exact_knn(codes, self.n_neighbors)
-        # a fixed random_state makes UMAP single-threaded; say n_jobs=1 so it does not warn about it.
         # n_epochs=200: UMAP's own choice above 10,000 points; its 500 at <= 10,000 costs 40% more.
-        self.reducer = umap.UMAP(n_components=2, n_neighbors=self.n_neighbors, min_dist=self.min_dist,
-                                 random_state=self.seed, n_jobs=1, n_epochs=200, precomputed_knn=knn)
+        self.reducer = umap_reducer(self.seed, self.n_neighbors, self.min_dist, n_epochs=200, precomputed_knn=knn)
         self.embedding_ = self.reducer.fit_transform(codes)
         return self
 
@@ -84,6 +79,17 @@ class ExactKnnUMAP:
 
     def fit_transform(self, codes: np.ndarray) -> np.ndarray:
         return self.fit(codes).embedding_
+
+
+def umap_reducer(seed: int, n_neighbors: int = 15, min_dist: float = 0.1, **options):
+    """umap-learn's 2-D UMAP, seeded, after prepare_umap(); `options` are UMAP's own (n_epochs,
+    precomputed_knn, ...). A fixed random_state makes UMAP single-threaded: n_jobs=1 says so, so
+    that it does not warn about it."""
+    import umap  # lazy: importing umap takes seconds (numba compilation)
+
+    prepare_umap()
+    return umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed, n_jobs=1,
+                     **options)
 
 
 @functools.cache

@@ -77,12 +77,9 @@ def umap_learn_baseline(train_px, train_labels, test_px, test_labels, seed: int 
     """umap-learn's own 2-D map as a model would be measured: fitted on the train pixels, the
     test images placed by its transform (pynndescent's search; n_neighbors 15, min_dist 0.1):
     k-NN accuracies and trustworthiness (k=5) of the test map."""
-    import umap
-
-    from ..latent.projections import prepare_umap
+    from ..latent.projections import umap_reducer
     from . import metrics
-    prepare_umap()
-    reducer = umap.UMAP(n_components=2, n_neighbors=15, min_dist=0.1, random_state=seed, n_jobs=1)
+    reducer = umap_reducer(seed)
     train_map = reducer.fit_transform(train_px.reshape(len(train_px), -1))
     test_map = reducer.transform(test_px.reshape(len(test_px), -1))
     row = {f"knn{k}": metrics.knn_accuracy(train_map, train_labels, test_map, test_labels, k) for k in (1, 5)}

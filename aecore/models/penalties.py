@@ -100,12 +100,8 @@ def umap_graph(images: np.ndarray, n_neighbors: int, seed: int, knn=None):
 def umap_embedding(images: np.ndarray, n_neighbors: int, min_dist: float, seed: int, knn) -> np.ndarray:
     """umap-learn's own 2-D map (N, 2) float32 of images (N, 784) on the exact k-NN graph `knn`,
     seeded (the map a umap model warm-starts from)."""
-    import umap
-
-    from ..latent.projections import prepare_umap
-    prepare_umap()
-    reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed,
-                        n_jobs=1, precomputed_knn=knn)
+    from ..latent.projections import umap_reducer
+    reducer = umap_reducer(seed, n_neighbors, min_dist, precomputed_knn=knn)
     return reducer.fit_transform(images.reshape(len(images), -1).astype(np.float32)).astype(np.float32)
 
 
