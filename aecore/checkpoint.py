@@ -143,7 +143,7 @@ def read_config(path: str | Path) -> dict:
     if not file.is_file():
         raise CheckpointError(f"{file}: missing; a checkpoint folder holds {CONFIG} and {WEIGHTS} "
                               f"(or, for a model trained elsewhere, {ENCODER} and {DECODER})")
-    config = _read_json(file)
+    config = read_json(file)
     if not isinstance(config, dict) or "model" not in config:
         raise CheckpointError(f"{file}: not an aecore checkpoint config (no \"model\" section); "
                               "save checkpoints with aecore (python -m aecore train)")
@@ -161,7 +161,9 @@ def _bounded_bytes(file: Path, limit: int) -> bytes:
     return file.read_bytes()
 
 
-def _read_json(file: Path):
+def read_json(file: Path):
+    """A JSON file of a checkpoint folder (config.json, metrics.json, onnx.json): at most
+    MAX_JSON_BYTES, parsed, or CheckpointError naming the file."""
     try:
         return json.loads(_bounded_bytes(file, MAX_JSON_BYTES))
     except (ValueError, RecursionError) as e:  # bad syntax or encoding, a 5,000-digit number, deep nesting
@@ -223,7 +225,7 @@ def read_metrics(path: str | Path) -> dict | None:
     path = Path(path)
     if not (path / METRICS).is_file():
         return None
-    metrics = _read_json(path / METRICS)
+    metrics = read_json(path / METRICS)
     try:
         check_metrics(metrics)
     except ValueError as e:

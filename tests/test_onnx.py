@@ -196,3 +196,14 @@ def test_onnx_uploads_as_files_or_a_zip_and_onnx_json_is_in_the_digest(tmp_path)
         unpack_upload({ENCODER: files[ENCODER]}, tmp_path / "c")
     with pytest.raises(CheckpointError, match="meta.json beside ONNX graphs; name the JSON .* onnx.json"):
         unpack_upload({**files, "meta.json": b"{}"}, tmp_path / "d")
+
+
+def test_a_hostile_onnx_json_is_a_checkpoint_error_not_a_crash(tmp_path):
+    from aecore.checkpoint import CheckpointError
+    from aecore.models.onnx import read_onnx_json
+    (tmp_path / "onnx.json").write_text("[" * 100_000 + "]" * 100_000)  # nesting deeper than Python recurses
+    with pytest.raises(CheckpointError, match="onnx.json"):
+        read_onnx_json(tmp_path)
+    (tmp_path / "onnx.json").write_bytes(b'{"name": "' + b"x" * 2_000_000 + b'"}')  # bigger than any real one
+    with pytest.raises(CheckpointError, match="onnx.json"):
+        read_onnx_json(tmp_path)

@@ -8,7 +8,6 @@ code from the files: onnxruntime interprets the graphs' standard operators.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from ..checkpoint import DECODER, ENCODER, ONNX_JSON, CheckpointError
+from ..checkpoint import DECODER, ENCODER, ONNX_JSON, CheckpointError, read_json
 from ..checks import lookup
 from ..data.registry import DATASETS
 from ..pictures.pixels import PIXELS, SIDE, as_image_batch
@@ -65,10 +64,7 @@ def read_onnx_json(folder: Path) -> dict:
     meta = dict(DEFAULTS, name=folder.name)
     if not file.is_file():
         return meta
-    try:
-        given = json.loads(file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{file}: not valid JSON ({e})") from None
+    given = read_json(file)  # bounded in size, every kind of bad JSON a CheckpointError
     if not isinstance(given, dict):
         raise CheckpointError(f"{file}: expected an object such as {{\"name\": \"my model\"}}")
     for key, value in given.items():
