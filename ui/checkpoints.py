@@ -101,13 +101,17 @@ def available() -> list[str]:
     return scan()[0] + scan(trained_dir())[0] + list(_uploads())
 
 
+def _described(name: str, kind: str, latent_dim: int) -> str:
+    return f"{name} · {kind} · {latent_dim}-D"
+
+
 @st.cache_data(show_spinner=False)
 def _label(path: str, weights: str) -> str:
     if is_onnx_folder(path):  # no config.json: its model says what it is
         model = load_checkpoint(path).model
-        return f"{Path(path).name} · {model.kind} · {model.latent_dim}-D"
+        return _described(Path(path).name, model.kind, model.latent_dim)
     model = read_config(path)["model"]  # no weights loaded for a label
-    return f"{Path(path).name} · {model['kind']} · {model['latent_dim']}-D"
+    return _described(Path(path).name, model["kind"], model["latent_dim"])
 
 
 def label(path: str) -> str:
@@ -158,7 +162,7 @@ def handle_upload(files) -> None:
     folder = Path(upload_root()) / digest / name  # pages call a checkpoint by its folder's name
     try:
         path = unpack_upload({f.name: f.getvalue() for f in files}, folder)
-        load_checkpoint(path)
+        model = load_checkpoint(path).model  # strictly: what the pages will load
     except CheckpointError as err:  # name the uploaded file, not our temp folder
         shutil.rmtree(folder.parent, ignore_errors=True)
         text = str(err).replace(f"{folder}/", "uploaded ").replace(str(folder), "the upload")
@@ -166,7 +170,7 @@ def handle_upload(files) -> None:
         return
     st.session_state.pop("_upload_error", None)
     uploads.pop(str(path), None)
-    uploads[str(path)] = f"{name} (upload) · {_label(str(path), stamp(path)).split(' · ', 1)[1]}"
+    uploads[str(path)] = _described(f"{name} (upload)", model.kind, model.latent_dim)
     while len(uploads) > KEPT_UPLOADS:
         shutil.rmtree(Path(old := next(iter(uploads))).parent, ignore_errors=True)
         del uploads[old]
