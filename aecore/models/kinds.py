@@ -126,9 +126,13 @@ class Autoencoder(nn.Module):
         the batch's rows in the training images (a warm start's per-image targets)."""
         x_in = self.encoder_input(x)  # the objective's input, also for validation; encode() never corrupts
         z, terms = self.bottleneck(self.encoder(x_in), eps)
-        recon = RECON_LOSSES[self.config.recon](self.decoder(z), x).mean()
+        recon = self.reconstruction_loss(z, x)
         named = self.penalties(x_in, z, terms)
         return {"loss": recon + sum(named.values()), "recon": recon, **named}
+
+    def reconstruction_loss(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The mean reconstruction loss (config.recon) of decoding codes z against images x."""
+        return RECON_LOSSES[self.config.recon](self.decoder(z), x).mean()
 
     def warm_start(self, images: torch.Tensor, batch_size: int, seed: int = 0) -> tuple[int, Batches | None, int | None]:
         """(epochs, their batches, their shift augmentation or None for the training's) that a
@@ -261,7 +265,7 @@ class UMAP(Autoencoder):
         if self._anchor is None or index is None:
             return super().loss(x, eps)
         z, _ = self.bottleneck(self.encoder(x))
-        recon = RECON_LOSSES[self.config.recon](self.decoder(z), x).mean()
+        recon = self.reconstruction_loss(z, x)
         anchor = self.config.options.umap_anchor_weight * (z - self._anchor[index].to(z.device)).pow(2).sum(dim=1).mean()
         return {"loss": recon + anchor, "recon": recon, "anchor": anchor}
 
