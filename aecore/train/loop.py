@@ -166,28 +166,27 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
         warm_shift = train_cfg.augment_shift if warm_shift is None else warm_shift
         if run.recorder is not None:
             run.recorder.plan(warm_epochs + train_cfg.epochs, train_cfg.precision)
-        for epoch in range(1, warm_epochs + 1):  # batches of images, not edges: dealt out as any kind's
-            t0 = time.perf_counter()
-            model.train()
-            trained = run_epoch(model, train_x, warm_batches, shuffle, optimizer, on_batch, epoch, warm_shift,
-                                stop, averaged, processes, objective, partial(Autoencoder.shard, model),  # images, whatever the kind
-                                train_cfg.precision)
-            run.finish({"epoch": epoch, "phase": "warm start", "train": processes.mean(trained)}, t0)
-        if warm_epochs:
-            model.end_warm_start()
-            objective = processes.objective(model)  # DDP anew: it syncs only what still learns
-        for epoch in range(warm_epochs + 1, warm_epochs + train_cfg.epochs + 1):
-            t0 = time.perf_counter()
-            model.train()
-            trained = run_epoch(model, train_x, train_batches, shuffle, optimizer, on_batch, epoch,
-                                train_cfg.augment_shift, stop, averaged, processes, objective,
-                                precision=train_cfg.precision)
-            record = {"epoch": epoch, "train": processes.mean(trained)}
-            if val_batches is not None:
-                record["val"] = validate(run.shown, val_x, val_batches, train_cfg.seed, epoch)
-            if schedule:
-                schedule.step()
-            run.finish(record, t0)
+        # (phase, epochs, batches, shift, shard): the warm start's batches are of images, not of
+        # edges, so they are dealt out as any kind's; it is neither validated nor scheduled
+        phases = [("warm start", warm_epochs, warm_batches, warm_shift, partial(Autoencoder.shard, model))] \
+            if warm_epochs else []
+        phases.append((None, train_cfg.epochs, train_batches, train_cfg.augment_shift, None))
+        epoch = 0
+        for phase, epochs, batches, shift, shard in phases:
+            for epoch in range(epoch + 1, epoch + epochs + 1):
+                t0 = time.perf_counter()
+                model.train()
+                trained = run_epoch(model, train_x, batches, shuffle, optimizer, on_batch, epoch, shift, stop,
+                                    averaged, processes, objective, shard, train_cfg.precision)
+                record = {"epoch": epoch, **({"phase": phase} if phase else {}), "train": processes.mean(trained)}
+                if phase is None and val_batches is not None:
+                    record["val"] = validate(run.shown, val_x, val_batches, train_cfg.seed, epoch)
+                if phase is None and schedule:
+                    schedule.step()
+                run.finish(record, t0)
+            if phase:  # the warm start is over
+                model.end_warm_start()
+                objective = processes.objective(model)  # DDP anew: it syncs only what still learns
     except _Stopped:
         run.fall_back()
     return TrainResult(run.shown.eval().cpu(), run.history, time.perf_counter() - start, info, run.recorder,
