@@ -9,9 +9,9 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError, safe_open
 
-from .checks import shown
-from .config import ModelConfig
-from .models import Autoencoder, build_model
+from ..checks import shown
+from ..config import ModelConfig
+from ..models import Autoencoder, build_model
 
 AGAIN = "retrain the model or load another checkpoint"
 

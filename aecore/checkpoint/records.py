@@ -3,8 +3,8 @@
 ValueError naming the entry that is wrong; aecore.checkpoint puts the file's name in front."""
 from __future__ import annotations
 
-from .checks import shown
-from .config import TrainConfig
+from ..checks import shown
+from ..config import TrainConfig
 
 
 def _is_number(v) -> bool:

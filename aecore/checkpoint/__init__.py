@@ -19,9 +19,9 @@ from safetensors.numpy import load as load_numpy_bytes
 from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import save_file
 
-from . import __version__
-from .config import ModelConfig, TrainConfig
-from .models import Autoencoder, build_model
+from .. import __version__
+from ..config import ModelConfig, TrainConfig
+from ..models import Autoencoder, build_model
 from .records import check_metrics, check_sections
 from .unzip import UnzipError, unzip
 from .weights import check_outputs, read_weights
@@ -66,7 +66,7 @@ class Checkpoint:
         file = self.path / HISTORY
         if not file.is_file():
             return None
-        from .train.history import check_history
+        from ..train.history import check_history
         try:
             tensors = load_numpy_bytes(_bounded_bytes(file, MAX_UPLOAD_BYTES))
             tensors = check_history(tensors, len(self.config.get("history") or []), str(file))
@@ -201,7 +201,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     ONNX model folder is loaded by aecore.models.onnx (only then is onnxruntime imported)."""
     path = Path(path)
     if is_onnx_folder(path):
-        from .models.onnx import load_onnx
+        from ..models.onnx import load_onnx
         model, config = load_onnx(path)
         return Checkpoint(path, model, config, read_metrics(path))
     config = read_config(path)
