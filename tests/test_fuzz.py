@@ -33,7 +33,7 @@ from aecore.pictures.plots import loss_curves
 
 BOUND_S = 20  # per case: far above any case's cost (milliseconds), there to catch hangs
 SEED_DIR = Path(tempfile.mkdtemp(prefix="aecore-fuzz-"))  # removed by the `seed` fixture
-EPOCHS = 2
+EPOCHS = 3  # config.json's history; history.safetensors keeps 2 of them
 
 
 def _seed_checkpoint() -> dict[str, bytes]:
@@ -41,8 +41,8 @@ def _seed_checkpoint() -> dict[str, bytes]:
     model = build_model(ModelConfig(kind="vae", latent_dim=2, hidden=[8]))
     history = [{"epoch": e, "train": {"loss": 9.0 - e, "kl": 1.0}, "val": {"loss": 9.5 - e}, "seconds": 0.1}
                for e in range(1, EPOCHS + 1)]
-    recorded = {"index": np.arange(5, dtype=np.int64), "maps": np.zeros((EPOCHS, 5, 2), np.float16),
-                "reconstructions": np.zeros((EPOCHS, 3, 28, 28), np.uint8)}
+    recorded = {"index": np.arange(5, dtype=np.int64), "epochs": np.array([1, EPOCHS], np.int64),  # 2 kept frames
+                "maps": np.zeros((2, 5, 2), np.float16), "reconstructions": np.zeros((2, 3, 28, 28), np.uint8)}
     metrics = {"measured_on": {"dataset": "mnist", "split": "test", "size": 10}, "metrics": {"knn5": 0.5}}
     about = {"title": "seed", "twin": "other", "anchors": {"knn5": {"value": 0.7, "source": "a paper"}}}
     path = save_checkpoint(SEED_DIR / "ck", model, TrainConfig(), {"name": "mnist"}, 1.0, history, metrics,
