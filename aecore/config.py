@@ -177,7 +177,7 @@ MODEL_RULES = {
     "latent_dim": whole(1, 1024), "hidden": sizes(1, 4096, max_len=8), "channels": sizes(1, 256, max_len=4),
     "activation": names(dict.fromkeys(("relu", "leaky_relu", "elu", "gelu", "silu", "tanh"))),  # bodies.ACTIVATIONS
     "dropout": number(0, 1, high_open=True),
-    "recon": names(dict.fromkeys(("mse", "bce"))),  # aecore.models.kinds.RECON_LOSSES
+    "recon": names(dict.fromkeys(("mse", "bce"))),  # aecore.models.autoencoder.RECON_LOSSES
 }
 CODE_LAYERS = {"vae": 2}  # linear layers that write the code: the VAE's mean and log-variance; others 1
 

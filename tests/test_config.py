@@ -54,7 +54,7 @@ def test_the_parameter_count_from_the_config_is_the_built_models(kind, body, hid
 
 def test_the_names_a_config_allows_are_the_registries_names():
     from aecore.models.bodies import ACTIVATIONS, BODIES
-    from aecore.models.kinds import KINDS, RECON_LOSSES
+    from aecore.models import KINDS, RECON_LOSSES
     from aecore.models.penalties import SPARSITY
     from aecore.pictures.noise import NOISES
     from aecore.train.loop import LR_SCHEDULES

@@ -1,6 +1,6 @@
 """An autoencoder brought as two ONNX graphs: a folder holding encoder.onnx and decoder.onnx, plus
 an optional onnx.json for what the graphs cannot say (ONNX_JSON). It runs in onnxruntime on the
-CPU behind the interface every page uses (aecore.models.kinds), so the pages never ask what it is.
+CPU behind the interface every page uses (aecore.models.autoencoder), so the pages never ask what it is.
 
 What the graphs say is read from them (aecore.models.onnx_graphs): the input layout, (B, 1, 28,
 28), (B, 28, 28), (B, 784) or channels-last (B, 28, 28, 1), and the code size. Loading runs no
@@ -23,7 +23,7 @@ from ..checks import lookup
 from ..data.registry import DATASETS
 from ..pictures.pixels import PIXELS, SIDE, as_image_batch
 from . import onnx_graphs as graphs
-from .kinds import Unavailable, standard_normal_codes
+from .autoencoder import Unavailable, standard_normal_codes
 
 # onnx.json: every field is optional; these are the defaults
 DEFAULTS = {

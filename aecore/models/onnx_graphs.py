@@ -14,7 +14,7 @@ from google.protobuf.message import DecodeError
 from onnx import numpy_helper
 
 from ..checkpoint import CheckpointError
-from .kinds import Unavailable
+from .autoencoder import Unavailable
 
 MAX_GRAPH_BYTES = 64 * 2**20  # the budget for one graph file
 MAX_NODES = 10_000            # and for its operators (subgraphs and functions included)
