@@ -186,12 +186,13 @@ def result(job: Job) -> None:
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _figures(job_id: int, epoch: int, _job: Job) -> tuple:
     """(loss curves, map) of a job after `epoch` epochs: built once per epoch, not at every poll
-    (shared, never mutated: st.plotly_chart only serialises them)."""
+    (shared, never mutated: st.plotly_chart only serialises them). The map's layout.meta names its
+    epoch, for whoever reads the drawn chart (the browser tests: its caption may be drawn first)."""
     r, d = _job.request, _job.request.model.latent_dim
     classes = load_dataset(r.training.dataset, "test").classes
-    return (plots.loss_curves(_job.history[:epoch]),
-            plots.latent_scatter(_job.maps[epoch - 1], _job.index, _job.labels, classes, height=440,
-                                 axis_names=("z1", "z2") if d <= 2 else ("PCA 1", "PCA 2")))
+    latent_map = plots.latent_scatter(_job.maps[epoch - 1], _job.index, _job.labels, classes, height=440,
+                                      axis_names=("z1", "z2") if d <= 2 else ("PCA 1", "PCA 2"))
+    return plots.loss_curves(_job.history[:epoch]), latent_map.update_layout(meta={"epoch": epoch})
 
 
 def charts(job: Job) -> None:

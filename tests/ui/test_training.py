@@ -13,8 +13,9 @@ from snapshot import assert_matches
 pytestmark = pytest.mark.browser
 
 PAGES = ["", "latent_map", "generate", "denoise", "units", "history"]
-# the first points of the map's first trace, the epoch its caption names
-MAP_JS = "gd => gd._fullData.filter(t => t.visible === true).map(t => Array.from(t.x).slice(0, 5))"
+# the epoch the drawn map is of (its layout.meta), and the first points of each of its traces
+MAP_JS = ("gd => [gd.layout.meta.epoch, "
+          "gd._fullData.filter(t => t.visible === true).map(t => Array.from(t.x).slice(0, 5))]")
 REPLAY_JS = ("gd => ({epoch: Number(gd._fullLayout.sliders[0].steps[gd._fullLayout.sliders[0].active].label), "
              "x: Array.from(gd._fullData[1].x).slice(0, 5)})")  # the epoch the slider names
 VARYING = ('.st-key-train_where', '.st-key-train_outcome')  # the trained folder, the seconds it took
@@ -35,15 +36,16 @@ def start(app, name: str, epochs: int) -> None:
 
 
 def seen_epoch(app) -> tuple[int, list] | None:
-    """(the epoch the map shows, its first points), or None before the first epoch is drawn."""
-    caption = app.page.get_by_text(re.compile(r"^After epoch \d+:"))
-    if caption.count() == 0 or app.widget("train_map").locator(".main-svg").count() == 0:
+    """(the epoch the map shows, its first points), or None before the first epoch is drawn. Both
+    come from the drawn chart in one read: its caption can be a redraw ahead of it."""
+    if app.page.get_by_text(re.compile(r"^After epoch \d+:")).count() == 0 \
+            or app.widget("train_map").locator(".main-svg").count() == 0:
         return None
-    epoch = int(re.search(r"\d+", caption.first.inner_text()).group())
     try:
-        return epoch, app.widget("train_map").locator(".js-plotly-plot").evaluate(MAP_JS)
+        epoch, points = app.widget("train_map").locator(".js-plotly-plot").evaluate(MAP_JS)
     except PlaywrightError:  # caught between two draws of the live view (it redraws every second)
         return None
+    return epoch, points
 
 
 def test_the_map_redraws_each_epoch_stop_keeps_it_and_it_opens_everywhere(app):
