@@ -7,7 +7,7 @@ import json
 import streamlit as st
 
 from aecore.pictures import plots
-from ui import cached
+from ui import cached, maps
 from ui.display import show_digits, show_pairs
 from ui.exports import map_downloads, selection_downloads
 from ui.frame import guard
@@ -28,7 +28,7 @@ with guard():
         data, codes = cached.dataset(ctx.dataset, split), cached.codes(ctx.path, ctx.dataset, split)
         item = data.item
         method, params = projection_controls(codes.shape[1], controls[1:])
-        colour = controls[4].selectbox("Colour by", list(cached.COLOURS), key="colour",
+        colour = controls[4].selectbox("Colour by", list(maps.COLOURS), key="colour",
                                        format_func=lambda c: data.label if c == "class" else c)
         thumbs = controls[5].checkbox("Thumbnails", key="thumbs", help=f"{THUMBS} {item}s drawn where the map puts them")
         view = st.columns([3, 1, 1])
@@ -39,18 +39,18 @@ with guard():
             st.session_state["find"] = None
         find = view[1].number_input(f"Find {item} #", 0, len(codes) - 1, None, key="find",
                                     placeholder="index", help="Ring one point by its index in the points")
-        backdrop = view[2].checkbox("Decoded backdrop", key="backdrop", disabled=method not in cached.INVERTIBLE,
-                                    help=f"{cached.BACKDROP} x {cached.BACKDROP} images decoded over the map "
+        backdrop = view[2].checkbox("Decoded backdrop", key="backdrop", disabled=method not in maps.INVERTIBLE,
+                                    help=f"{maps.BACKDROP} x {maps.BACKDROP} images decoded over the map "
                                          "(not for t-SNE, which cannot be inverted)")
         xy = cached.projection(ctx.path, ctx.dataset, split, method, ctx.seed, **params)
         settings = f"({', '.join(f'{k}={v}' for k, v in params.items())})" if params else ""
         st.caption(f"{codes.shape[1]}-D codes of all {len(codes):,} {ctx.dataset} {item}s ({'the test split' if split == 'test' else 'train and test'})" +
                    (" shown as they are." if method == "none" else f", mapped by {method}{settings} with seed {ctx.seed}."))
         params_json = json.dumps(params, sort_keys=True)
-        fig = cached.map_figure(ctx.path, ctx.dataset, split, method, ctx.seed, params_json, colour, THUMBS if thumbs else 0,
-                                cached.BACKDROP if backdrop else 0,
-                                tuple(data.classes.index(c) for c in shown) if shown else None,
-                                **({} if find is None else {"marked": (int(find),), "marks_name": f"#{find}"}))
+        fig = maps.map_figure(ctx.path, ctx.dataset, split, method, ctx.seed, params_json, colour, THUMBS if thumbs else 0,
+                              maps.BACKDROP if backdrop else 0,
+                              tuple(data.classes.index(c) for c in shown) if shown else None,
+                              **({} if find is None else {"marked": (int(find),), "marks_name": f"#{find}"}))
 
         left, right = st.columns([3, 2])
         with left:
@@ -59,9 +59,9 @@ with guard():
         with right:
             if click is not None:
                 st.markdown(f"**Decoded at ({click[0]:.2f}, {click[1]:.2f})**")
-                show_digits(cached.decode_at(ctx.path, ctx.dataset, split, method, ctx.seed, params_json, [click]),
+                show_digits(maps.decode_at(ctx.path, ctx.dataset, split, method, ctx.seed, params_json, [click]),
                             1, width=140)
-            elif method in cached.INVERTIBLE:
+            elif method in maps.INVERTIBLE:
                 st.caption("Click anywhere on the map to decode that spot" +
                            ("." if method == "none" else f" (through the {method} map's inverse)."))
             if len(selected) == 1 and st.session_state.get("clicked") != int(selected[0]):

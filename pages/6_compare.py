@@ -10,7 +10,7 @@ import streamlit as st
 from aecore.measure.disagreement import most_disagreeing
 from aecore.pictures import plots
 from aecore.pictures.pixels import unit_float
-from ui import cached
+from ui import cached, maps
 from ui.display import show_digits
 from ui.frame import guard
 from ui.tables import metrics_table
@@ -29,29 +29,29 @@ with guard():
                               format_func=lambda c: data.label if c == "class" else "disagreement (neighbours that differ)")
     source = top[1].radio("Select on", list(SIDES), format_func=lambda s: f"map {SIDES[s]}", horizontal=True,
                           key="cmp_source", help="Select points on this map; the other map rings the same points.")
-    maps, columns = {}, st.columns(2)
+    chosen, columns = {}, st.columns(2)
     twin = cached.load(ctx.path).config.get("about", {}).get("twin")
     for side, column in zip(SIDES, columns):
         with column:
             path = pick_other_checkpoint(f"Model {SIDES[side]}", f"cmp_{side}_ckpt",
                                          Path(ctx.path).name if side == "a" else twin)
             method, params = projection_controls(cached.codes(path, ctx.dataset).shape[1], st.columns(3), f"cmp_{side}_")
-            maps[side] = (path, method, params)
-    specs = {s: cached.map_spec(*m) for s, m in maps.items()}
+            chosen[side] = (path, method, params)
+    specs = {s: maps.map_spec(*m) for s, m in chosen.items()}
     if specs["a"] == specs["b"]:
         st.info("Both sides show the same map: pick another checkpoint or projection for one of them.")
     other = "b" if source == "a" else "a"
-    settings = {s: (p, ctx.dataset, "test", m, ctx.seed, json.dumps(q, sort_keys=True)) for s, (p, m, q) in maps.items()}
+    settings = {s: (p, ctx.dataset, "test", m, ctx.seed, json.dumps(q, sort_keys=True)) for s, (p, m, q) in chosen.items()}
     event = columns[list(SIDES).index(source)].plotly_chart(
-        cached.map_figure(*settings[source], colour, 0, against=specs[other], height=520),
+        maps.map_figure(*settings[source], colour, 0, against=specs[other], height=520),
         on_select="rerun", selection_mode=("points", "box", "lasso"), key=f"cmp_{source}_map")
     selected = plots.selection_indices(event)[0]
     columns[list(SIDES).index(other)].plotly_chart(
-        cached.map_figure(*settings[other], colour, 0, marked=tuple(selected.tolist()),
-                          marks_name=f"selected on {SIDES[source]}", against=specs[source], height=520),
+        maps.map_figure(*settings[other], colour, 0, marked=tuple(selected.tolist()),
+                        marks_name=f"selected on {SIDES[source]}", against=specs[source], height=520),
         key=f"cmp_{other}_view")
     for side, column in zip(SIDES, columns):
-        p, m, q = maps[side]
+        p, m, q = chosen[side]
         column.caption(f"{Path(p).name}: {'its 2-D codes' if m == 'none' else m}"
                        f"{' ' + json.dumps(q) if q else ''}, seed {ctx.seed}"
                        + (" · select here" if side == source else f" · rings: selected on {SIDES[source]}"))
@@ -59,15 +59,15 @@ with guard():
     if len(selected):
         first = selected[:SHOWN]
         st.subheader(f"{len(selected)} selected: {data.item}s, then their reconstructions by A and by B")
-        rows = [unit_float(data.images[first]), *(cached.reconstruct(maps[s][0], ctx.dataset, first) for s in SIDES)]
+        rows = [unit_float(data.images[first]), *(cached.reconstruct(chosen[s][0], ctx.dataset, first) for s in SIDES)]
         show_digits(np.concatenate(rows), len(first), width=60 * len(first),
-                    caption=f"top: #{', #'.join(map(str, first))}; middle: A ({Path(maps['a'][0]).name}); "
-                            f"bottom: B ({Path(maps['b'][0]).name})")
+                    caption=f"top: #{', #'.join(map(str, first))}; middle: A ({Path(chosen['a'][0]).name}); "
+                            f"bottom: B ({Path(chosen['b'][0]).name})")
     else:
         st.caption(f"Select {data.item}s on map {SIDES[source]} (click, box or lasso) to see them on the other map.")
 
     st.subheader("Where the maps disagree most")
-    gap = cached.disagreement(specs["a"], specs["b"], ctx.dataset, "test", ctx.seed)
+    gap = maps.disagreement(specs["a"], specs["b"], ctx.dataset, "test", ctx.seed)
     worst = most_disagreeing(gap, 20)
     st.caption(f"Per {data.item}: the fraction of its 10 nearest neighbours on map A that are not among its 10 "
                f"nearest on map B. Mean {gap.mean():.2f}; the 20 most disagreeing, most first: "
@@ -77,6 +77,6 @@ with guard():
     st.subheader("Metrics")
     for side, column in zip(SIDES, st.columns(2)):
         with column:
-            ckpt = cached.load(maps[side][0])
+            ckpt = cached.load(chosen[side][0])
             st.markdown(f"**{SIDES[side]}: {ckpt.name}**")
             metrics_table(ckpt, key=f"cmp_{side}_metrics")

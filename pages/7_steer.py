@@ -8,7 +8,7 @@ from aecore.latent.directions import along, attribute_vector
 from aecore.pictures import plots
 from aecore.pictures.images import ImageError, canvas_input
 from aecore.pictures.pixels import unit_float
-from ui import cached
+from ui import cached, maps
 from ui.display import CAN_DRAW, drawing, show_digits
 from ui.frame import guard
 from ui.widgets import require_context
@@ -27,7 +27,7 @@ def groups(data, path: str, name: str, seed: int, d: int) -> tuple[np.ndarray, n
         b = c[1].selectbox(f"To {data.label} (B)", data.classes, index=min(1, len(data.classes) - 1), key="steer_class_b")
         return data.labels == data.classes.index(a), data.labels == data.classes.index(b), f"{a} → {b}"
     method = "none" if d == 2 else "pca"
-    fig = cached.map_figure(path, name, "test", method, seed, "{}", "class", 0, height=460)
+    fig = maps.map_figure(path, name, "test", method, seed, "{}", "class", 0, height=460)
     st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="steer_map")
     c = st.columns(2)
     c[0].button("Selection → group A", key="steer_take_a", on_click=take_selection, args=("steer_a",))

@@ -1,5 +1,7 @@
-"""Every cache of the app. Models go in st.cache_resource (shared between sessions, never
-mutated), arrays in st.cache_data; both are keyed by plain strings.
+"""The app's caches of what a checkpoint and a dataset hold: models, data, codes, projections,
+neighbours, histories (the maps drawn of them are cached in ui.maps, under the same keys).
+Models go in st.cache_resource (shared between sessions, never mutated), arrays in
+st.cache_data; both are keyed by plain strings.
 
 One thing identifies "these weights": `stamp(path)`, the sha256 of the checkpoint's weights
 (memoised by mtime and size, so a call is one stat). It is part of every per-checkpoint key, in
@@ -13,6 +15,8 @@ import inspect
 import json
 import os
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import streamlit as st
 
@@ -20,10 +24,13 @@ from aecore.cache import cached_projection
 from aecore.checkpoint import (Checkpoint, config_dataset, is_onnx_folder, load_checkpoint, read_config, read_metrics,
                                weights_digest)
 from aecore.data import Dataset, available_datasets, load_dataset, shown_instead
-from aecore.latent import decode_codes, encode_dataset, nearest_neighbours, neighbour_preservation, project
+from aecore.latent import decode_codes, encode_dataset, nearest_neighbours, project
 from aecore.devices import app_device
 from aecore.measure import denoise
 from aecore.pictures.pixels import unit_float
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 TEST = "test"  # the split every page shows
 
@@ -145,29 +152,6 @@ def projection(path: str, name: str, split: str, method: str, seed: int, **param
         return _projection(path, name, split, method, int(seed), json.dumps(params, sort_keys=True))
 
 
-@per_checkpoint(st.cache_data(show_spinner="Measuring…", max_entries=16))
-def _colour_values(path: str, weights: str, name: str, split: str, colour: str, method: str,
-                   seed: int, params_json: str) -> np.ndarray:
-    if colour == "reconstruction error":
-        return reconstruction_errors(path, name, split)
-    xy = projection(path, name, split, method, seed, **json.loads(params_json))
-    return neighbour_preservation(codes(path, name, split), xy, k=10)
-
-
-COLOURS = {"class": None, "reconstruction error": "error per pixel",
-           "neighbour preservation": "kept neighbours (k=10)"}  # colour mode -> its colour bar's name
-DISAGREE = "neighbours that differ (k=10)"  # the colour bar of "disagreement" (Compare)
-
-
-def colour_values(path: str, name: str, split: str, colour: str, method: str, seed: int,
-                  **params) -> np.ndarray | None:
-    """Per point (N,): None for "class", the mean squared error per pixel for "reconstruction
-    error", the fraction of 10 code-space neighbours kept by the map for "neighbour preservation"."""
-    if COLOURS[colour] is None:
-        return None
-    return _colour_values(path, name, split, colour, method, int(seed), json.dumps(params, sort_keys=True))
-
-
 @st.cache_data(show_spinner="Measuring PSNR at 7 noise levels on 200 test digits…", max_entries=32)
 def _psnr_curve(models: tuple, weights: tuple, name: str, kind: str, seed: int) -> dict:
     clean = dataset(name).images[:200]
@@ -179,48 +163,6 @@ def psnr_curve(models: dict, name: str, kind: str, seed: int) -> dict:
     path}, cached by every checkpoint's stamp."""
     pairs = tuple(models.items())
     return _psnr_curve(pairs, tuple(stamp(p) for _, p in pairs), name, kind, int(seed))
-
-
-@per_checkpoint(st.cache_resource(show_spinner=False, max_entries=8))
-def map_figure(path: str, weights: str, name: str, split: str, method: str, seed: int, params_json: str,
-               colour: str, thumbnails: int, backdrop_n: int = 0, shown: tuple | None = None,
-               marked: tuple = (), marks_name: str = "marked", against: str = "", height: int = 620):
-    """The latent map's figure for these settings, built once: a rerun for a selection, a click or
-    a neighbour query sends the same figure (Streamlit then sends only its hash). Shared: never
-    mutate it. backdrop_n: an n x n decoded backdrop; shown: the classes not greyed; marked:
-    points ringed on top (those selected on another map, one found by index); colour
-    "disagreement" colours by disagreement() with the map `against` (a map_spec)."""
-    from aecore.pictures import plots
-
-    data, params = dataset(name, split), json.loads(params_json)
-    xy = projection(path, name, split, method, seed, **params)
-    if colour == "disagreement":
-        values, value_name = disagreement(map_spec(path, method, params), against, name, split, seed), DISAGREE
-    else:
-        values, value_name = colour_values(path, name, split, colour, method, seed, **params), COLOURS[colour]
-    fig = plots.latent_scatter(xy, np.arange(len(xy)), data.labels, data.classes, values, value_name,
-                               ("z1", "z2") if method == "none" else (f"{method} 1", f"{method} 2"),
-                               height=height, label=data.label, shown=shown)
-    if method in INVERTIBLE:
-        plots.add_click_grid(fig, plots.padded_extent(xy))
-    if backdrop_n and method in INVERTIBLE:
-        plots.add_backdrop(fig, *backdrop(path, name, split, method, seed, params_json, backdrop_n))
-    if marked:
-        plots.add_marks(fig, xy[list(marked)], np.asarray(marked), marks_name)
-    if thumbnails:
-        t = np.sort(np.random.default_rng(seed).choice(len(xy), min(thumbnails, len(xy)), replace=False))
-        plots.add_thumbnails(fig, xy[t], data.images[t], data.labels[t])
-    return fig
-
-
-def first_map(path: str, name: str) -> None:
-    """What a first visit to the Latent map shows, computed into the caches: the test split's
-    codes, the map with the page's defaults (the code plane for 2-D codes, else PCA; coloured by
-    class; seed 0; no thumbnails) and the first image's neighbours."""
-    z = codes(path, name, TEST)
-    map_figure(path, name, TEST, "none" if z.shape[1] == 2 else "pca", 0, json.dumps({}), "class", 0)
-    code_neighbours(path, name, TEST, 0)
-    pixel_neighbours(name, TEST, 0)
 
 
 @per_checkpoint(st.cache_data(show_spinner=False, max_entries=16))
@@ -242,60 +184,6 @@ def history_figure(path: str, weights: str, name: str | None, axis_names: tuple)
     data = dataset(name)
     return figure(history["maps"], index, data.labels[index], data.classes, history["reconstructions"], axis_names,
                   label=data.label, epochs=history["epochs"])
-
-
-# --- decode anywhere, compare, steer, export -------------------------------------------------
-
-INVERTIBLE = ("none", "pca", "umap")  # maps whose empty space decodes (aecore.latent.inverse)
-BACKDROP = 16                         # the decoded backdrop's grid: BACKDROP x BACKDROP images
-
-
-@per_checkpoint(st.cache_resource(show_spinner="Fitting the map's inverse (once per map)…", max_entries=8))
-def inverse(path: str, weights: str, name: str, split: str, method: str, seed: int, params_json: str):
-    """The map's inverse, map positions -> codes (aecore.latent.inverse.inverse_map). Shared:
-    never mutate it."""
-    from aecore.latent.inverse import inverse_map
-
-    params = json.loads(params_json)
-    xy = projection(path, name, split, method, seed, **params)
-    return inverse_map(codes(path, name, split), xy, method, seed, **params)
-
-
-def decode_at(path: str, name: str, split: str, method: str, seed: int, params_json: str, points) -> np.ndarray:
-    """Images (n, 28, 28) in [0, 1] decoded at map positions (n, 2) of the map of these settings."""
-    z = inverse(path, name, split, method, seed, params_json).inverse_transform(np.asarray(points, np.float32))
-    return decode_codes(load(path).model, z)
-
-
-@per_checkpoint(st.cache_data(show_spinner="Decoding the backdrop…", max_entries=16))
-def backdrop(path: str, weights: str, name: str, split: str, method: str, seed: int, params_json: str,
-             n: int = BACKDROP) -> tuple[np.ndarray, tuple]:
-    """(decoded images (n * n, 28, 28) of an n x n grid over the map, the grid's extent)."""
-    from aecore.latent.inverse import backdrop_grid
-    from aecore.pictures import plots
-
-    extent = plots.padded_extent(projection(path, name, split, method, seed, **json.loads(params_json)))
-    return decode_at(path, name, split, method, seed, params_json, backdrop_grid(extent, n)), extent
-
-
-@st.cache_data(show_spinner="Comparing the two maps' neighbours…", max_entries=16)
-def _disagreement(a: str, b: str, stamps: tuple, name: str, split: str, seed: int, k: int) -> np.ndarray:
-    from aecore.measure.disagreement import neighbour_disagreement
-
-    maps = [projection(p, name, split, m, seed, **params) for p, m, params in map(json.loads, (a, b))]
-    return neighbour_disagreement(*maps, k=k)
-
-
-def disagreement(a: str, b: str, name: str, split: str, seed: int, k: int = 10) -> np.ndarray:
-    """Per point (N,): the fraction of its k map neighbours that differ between the maps a and b,
-    each given as map_spec(...)."""
-    stamps = tuple(stamp(json.loads(s)[0]) for s in (a, b))
-    return _disagreement(a, b, stamps, name, split, int(seed), k)
-
-
-def map_spec(path: str, method: str, params: dict) -> str:
-    """One map of a dataset split, for disagreement(): JSON [path, method, params]."""
-    return json.dumps([str(path), method, params], sort_keys=True)
 
 
 @per_checkpoint(st.cache_data(show_spinner=False, max_entries=64))

@@ -32,11 +32,11 @@ def freeze_long_lived() -> None:
 @st.cache_resource(show_spinner=False)
 def _preloaded(folder: str, data_dir: str) -> str | None:
     """Inside a cached function, the caches it calls show no spinner: there is no page here."""
-    from ui import cached, checkpoints
+    from ui import cached, checkpoints, maps
     paths = checkpoints.scan()[0]
     if not paths:
         return None
-    cached.first_map(paths[0], cached.dataset_for(paths[0]))
+    maps.first_map(paths[0], cached.dataset_for(paths[0]))
     return paths[0]
 
 
