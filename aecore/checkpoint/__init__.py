@@ -1,5 +1,6 @@
-"""Checkpoints are folders: config.json + model.safetensors (+ metrics.json). Loading builds the
-model from the config and loads the weights strictly. Never pickle, never torch.load.
+"""Checkpoints are folders (layout.py): config.json + model.safetensors (+ metrics.json,
+history.safetensors). Loading builds the model from the config and loads the weights strictly.
+Never pickle, never torch.load. Uploads are unpacked into such a folder by upload.py.
 
 A folder may instead hold an autoencoder trained elsewhere as two ONNX graphs, encoder.onnx +
 decoder.onnx (+ onnx.json, + metrics.json): aecore.models.onnx loads those."""
@@ -22,26 +23,13 @@ from safetensors.torch import save_file
 from .. import __version__
 from ..config import ModelConfig, TrainConfig
 from ..models import Autoencoder, build_model
+from .layout import (CONFIG, DECODER, ENCODER, FORMAT, FORMATS, HISTORY, MAX_JSON_BYTES, MAX_UPLOAD_BYTES,  # noqa: F401
+                     METRICS, ONNX_DATA, ONNX_JSON, UPLOAD_LIMITS, WEIGHTS, CheckpointError)  # the package's interface
 from .records import check_metrics, check_sections
-from .unzip import UnzipError, unzip
+from .upload import unpack_upload  # noqa: F401 -- the package's interface
 from .weights import check_outputs, read_weights
 
-CONFIG, WEIGHTS, METRICS = "config.json", "model.safetensors", "metrics.json"
-ENCODER, DECODER, ONNX_JSON = "encoder.onnx", "decoder.onnx", "onnx.json"  # an ONNX model folder
-ONNX_DATA = (f"{ENCODER}.data", f"{DECODER}.data")  # their weights, where torch.onnx.export kept them beside
-HISTORY = "history.safetensors"  # optional: the maps and reconstructions after each epoch (aecore.train.history)
-FORMAT = "aecore-checkpoint/2"  # per-kind model sections; format 1 stored every kind's settings flat
-FORMATS = ("aecore-checkpoint/1", FORMAT)  # what load_checkpoint reads
-MAX_UPLOAD_BYTES = 16 * 2**20  # what an upload may hold, unpacked, all files together: 4x the largest shipped checkpoint
-MAX_JSON_BYTES = 2**20  # config.json, metrics.json, onnx.json: a few KB, ~250 bytes more per epoch of history
-UPLOAD_LIMITS = {CONFIG: MAX_JSON_BYTES, METRICS: MAX_JSON_BYTES, WEIGHTS: MAX_UPLOAD_BYTES, HISTORY: MAX_UPLOAD_BYTES,
-                 ENCODER: MAX_UPLOAD_BYTES, DECODER: MAX_UPLOAD_BYTES, ONNX_JSON: MAX_JSON_BYTES,
-                 **dict.fromkeys(ONNX_DATA, MAX_UPLOAD_BYTES)}
 _digests: dict[tuple, str] = {}
-
-
-class CheckpointError(ValueError):
-    """A checkpoint folder or upload that cannot be loaded; the message says what and where."""
 
 
 @dataclass
@@ -247,53 +235,6 @@ def list_checkpoints(folder: str | Path) -> tuple[list[Path], list[tuple[Path, s
         except CheckpointError as e:
             skipped.append((sub, str(e)))
     return valid, skipped
-
-
-def unpack_upload(files: dict[str, bytes], dest: str | Path) -> Path:
-    """Write uploaded files ({name: bytes}: config.json + model.safetensors (+ metrics.json,
-    history.safetensors), or encoder.onnx + decoder.onnx (+ onnx.json), or one .zip holding them,
-    possibly inside a folder) into the folder `dest`, and return it; each file within
-    UPLOAD_LIMITS, all within MAX_UPLOAD_BYTES. Checks nothing else: call load_checkpoint(dest)
-    next. On an error, what it wrote is removed."""
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    try:
-        if len(files) == 1 and next(iter(files)).lower().endswith(".zip"):
-            written = unzip(next(iter(files.values())), UPLOAD_LIMITS, MAX_UPLOAD_BYTES, dest)
-        else:
-            written = _write_uploaded(files, dest)
-        onnx = ENCODER in written or DECODER in written
-        wanted = (ENCODER, DECODER) if onnx else (CONFIG, WEIGHTS)
-        if missing := [n for n in wanted if n not in written]:
-            raise CheckpointError(f"upload is missing {' and '.join(missing)}: upload {CONFIG} and {WEIGHTS} of one "
-                                  f"checkpoint, or {ENCODER} and {DECODER} (+ {ONNX_JSON}), or a .zip holding them")
-        if onnx and CONFIG in written:
-            raise CheckpointError(f"upload: {CONFIG} beside ONNX graphs; name the JSON that describes them {ONNX_JSON}")
-    except (CheckpointError, UnzipError) as e:
-        for name in UPLOAD_LIMITS:
-            (dest / name).unlink(missing_ok=True)
-        raise CheckpointError(str(e)) from None
-    return dest
-
-
-def _write_uploaded(files: dict[str, bytes], dest: Path) -> list[str]:
-    names: dict[str, bytes] = {}
-    for name, data in files.items():
-        if (base := Path(name).name) in names:
-            raise CheckpointError(f"the upload holds {base} twice: upload the files of one checkpoint")
-        names[base] = data
-    if ENCODER in names or DECODER in names:
-        if stray := [n for n in names if n.lower().endswith(".json") and n not in (ONNX_JSON, METRICS)]:
-            raise CheckpointError(f"upload: {stray[0]} beside ONNX graphs; name the JSON that describes them {ONNX_JSON}")
-    names = {n: data for n, data in names.items() if n in UPLOAD_LIMITS}
-    for name, data in names.items():
-        if len(data) > UPLOAD_LIMITS[name]:
-            raise CheckpointError(f"uploaded {name} is {len(data):,} bytes; the limit is {UPLOAD_LIMITS[name]:,}")
-    if (total := sum(map(len, names.values()))) > MAX_UPLOAD_BYTES:
-        raise CheckpointError(f"the upload is {total:,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
-    for name, data in names.items():
-        (dest / name).write_bytes(data)
-    return list(names)
 
 
 def weights_digest(path: str | Path) -> str:
