@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .neighbours import exact_knn
-from .projections import make_projection, prepare_umap
+from .projections import make_projection, umap_reducer
 
 UMAP_SAMPLE = 1000  # map points a UMAP inverse is fitted on (see the module docstring)
 UMAP_EPOCHS = 200   # as the map's own fit: inverse_transform optimises for a third of these
@@ -40,10 +40,8 @@ class UmapInverse:
 
     def __init__(self, codes, xy, seed: int = 0, n_neighbors: int = 15, min_dist: float = 0.1,
                  sample: int = UMAP_SAMPLE):
-        import umap
         from scipy.spatial import Delaunay
 
-        prepare_umap()
         codes, xy = np.asarray(codes, np.float32), np.asarray(xy, np.float32)
         keep = np.arange(len(codes))
         if len(codes) > sample:
@@ -51,9 +49,7 @@ class UmapInverse:
         self.xy = np.ascontiguousarray(xy[keep])
         k = min(n_neighbors, len(keep) - 1)
         # n_epochs=0: no layout optimisation, the map's positions are the layout
-        self.reducer = umap.UMAP(n_components=2, n_neighbors=k, min_dist=min_dist, random_state=seed,
-                                 n_jobs=1, n_epochs=0, init=self.xy,
-                                 precomputed_knn=exact_knn(codes[keep], k))
+        self.reducer = umap_reducer(seed, k, min_dist, n_epochs=0, init=self.xy, precomputed_knn=exact_knn(codes[keep], k))
         self.reducer.fit(codes[keep])
         self.reducer.embedding_ = self.xy
         self.reducer.n_epochs = UMAP_EPOCHS
