@@ -34,7 +34,6 @@ with guard():
                "each epoch framed around its points (the outermost 1% may fall outside). Press ▶ Play, or drag the slider."
                + ("" if name else " Colours need that dataset's labels, which this machine does not have."))
     st.download_button("Download the animation (GIF)", lambda: history_gif(history["maps"], labels,
-                                                                           history["reconstructions"],
-                                                                           epochs=frames),
+                                                                           history["reconstructions"], frames),
                        file_name=f"{ckpt.name}-history.gif", mime="image/gif", key="replay_gif",
                        on_click="ignore")

@@ -39,7 +39,7 @@ def history(epochs=3, n=200, seed=0):
 
 def test_the_gif_has_a_frame_per_epoch_with_the_map_and_the_reconstructions():
     maps, labels, recon = history()
-    gif = Image.open(io.BytesIO(history_gif(maps, labels, recon)))
+    gif = Image.open(io.BytesIO(history_gif(maps, labels, recon, np.arange(1, len(maps) + 1))))
     assert gif.n_frames >= 3  # the last is held longer; identical frames may merge
     frames = []
     for i in range(3):
@@ -51,7 +51,7 @@ def test_the_gif_has_a_frame_per_epoch_with_the_map_and_the_reconstructions():
 
 def test_the_replay_figure_starts_at_the_last_epoch_and_has_one_frame_per_epoch():
     maps, labels, recon = history(epochs=4)
-    fig = history_figure(maps, np.arange(200), labels, [str(c) for c in range(10)], recon)
+    fig = history_figure(maps, np.arange(200), labels, [str(c) for c in range(10)], recon, [1, 2, 3, 4])
     assert [f.name for f in fig.frames] == ["1", "2", "3", "4"]
     assert fig.layout.sliders[0].active == 3
     shown = np.concatenate([np.asarray(t.x) for t in fig.data])

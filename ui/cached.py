@@ -180,10 +180,10 @@ def history_figure(path: str, weights: str, name: str | None, axis_names: tuple)
     index = history["index"]
     if name is None:
         return figure(history["maps"], index, np.zeros(len(index), np.int64), ("unknown",),
-                      history["reconstructions"], axis_names, epochs=history["epochs"])
+                      history["reconstructions"], history["epochs"], axis_names)
     data = dataset(name)
-    return figure(history["maps"], index, data.labels[index], data.classes, history["reconstructions"], axis_names,
-                  label=data.label, epochs=history["epochs"])
+    return figure(history["maps"], index, data.labels[index], data.classes, history["reconstructions"],
+                  history["epochs"], axis_names, label=data.label)
 
 
 @per_checkpoint(st.cache_data(show_spinner=False, max_entries=64))

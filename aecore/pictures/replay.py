@@ -54,11 +54,6 @@ def _frame_traces(xy, labels, classes) -> list:
     return [go.Scattergl(x=xy[labels == c, 0].tolist(), y=xy[labels == c, 1].tolist()) for c in range(len(classes))]
 
 
-def _epochs(maps: np.ndarray, epochs) -> list[int]:
-    """The epoch of each frame: `epochs` as given, or 1..E for a history of every epoch."""
-    return list(range(1, len(maps) + 1)) if epochs is None else [int(e) for e in epochs]
-
-
 def _controls(epochs: list[int], frame_ms: int) -> dict:
     """The layout's slider (one step per recorded epoch, at the last) and play/pause buttons."""
     still = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}
@@ -75,13 +70,14 @@ def _controls(epochs: list[int], frame_ms: int) -> dict:
 
 
 def history_figure(maps: np.ndarray, index: np.ndarray, labels: np.ndarray, classes,
-                   reconstructions: np.ndarray, axis_names=("z1", "z2"), frame_ms: int = FRAME_MS,
-                   height: int = 600, label: str = "class", epochs=None) -> go.Figure:
+                   reconstructions: np.ndarray, epochs, axis_names=("z1", "z2"), frame_ms: int = FRAME_MS,
+                   height: int = 600, label: str = "class") -> go.Figure:
     """maps (F, n, 2), the subset's test indices (n,) and labels (n,), reconstructions
-    (F, k, 28, 28) uint8, the epoch of each frame (F,) (None: 1..F) -> the map (left) and the
-    reconstructions (right) at the last epoch, with one animation frame per recorded epoch named
-    by its number; `label` names the classes (the dataset's word: "digit", "class")."""
-    epochs, split = _epochs(maps, epochs), 0.66
+    (F, k, 28, 28) uint8 and the epoch of each frame (F,) (history.safetensors' `epochs`) -> the
+    map (left) and the reconstructions (right) at the last epoch, with one animation frame per
+    recorded epoch named by its number; `label` names the classes (the dataset's word: "digit",
+    "class")."""
+    epochs, split = [int(e) for e in epochs], 0.66
     fig = go.Figure(latent_scatter(maps[-1].astype(np.float32), index, labels, classes, label=label).data)
     box = (split + 0.1, 1.0)  # the reconstructions, right of the map and its legend
     fig.frames = [go.Frame(name=str(epoch), data=_frame_traces(maps[f], labels, classes), traces=list(range(len(classes))),
@@ -96,11 +92,11 @@ def history_figure(maps: np.ndarray, index: np.ndarray, labels: np.ndarray, clas
     return fig
 
 
-def history_frames(maps: np.ndarray, labels: np.ndarray | None, reconstructions: np.ndarray,
-                   size: int = 360, epochs=None) -> np.ndarray:
+def history_frames(maps: np.ndarray, labels: np.ndarray | None, reconstructions: np.ndarray, epochs,
+                   size: int = 360) -> np.ndarray:
     """One uint8 picture (F, H, W, 3) per recorded epoch: the map (size x size) left, the
     reconstructions right, "epoch e of E" above."""
-    frames, epochs = [], _epochs(maps, epochs)
+    frames, epochs = [], [int(e) for e in epochs]
     for e, xy, recon in zip(epochs, maps, reconstructions):
         board = Image.new("RGB", (size + 20 + reconstruction_tile(recon).shape[1] + 10, size + 40), "white")
         board.paste(Image.fromarray(scatter_image(xy, labels, robust_extent(xy), (size, size))), (10, 30))
@@ -110,9 +106,10 @@ def history_frames(maps: np.ndarray, labels: np.ndarray | None, reconstructions:
     return np.stack(frames)
 
 
-def history_gif(maps: np.ndarray, labels: np.ndarray | None, reconstructions: np.ndarray,
-                frame_ms: int = FRAME_MS, epochs=None) -> bytes:
-    """The history as an animated GIF, one frame per recorded epoch, the last held three times as long."""
-    frames = history_frames(maps, labels, reconstructions, epochs=epochs)
+def history_gif(maps: np.ndarray, labels: np.ndarray | None, reconstructions: np.ndarray, epochs,
+                frame_ms: int = FRAME_MS) -> bytes:
+    """The history as an animated GIF, one frame per recorded epoch (`epochs` names them), the
+    last held three times as long."""
+    frames = history_frames(maps, labels, reconstructions, epochs)
     frames = np.concatenate([frames, frames[-1:], frames[-1:]])  # a pause before it loops
     return gif_bytes(frames, scale=1, duration_ms=frame_ms)
