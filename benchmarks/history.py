@@ -47,7 +47,7 @@ def measure(name: str, dataset: str, epochs: int) -> dict[str, float]:
     recorder, cpu = Recorder(dataset), {"record": 0.0}
     record = recorder.record
 
-    def timed(model, epoch=None):
+    def timed(model, epoch):
         start = time.process_time()
         out = record(model, epoch)
         cpu["record"] += time.process_time() - start

@@ -95,10 +95,9 @@ class Recorder:
     def due(self, epoch: int) -> bool:
         return self.planned is None or epoch in self.planned
 
-    def record(self, model, epoch: int | None = None) -> np.ndarray:
+    def record(self, model, epoch: int) -> np.ndarray:
         """Encode the subset with `model` (eval mode, no grad), keep its aligned map and the
-        reconstructions as epoch `epoch` (by default the one after the last recorded); returns
-        the map (n, 2)."""
+        reconstructions as those of epoch `epoch` (1-based); returns the map (n, 2)."""
         start = time.perf_counter()
         device = next(model.parameters()).device.type
         autocast = torch.autocast(device, torch.bfloat16) if self.precision == "bfloat16" else contextlib.nullcontext()
@@ -106,7 +105,7 @@ class Recorder:
             codes = encode_dataset(model, self.images)
             recon = to_uint8(decode_codes(model, codes[: self.shown]))
         xy = align(codes, self.maps[-1] if self.maps else None)
-        self.epochs.append(epoch if epoch is not None else (self.epochs[-1] + 1 if self.epochs else 1))
+        self.epochs.append(epoch)
         self.maps.append(xy)
         self.reconstructions.append(recon)
         self.seconds += time.perf_counter() - start

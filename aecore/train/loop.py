@@ -1,6 +1,7 @@
 """Training: a plain function with callbacks, readable top to bottom. After every epoch it
-records the losses, and after the epochs a history keeps (history.py) the maps that the app replays; a stop request keeps the last finished
-epoch. The same loop runs on a GPU, and as one of torchrun's processes (distributed.py)."""
+records the losses, and after each epoch a history keeps (history.py) the map that the app
+replays; a stop request keeps the last finished epoch. The same loop runs on a GPU, and as one
+of torchrun's processes (distributed.py)."""
 from __future__ import annotations
 
 import copy
