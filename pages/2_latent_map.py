@@ -20,8 +20,8 @@ with guard():
     ctx = context()
     if ctx:
         st.title("Latent map")
-        n_train, n_test = (len(cached.dataset(ctx.dataset, s)) for s in ("train", "test"))
-        sizes = {"test": n_test, "all": n_train + n_test}  # "all" is loaded only when it is chosen
+        n_train, n_test = (cached.size(ctx.dataset, s) for s in ("train", "test"))
+        sizes = {"test": n_test, "all": n_train + n_test}  # the train split is loaded only when "all" is chosen
         controls = st.columns([1.35, 1, 1, 1, 1, 1])  # the first holds "train + test (70,000)"
         split = controls[0].selectbox("Points", list(SPLITS), key="split",
                                       format_func=lambda s: f"{SPLITS[s]} ({sizes[s]:,})")

@@ -23,7 +23,7 @@ import streamlit as st
 from aecore.cache import cached_projection
 from aecore.checkpoint import (Checkpoint, config_dataset, is_onnx_folder, load_checkpoint, read_config, read_metrics,
                                weights_digest)
-from aecore.data import Dataset, available_datasets, load_dataset, shown_instead
+from aecore.data import Dataset, available_datasets, load_dataset, shown_instead, split_size
 from aecore.latent import decode_codes, encode_dataset, nearest_neighbours, project
 from aecore.devices import app_device
 from aecore.measure import denoise
@@ -83,6 +83,17 @@ def available() -> list[str]:
     """The datasets whose files are on this machine (looked for at most once a minute)."""
     found = _available_in(os.environ.get("AECORE_DATA_DIR", ""), os.environ.get("AECORE_CACHE_DIR", ""))
     return [name for name, here in found.items() if here]
+
+
+@st.cache_data(show_spinner=False, ttl=60)
+def _size_in(name: str, split: str, data_dir: str, cache_dir: str) -> int:
+    return split_size(name, split)
+
+
+def size(name: str, split: str) -> int:
+    """The images in split "train" or "test" of a dataset (aecore.data.split_size: IDX files are
+    counted from their labels alone), looked at most once a minute."""
+    return _size_in(name, split, os.environ.get("AECORE_DATA_DIR", ""), os.environ.get("AECORE_CACHE_DIR", ""))
 
 
 @per_checkpoint(st.cache_data(show_spinner=False, max_entries=64))

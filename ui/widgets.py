@@ -70,7 +70,7 @@ def dataset_picker(path: str | None) -> None:
     own_spec = datasets().get(own or "")
     if own is None or chosen == own:
         try:
-            here = "; here " + ", ".join(f"{len(cached.dataset(chosen, s)):,} {s}" for s in ("train", "test"))
+            here = "; here " + ", ".join(f"{cached.size(chosen, s):,} {s}" for s in ("train", "test"))
         except DataError:  # the page says what is wrong with the files
             here = ""
         st.caption(datasets()[chosen].description + here)

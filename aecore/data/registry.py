@@ -19,7 +19,7 @@ import numpy as np
 
 from ..checks import lookup
 from . import sample
-from .idx import DataError, read_images_and_labels
+from .idx import DataError, read_idx, read_images_and_labels
 from .npz import read_npz
 from .sample import sample_csv_path, sample_split
 
@@ -176,12 +176,19 @@ def _read_idx_split(name: str, split: str, folder: Path) -> tuple[np.ndarray, np
     return images, labels
 
 
+def _npz_of(source: Path) -> Path | None:
+    """The .npz file a user's set is (a file <name>.npz, or a folder holding one), or None."""
+    if source.suffix == ".npz":
+        return source
+    inner = source / f"{source.name}.npz"
+    return inner if inner.is_file() else None
+
+
 def _read_split(name: str, spec: DatasetSpec, split: str, source: Path):
     """(images, labels, class names or None) of one split from its files."""
     if spec.bundled:
         return (*sample_split(source, split), spec.classes)
-    if source.suffix == ".npz" or (source / f"{source.name}.npz").is_file():
-        file = source if source.suffix == ".npz" else source / f"{source.name}.npz"
+    if (file := _npz_of(source)) is not None:
         splits, classes = read_npz(file)
         return (*splits[split], classes or spec.classes)
     return (*_read_idx_split(name, split, source), spec.classes)
@@ -229,6 +236,21 @@ def load_dataset(name: str, split: str) -> Dataset:
     lookup(dict.fromkeys(SPLITS), split, "split")
     # the cache key includes the source, so a changed AECORE_DATA_DIR or a fresh download is seen
     return _load_cached(name, split, str(_source_of(name, spec)))
+
+
+def split_size(name: str, split: str) -> int:
+    """How many images split "train" or "test" of a dataset holds: for IDX files read from the
+    labels file alone (a few KB, where the images are megabytes), else by loading the split."""
+    spec = lookup(datasets(), name, "dataset")
+    lookup(dict.fromkeys(IDX_FILES), split, "split")
+    source = _source_of(name, spec)
+    if spec.bundled or _npz_of(source) is not None:
+        return len(load_dataset(name, split))
+    labels = _locate(source, IDX_FILES[split][1])
+    try:
+        return len(read_idx(labels))
+    except DataError as err:
+        raise DataError(f"{err} {_reread_hint(name, source)}") from None
 
 
 def _cache_clear() -> None:
