@@ -25,9 +25,9 @@ import streamlit as st
 import torch
 
 from aecore.config import ModelConfig, TrainConfig
-from aecore.data import DataError, load_dataset
+from aecore.data import DataError, split_size
 from aecore.measure.evaluate import evaluate
-from aecore.train import Recorder, TrainingError, TrainingStopped, save_result, train
+from aecore.train import Recorder, TrainingError, TrainingStopped, save_result, split_sizes, train
 
 log = logging.getLogger("aecore.app")
 MAX_WAITING = 4        # requests in line behind the running one
@@ -91,10 +91,8 @@ def check_name(name: str) -> str:
 
 def batches_per_epoch(training: TrainConfig) -> int:
     """Training batches per epoch, as aecore.train.split_train_val and the batch samplers count."""
-    n = len(load_dataset(training.dataset, "train"))
-    n = min(n, training.max_train) if training.max_train else n
-    n_val = max(1, int(round(n * training.val_fraction))) if training.val_fraction > 0 else 0
-    return math.ceil((n - n_val) / training.batch_size)
+    n_train, _ = split_sizes(split_size(training.dataset, "train"), training)
+    return math.ceil(n_train / training.batch_size)
 
 
 def yield_to_page_views() -> None:

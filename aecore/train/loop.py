@@ -52,12 +52,19 @@ class TrainResult:
     trained_with: dict = field(default_factory=dict)  # device, world_size, ...: config.json's "trained_with"
 
 
+def split_sizes(n: int, cfg: TrainConfig) -> tuple[int, int]:
+    """(training, validation) images that split_train_val makes of a train split of n."""
+    n = min(n, cfg.max_train) if cfg.max_train else n
+    n_val = max(1, int(round(n * cfg.val_fraction))) if cfg.val_fraction > 0 else 0
+    return n - n_val, n_val
+
+
 def split_train_val(images: torch.Tensor, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """A seeded shuffle of the train split, then the last val_fraction held out."""
     perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(cfg.seed))
     if cfg.max_train:
         perm = perm[: cfg.max_train]
-    n_val = max(1, int(round(len(perm) * cfg.val_fraction))) if cfg.val_fraction > 0 else 0
+    n_val = split_sizes(len(images), cfg)[1]
     return images[perm[n_val:]], images[perm[:n_val]]
 
 
