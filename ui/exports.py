@@ -31,9 +31,14 @@ def selection_downloads(path: str, name: str, split: str, selected: np.ndarray, 
                                                   "classes (np.load, no pickle)")
 
 
+def _stem(path: str, name: str, split: str) -> str:
+    """What a whole-map file is called: checkpoint, dataset and split."""
+    return f"{Path(path).name}-{name}-{split}"
+
+
 def map_downloads(path: str, name: str, split: str, method: str, seed: int, params_json: str) -> None:
     """The whole map: a TensorBoard projector bundle (zip) and a Parquet table."""
-    stem = f"{Path(path).name}-{name}-{split}"
+    stem = _stem(path, name, split)
     c = st.columns(2)
     c[0].download_button("TensorBoard projector bundle (.zip)",
                          lambda: map_export(path, name, split, method, seed, params_json, "projector"),
@@ -57,6 +62,6 @@ def map_export(path: str, weights: str, name: str, split: str, method: str, seed
     if form == "projector":
         return projector_zip(z, index, data.labels, data.images, data.classes,
                              name=f"{Path(path).name} codes of {name} {split}",
-                             folder=f"{Path(path).name}-{name}-{split}-projector")
+                             folder=f"{_stem(path, name, split)}-projector")  # as the button's help says
     xy = cached.projection(path, name, split, method, seed, **json.loads(params_json))
     return map_parquet(index, data.labels, xy, z, data.classes)

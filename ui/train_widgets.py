@@ -15,11 +15,11 @@ from dataclasses import fields
 import streamlit as st
 
 from aecore.config import KIND_OPTIONS, ModelConfig, TrainConfig
-from aecore.data import available_datasets, load_dataset
+from aecore.data import load_dataset
 from aecore.models.penalties import SPARSITY
 from aecore.pictures import plots
 from aecore.pictures.noise import NOISES
-from ui import checkpoints
+from ui import cached, checkpoints
 from ui.training import Busy, Job, Request, trainer
 
 POLL_S = 1.0
@@ -55,8 +55,7 @@ def form(demo: bool) -> None:
     """Dataset, kind, body, code size, the kind's settings, epochs, seed, name: widgets keyed
     train_<field>, which request() reads."""
     limits = DEMO_LIMITS if demo else LIMITS
-    found = [name for name, ok in available_datasets().items() if ok]
-    datasets = limits["datasets"] or sorted(found, key=lambda n: n != "mnist-sample")  # the sample first: seconds
+    datasets = limits["datasets"] or sorted(cached.available(), key=lambda n: n != "mnist-sample")  # the sample first: seconds
     c = st.columns(4)
     c[0].selectbox("Dataset", datasets, key="train_dataset")
     kind = c[1].selectbox("Kind", list(KIND_OPTIONS), key="train_kind")
