@@ -1,6 +1,7 @@
 """History: how the picked checkpoint's code space organised itself while it trained, replayed
 from its recorded history (the map of 1,000 test images and a dozen reconstructions after each
-epoch it kept: every one of a short training, 40 of a long one): a slider and a play button in the chart, and the animation as a GIF."""
+epoch it kept: every one of a short training, 40 of a long one): a slider and a play button in
+the chart, and the animation as a GIF."""
 import streamlit as st
 
 from aecore.data import DataError
