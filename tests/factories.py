@@ -9,9 +9,23 @@ import numpy as np
 import torch
 
 from aecore.config import ModelConfig
+from aecore.data import write_idx
+from aecore.data.registry import IDX_FILES
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 CKPT_2D, CKPT_16D = "tiny-ae-2d", "tiny-vae-16d"  # the checkpoints of the app_env fixture (conftest)
+
+
+def idx_set(folder: Path, train: int, test: int, seed: int = 0) -> Path:
+    """The four MNIST-format files of a small image set in `folder` (made): random 28x28 images,
+    labels 0, 1, ..., 9, 0, ... ."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for split, n in (("train", train), ("test", test)):
+        images_name, labels_name = IDX_FILES[split]
+        write_idx(folder / images_name, rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        write_idx(folder / labels_name, (np.arange(n) % 10).astype(np.uint8))
+    return folder
 
 
 def synthetic_digits(n: int = 64, seed: int = 0) -> torch.Tensor:

@@ -10,6 +10,8 @@ from aecore.data import DATASETS, DataError, default_dataset, load_dataset, read
 from aecore.data.idx import read_images_and_labels
 from aecore.data.registry import IDX_FILES
 
+from factories import idx_set
+
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch, tmp_path):
@@ -302,13 +304,7 @@ def test_a_gzip_of_several_members_reads_as_one_file(tmp_path):
 
 
 def test_a_split_is_counted_from_its_labels_file_without_reading_the_images(tmp_path, monkeypatch):
-    folder = tmp_path / "mine"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 30), ("test", 7)):
-        images_file, labels_file = IDX_FILES[split]
-        write_idx(folder / images_file, rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
-        write_idx(folder / labels_file, rng.integers(0, 10, n).astype(np.uint8))
+    folder = idx_set(tmp_path / "mine", train=30, test=7)
     monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
     (folder / IDX_FILES["train"][0]).write_bytes(b"not read")  # counting must not touch it
     assert split_size("mine", "train") == 30 and split_size("mine", "test") == 7

@@ -5,14 +5,14 @@ import http.server
 import socket
 import threading
 
-import numpy as np
 import pytest
 
 from aecore.data import download as dl
-from aecore.data import write_idx
 from aecore.data.download import DownloadError, cli_download, download
 from aecore.data.idx import read_images_and_labels
 from aecore.data.registry import IDX_FILES
+
+from factories import idx_set
 
 FILES = [f for pair in IDX_FILES.values() for f in pair]
 
@@ -44,13 +44,7 @@ def serve():
 @pytest.fixture
 def good(tmp_path):
     """A folder with four small, valid MNIST-format files, and their md5 sums."""
-    folder = tmp_path / "origin"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 6), ("test", 4)):
-        images_name, labels_name = IDX_FILES[split]
-        write_idx(folder / images_name, rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
-        write_idx(folder / labels_name, np.arange(n, dtype=np.uint8))
+    folder = idx_set(tmp_path / "origin", train=6, test=4)
     md5s = {f: hashlib.md5((folder / f).read_bytes()).hexdigest() for f in FILES}
     return folder, md5s
 
