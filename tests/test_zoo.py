@@ -6,10 +6,10 @@ import os
 import numpy as np
 import pytest
 
-from aecore.checkpoint import list_checkpoints, load_checkpoint
+from aecore.checkpoint import list_checkpoints, load_checkpoint, stored_codes, weights_digest
 from aecore.config import ModelConfig, TrainConfig
 from aecore.data import available_datasets, load_dataset
-from aecore.latent import reconstruct
+from aecore.latent import encode_dataset, reconstruct
 from aecore.measure import metrics, zoo
 from aecore.measure.evaluate import evaluate
 
@@ -44,6 +44,23 @@ def test_checkpoint_carries_its_training_history_well_under_a_megabyte(name):
     assert recorded["epochs"][-1] == len(ckpt.config["history"]) and len(recorded["maps"]) <= 40
     assert (zoo.ZOO_DIR / name / "history.safetensors").stat().st_size < 600_000
     assert (recorded["index"] == np.arange(1000)).all()  # the same test images for every checkpoint
+
+
+@pytest.mark.parametrize("name", list(RECIPE))
+def test_stored_codes_are_what_the_shipped_weights_give(name):
+    """The app draws a first map from these without torch: they must be the model's own codes."""
+    ckpt = load_checkpoint(zoo.ZOO_DIR / name)
+    found = {}
+    for dataset in (ckpt.dataset, "mnist-sample" if ckpt.dataset == "mnist" else None):
+        if dataset and HERE.get(dataset):
+            images = load_dataset(dataset, "test").images
+            if (codes := stored_codes(ckpt.path, weights_digest(ckpt.path), images)) is not None:
+                found[dataset] = codes
+                np.testing.assert_allclose(codes, encode_dataset(ckpt.model, images), rtol=1e-4, atol=1e-5)
+    if ckpt.dataset == "mnist":  # the bundled sample is always here, and its codes always fit
+        assert "mnist-sample" in found, f"{name} stores no codes: run aecore.checkpoint.store_codes on it"
+    elif not found:
+        pytest.skip(f"{ckpt.dataset} is not on this machine")
 
 
 def test_checkpoints_fit_in_40_mb():

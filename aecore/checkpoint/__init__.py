@@ -13,21 +13,23 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load as load_numpy_bytes
 from safetensors.numpy import save_file as save_numpy
-from safetensors.torch import save_file
 
 from .. import __version__
 from ..config import ModelConfig, TrainConfig
-from ..models import Autoencoder, build_model
-from .layout import (CONFIG, DECODER, ENCODER, FORMAT, FORMATS, HISTORY, MAX_JSON_BYTES, MAX_UPLOAD_BYTES,  # noqa: F401
+from .layout import (CODES, CONFIG, DECODER, ENCODER, FORMAT, FORMATS, HISTORY, MAX_JSON_BYTES, MAX_UPLOAD_BYTES,  # noqa: F401
                      METRICS, ONNX_DATA, ONNX_JSON, UPLOAD_LIMITS, WEIGHTS, CheckpointError)  # the package's interface
+from .codes import store_codes, stored_codes  # noqa: F401 -- the package's interface
 from .records import check_metrics, check_sections
 from .upload import unpack_upload  # noqa: F401 -- the package's interface
-from .weights import check_outputs, read_weights
+
+if TYPE_CHECKING:
+    from ..models import Autoencoder
 
 _digests: dict[tuple, str] = {}
 
@@ -75,6 +77,7 @@ def save_checkpoint(path: str | Path, model: Autoencoder, training: TrainConfig 
     "anchors"}; `recorded` the arrays of the training history (aecore.train.history);
     `trained_with` how it was trained ({"device", "world_size", ...}, aecore.train.distributed).
     Weights are saved from CPU tensors, so a checkpoint loads on any device."""
+    from safetensors.torch import save_file
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     config = {
@@ -186,12 +189,15 @@ def is_onnx_folder(path: str | Path) -> bool:
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Build the model from config.json, load model.safetensors strictly, switch to eval(). An
-    ONNX model folder is loaded by aecore.models.onnx (only then is onnxruntime imported)."""
+    ONNX model folder is loaded by aecore.models.onnx (only then is onnxruntime imported). The
+    rest of this package needs no torch: listing, configs, metrics and digests come first."""
     path = Path(path)
     if is_onnx_folder(path):
         from ..models.onnx import load_onnx
         model, config = load_onnx(path)
         return Checkpoint(path, model, config, read_metrics(path))
+    from ..models import build_model
+    from .weights import check_outputs, read_weights
     config = read_config(path)
     cfg = model_config(config, path / CONFIG)
     weights = path / WEIGHTS
@@ -221,16 +227,40 @@ def read_metrics(path: str | Path) -> dict | None:
     return metrics
 
 
+def check_folder(path: str | Path) -> None:
+    """CheckpointError unless the folder passes what can be checked without torch: config.json
+    describes a model, metrics.json (if any) is well formed, and model.safetensors is a
+    safetensors file of float32 tensors. Whether those tensors fit the config, and are finite, is
+    checked when the checkpoint is loaded (load_checkpoint). An ONNX model folder is loaded whole
+    (by onnxruntime: no torch either)."""
+    path = Path(path)
+    if is_onnx_folder(path):
+        load_checkpoint(path)
+        return
+    model_config(read_config(path), path / CONFIG)
+    read_metrics(path)
+    weights = path / WEIGHTS
+    if not weights.is_file():
+        raise CheckpointError(f"{weights}: missing; a checkpoint folder holds {CONFIG} and {WEIGHTS}")
+    try:
+        with safe_open(weights, framework="numpy") as f:
+            dtypes = {k: f.get_slice(k).get_dtype() for k in f.keys()}
+    except (SafetensorError, OSError, OverflowError, ValueError) as e:
+        raise CheckpointError(f"{weights}: not a safetensors file ({str(e)[:120]})") from None
+    if other := [f"{k} is {d}" for k, d in dtypes.items() if d != "F32"]:
+        raise CheckpointError(f"{weights}: weights not float32: {'; '.join(other[:3])}")
+
+
 def list_checkpoints(folder: str | Path) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """(valid checkpoint folders, [(skipped folder, reason)]), sorted by name. Validity is a
-    full strict load, so what is listed will load."""
+    """(checkpoint folders, [(skipped folder, reason)]), sorted by name: those that pass
+    check_folder, which needs no torch, so the app lists its checkpoints before torch has loaded."""
     valid, skipped = [], []
     folder = Path(folder)
     if not folder.is_dir():
         return valid, skipped
     for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
         try:
-            load_checkpoint(sub)
+            check_folder(sub)
             valid.append(sub)
         except CheckpointError as e:
             skipped.append((sub, str(e)))

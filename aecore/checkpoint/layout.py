@@ -7,6 +7,7 @@ CONFIG, WEIGHTS, METRICS = "config.json", "model.safetensors", "metrics.json"
 ENCODER, DECODER, ONNX_JSON = "encoder.onnx", "decoder.onnx", "onnx.json"  # an ONNX model folder
 ONNX_DATA = (f"{ENCODER}.data", f"{DECODER}.data")  # their weights, where torch.onnx.export kept them beside
 HISTORY = "history.safetensors"  # optional: the maps and reconstructions after each epoch (aecore.train.history)
+CODES = "codes.safetensors"  # optional: the codes of its datasets' test images (codes.py); never uploaded
 FORMAT = "aecore-checkpoint/2"  # per-kind model sections; format 1 stored every kind's settings flat
 FORMATS = ("aecore-checkpoint/1", FORMAT)  # what load_checkpoint reads
 MAX_UPLOAD_BYTES = 16 * 2**20  # what an upload may hold, unpacked, all files together: 4x the largest shipped checkpoint

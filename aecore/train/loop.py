@@ -264,8 +264,11 @@ class _Run:
 def save_result(path, result: TrainResult, train_cfg: TrainConfig, metrics: dict | None = None,
                 about: dict | None = None):
     """Save what training produced as a checkpoint folder: weights, configs, history (the
-    per-epoch records and the recorded maps and reconstructions), metrics and `about`."""
-    from ..checkpoint import save_checkpoint
-    return save_checkpoint(path, result.model, train_cfg, result.dataset, result.seconds, result.history,
+    per-epoch records and the recorded maps and reconstructions), metrics and `about`; then the
+    codes of its dataset's test split (aecore.checkpoint.codes), so the app maps it at once."""
+    from ..checkpoint import save_checkpoint, store_codes
+    path = save_checkpoint(path, result.model, train_cfg, result.dataset, result.seconds, result.history,
                            metrics, about, result.recorder.tensors() if result.recorder else None,
                            trained_with=result.trained_with or None)
+    store_codes(path)
+    return path
