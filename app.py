@@ -27,8 +27,8 @@ if __name__ == "__main__":
         widgets.sidebar()
     try:
         page.run()
-    finally:  # compile UMAP in the background once per process, a few seconds after the first
-        server.warm_up()  # page has run, so it does not slow that page's first paint
+    finally:  # load torch and compile UMAP in the background once per process, a few seconds
+        server.warm_up()  # after the first page has run, so they do not slow its first paint
 else:
     from ui.server import lifespan
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
 import pytest
-from factories import APP, CKPT_2D, CKPT_16D
+from factories import APP, CKPT_2D, CKPT_16D, shared_checkpoints
 from streamlit.testing.v1 import AppTest
 
 from aecore import cache
@@ -234,18 +237,35 @@ def test_demo_mode_offers_no_tsne(open_page, monkeypatch):
     assert "tsne" not in at.selectbox(key="projection").options
 
 
-def test_preload_at_server_start_means_the_first_map_encodes_nothing(open_page, monkeypatch):
-    from ui import cached, checkpoints, server
+def test_preload_at_server_start_means_the_first_map_encodes_nothing(open_page, app_env, tmp_path, monkeypatch):
+    import aecore.latent.codec
+    from ui import cached, server
     encoded = []
-    encode = cached.encode_dataset
-    monkeypatch.setattr(cached, "encode_dataset", lambda model, images: encoded.append(len(images)) or encode(model, images))
-    cached.codes.clear()
-    server._preloaded.clear()
-    server.preload()  # what app.py's lifespan runs as `streamlit run` starts, before any browser connects
-    assert len(encoded) == 1  # the first checkpoint's codes of the bundled sample's test split
-    at = open_page("pages/2_latent_map.py", checkpoints.scan()[0][0].rsplit("/", 1)[-1])
-    assert not at.exception
-    assert len(encoded) == 1  # the page found them in the shared cache
+    encode = aecore.latent.codec.encode_dataset
+    monkeypatch.setattr(aecore.latent.codec, "encode_dataset",
+                        lambda model, images: encoded.append(len(images)) or encode(model, images))
+    with shared_checkpoints(app_env, tmp_path / "zoo"):
+        for stored in (True, False):  # the codes save_result stored, then a checkpoint without them
+            if not stored:
+                (tmp_path / "zoo" / CKPT_2D / "codes.safetensors").unlink()
+            cached.codes.clear()
+            server._preloaded.clear()
+            server.preload()  # what app.py's lifespan starts as `streamlit run` starts, before any browser connects
+            assert encoded == ([] if stored else [1000])  # the sample's test split, encoded once at most
+            at = open_page("pages/2_latent_map.py", CKPT_2D)
+            assert not at.exception
+            assert encoded == ([] if stored else [1000])  # the page found the codes in the shared cache
+
+
+def test_the_first_map_of_a_checkpoint_with_stored_codes_is_drawn_without_torch(app_env):
+    """In a fresh process, as the server starts: the preload draws the first checkpoint's Latent
+    map from its stored codes and never imports torch (which takes over a second)."""
+    script = ("import os, sys; from ui import checkpoints, server; "
+              "path = server._preloaded(str(checkpoints.checkpoint_dir()), os.environ['AECORE_DATA_DIR']); "
+              "print(os.path.basename(path), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", script], cwd=APP.parent, capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHONPATH": str(APP.parent)})
+    assert out.stdout.split() == [min(CKPT_2D, CKPT_16D), "False"], out.stderr[-2000:]
 
 
 def test_preload_with_no_checkpoint_leaves_the_app_working(app_env, tmp_path, monkeypatch):

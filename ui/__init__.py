@@ -6,5 +6,5 @@ imports streamlit.
   widgets      the shared sidebar, the page context, pickers and projection controls
   display      digits as crisp tiles
   frame        the error guard, and the one workaround Streamlit's pages/ folder needs
-  server       what the server does as it starts: preload, gc freeze, UMAP warm-up
+  server       what the server does as it starts: preload, gc freeze, torch and UMAP warm-up
 """

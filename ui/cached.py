@@ -7,6 +7,9 @@ One thing identifies "these weights": `stamp(path)`, the sha256 of the checkpoin
 (memoised by mtime and size, so a call is one stat). It is part of every per-checkpoint key, in
 memory and on disk, so retraining into the same folder is seen and a renamed copy is not
 recomputed.
+
+Nothing here imports torch until a model is needed (load): the Latent map's first view of a
+checkpoint that stores its codes (aecore.checkpoint.codes) is drawn before torch has loaded.
 """
 from __future__ import annotations
 
@@ -22,11 +25,10 @@ import streamlit as st
 
 from aecore.cache import cached_projection
 from aecore.checkpoint import (Checkpoint, config_dataset, is_onnx_folder, load_checkpoint, read_config, read_metrics,
-                               weights_digest)
+                               stored_codes, weights_digest)
 from aecore.data import Dataset, available_datasets, load_dataset, shown_instead, split_size
-from aecore.latent import decode_codes, encode_dataset, nearest_neighbours, project
-from aecore.devices import app_device
-from aecore.measure import denoise
+from aecore.latent.neighbours import nearest_neighbours
+from aecore.latent.projections import project
 from aecore.pictures.pixels import unit_float
 
 if TYPE_CHECKING:
@@ -63,6 +65,7 @@ def per_checkpoint(cache):
 def load(path: str, weights: str) -> Checkpoint:
     """The checkpoint at `path` (shared between sessions: never mutate the model), its model on
     $AECORE_DEVICE (aecore.devices; unset: the CPU)."""
+    from aecore.devices import app_device
     ckpt = load_checkpoint(path)
     ckpt.model.to(app_device())
     return ckpt
@@ -117,19 +120,27 @@ def dataset_for(path: str) -> str:
 
 @per_checkpoint(st.cache_data(show_spinner="Encoding the dataset…", max_entries=32))
 def codes(path: str, weights: str, name: str, split: str = TEST) -> np.ndarray:
-    """Codes (N, d) float32 of a dataset split under a checkpoint."""
-    return encode_dataset(load(path).model, dataset(name, split).images)
+    """Codes (N, d) float32 of a dataset split under a checkpoint: those stored in its folder for
+    these images (aecore.checkpoint.codes), else encoded by its model."""
+    images = dataset(name, split).images
+    stored = stored_codes(path, weights, images)
+    if stored is not None:
+        return stored
+    from aecore.latent.codec import encode_dataset
+    return encode_dataset(load(path).model, images)
 
 
 def reconstruct(path: str, name: str, index, split: str = TEST) -> np.ndarray:
     """Reconstructions (k, 28, 28) float32 in [0, 1] of the images at `index` of a split (not
     cached: pages show a few at a time, and 70,000 would take 220 MB)."""
+    from aecore.latent.codec import decode_codes
     return decode_codes(load(path).model, codes(path, name, split)[np.asarray(index)])
 
 
 @per_checkpoint(st.cache_data(show_spinner="Measuring the reconstructions…", max_entries=16))
 def reconstruction_errors(path: str, weights: str, name: str, split: str = TEST) -> np.ndarray:
     """Per image (N,): the mean squared error per pixel of its reconstruction, in batches."""
+    from aecore.latent.codec import decode_codes
     images, z, model = dataset(name, split).images, codes(path, name, split), load(path).model
     out = [((unit_float(images[s:s + 5000]) - decode_codes(model, z[s:s + 5000])) ** 2).mean(axis=(1, 2))
            for s in range(0, len(images), 5000)]
@@ -165,6 +176,7 @@ def projection(path: str, name: str, split: str, method: str, seed: int, **param
 
 @st.cache_data(show_spinner="Measuring PSNR at 7 noise levels on 200 test digits…", max_entries=32)
 def _psnr_curve(models: tuple, weights: tuple, name: str, kind: str, seed: int) -> dict:
+    from aecore.measure import denoise
     clean = dataset(name).images[:200]
     return denoise.psnr_curve(clean, kind, {label: load(p).model for label, p in models}, seed)
 

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from aecore.latent import decode_codes, neighbour_preservation
+from aecore.latent.neighbours import neighbour_preservation
 from ui import cached
 from ui.cached import TEST, per_checkpoint
 
@@ -95,6 +95,7 @@ def inverse(path: str, weights: str, name: str, split: str, method: str, seed: i
 def decode_at(path: str, name: str, split: str, method: str, seed: int, params_json: str, points) -> np.ndarray:
     """Images (n, 28, 28) in [0, 1] decoded at map positions (n, 2) of the map of these settings."""
     z = inverse(path, name, split, method, seed, params_json).inverse_transform(np.asarray(points, np.float32))
+    from aecore.latent.codec import decode_codes  # imports torch: here, not before the first map is drawn
     return decode_codes(cached.load(path).model, z)
 
 

@@ -1,7 +1,12 @@
-"""What the server does as it starts and while it runs, outside any page view: load the default
-checkpoint, dataset and codes into the shared caches before the first visitor's browser has
-booted; freeze what is loaded out of the garbage collector's way; compile UMAP in the
-background a few seconds after the first page has run.
+"""What the server does as it starts and while it runs, outside any page view: put the default
+checkpoint's first map (its dataset, its codes, the figure) into the shared caches before the
+first visitor's browser has booted; freeze what is loaded out of the garbage collector's way; a
+few seconds after the first page has run, load torch and the default model (so a first click
+decodes at once) and compile UMAP, in the background.
+
+The first map needs no torch when the checkpoint stores its codes (aecore.checkpoint.codes, as
+the zoo's do): importing torch takes over a second here, and in a thread beside the server it
+also slows every request the first browser makes while it boots.
 
 app.py's `st.App` runs `lifespan` when `streamlit run app.py` starts the server.
 """
@@ -18,7 +23,7 @@ import streamlit as st
 from ui.frame import use_navigation_pages  # light: this module is imported as the server starts
 
 log = logging.getLogger("aecore.app")
-WARM_UP_DELAY_S = 5.0  # the first browser draws its page meanwhile; UMAP's compile would slow it
+WARM_UP_DELAY_S = 2.0  # the first browser draws its page meanwhile; torch's import would slow it
 
 
 def freeze_long_lived() -> None:
@@ -41,9 +46,8 @@ def _preloaded(folder: str, data_dir: str) -> str | None:
 
 
 def preload() -> None:
-    """Fill the shared caches with what the first page view needs: torch, the default checkpoint
-    (the picker's first), its dataset's test split, its codes and its Latent map as a first
-    visit shows it."""
+    """Fill the shared caches with what the first page view needs: the default checkpoint's (the
+    picker's first) dataset, its test split's codes and its Latent map as a first visit shows it."""
     from ui.checkpoints import checkpoint_dir
     try:
         path = _preloaded(str(checkpoint_dir()), os.environ.get("AECORE_DATA_DIR", ""))
@@ -53,22 +57,40 @@ def preload() -> None:
 
 
 def _preload_then_freeze() -> None:
+    # Imported first, once: a page and the preload (or a training) importing pandas at the same
+    # moment saw it half-initialised ("partially initialized module 'pandas' has no attribute
+    # 'Series'") in the load benchmark's page views during a training. The first browser needs
+    # about a second to boot before it runs a page; these take a quarter of that.
+    import pandas  # noqa: F401
+    import plotly.graph_objects  # noqa: F401
     preload()
     freeze_long_lived()  # then each page view's garbage collection skips all of that
 
 
 @contextlib.asynccontextmanager
 async def lifespan(_app):
-    """The st.App lifespan: before the first session, mark pages/ as st.navigation pages, import
-    the libraries every page uses, and start preloading in a thread (the server answers meanwhile)."""
+    """The st.App lifespan: before the first session, mark pages/ as st.navigation pages and start
+    preloading in a thread. The server answers once this returns, so nothing slow runs here."""
     use_navigation_pages()
-    # Imported here, once, before any thread: a page and the preload (or a training) importing
-    # pandas at the same moment saw it half-initialised ("partially initialized module 'pandas'
-    # has no attribute 'Series'") in the load benchmark's page views during a training.
-    import pandas  # noqa: F401
-    import plotly.graph_objects  # noqa: F401
     threading.Thread(target=_preload_then_freeze, name="aecore-preload", daemon=True).start()
     yield
+
+
+def _warm_model() -> None:
+    """torch and the default checkpoint's model, which the first map did not need."""
+    from ui import cached, checkpoints
+    try:
+        if paths := checkpoints.scan()[0]:
+            cached.load(paths[0])
+            log.info("loaded %s", paths[0])
+    except Exception:  # noqa: BLE001 -- the page that needs it will load it and show the error
+        log.exception("loading the default model failed")
+
+
+def _warm_up() -> None:
+    _warm_model()
+    _warm_umap()
+    freeze_long_lived()  # torch's, numba's and umap's objects too
 
 
 def _warm_umap() -> None:
@@ -81,18 +103,18 @@ def _warm_umap() -> None:
         xy = project(codes, "umap", 0)
         inverse_map(codes, xy, "umap").inverse_transform(xy[:1])  # and those of a click's decoding
         log.info("umap warmed up")
-        freeze_long_lived()  # numba's and umap's objects too
     except Exception:  # noqa: BLE001 -- a failed warm-up only costs time later
         log.exception("umap warm-up failed")
 
 
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread | None:
-    """Once per process, WARM_UP_DELAY_S after it is first called, compile UMAP in a background
-    thread (AECORE_NO_WARMUP=1 skips it, for tests). A page that needs UMAP sooner compiles it."""
+    """Once per process, WARM_UP_DELAY_S after it is first called, load the default model and
+    compile UMAP in a background thread (AECORE_NO_WARMUP=1 skips it, for tests). A page that
+    needs either sooner loads it itself."""
     if os.environ.get("AECORE_NO_WARMUP") == "1":
         return None
-    thread = threading.Timer(WARM_UP_DELAY_S, _warm_umap)
-    thread.name, thread.daemon = "umap-warm-up", True
+    thread = threading.Timer(WARM_UP_DELAY_S, _warm_up)
+    thread.name, thread.daemon = "aecore-warm-up", True
     thread.start()
     return thread
