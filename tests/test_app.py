@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -275,3 +276,19 @@ def test_preload_with_no_checkpoint_leaves_the_app_working(app_env, tmp_path, mo
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception
     assert "No checkpoint to show" in at.info[0].value
+
+
+@pytest.mark.parametrize("page", ["pages/1_overview.py", "pages/2_latent_map.py"])
+def test_a_listed_checkpoint_whose_weights_do_not_fit_says_so_when_opened(open_page, app_env, tmp_path, page):
+    """The picker lists folders checked without torch; the weights' shapes are checked as the
+    model loads, and the page says which file is wrong instead of drawing anything from it."""
+    from safetensors.torch import load_file, save_file
+    with shared_checkpoints(app_env, tmp_path / "zoo") as zoo:
+        broken = zoo / "broken"
+        shutil.copytree(zoo / CKPT_2D, broken)
+        state = load_file(broken / "model.safetensors")
+        state.pop(next(iter(state)))
+        save_file(state, broken / "model.safetensors")  # its stored codes were made by other weights now
+        at = open_page(page, "broken")
+        assert not at.exception
+        assert "model.safetensors" in at.error[0].value and "missing tensors" in at.error[0].value
