@@ -1,5 +1,6 @@
 """Checkpoints are folders (layout.py): config.json + model.safetensors (+ metrics.json,
-history.safetensors). Loading builds the model from the config and loads the weights strictly.
+history.safetensors, codes.safetensors: codes.py). Loading builds the model from the config and
+loads the weights strictly; listing, configs, metrics and stored codes need no torch.
 Never pickle, never torch.load. Uploads are unpacked into such a folder by upload.py.
 
 A folder may instead hold an autoencoder trained elsewhere as two ONNX graphs, encoder.onnx +
@@ -189,8 +190,7 @@ def is_onnx_folder(path: str | Path) -> bool:
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Build the model from config.json, load model.safetensors strictly, switch to eval(). An
-    ONNX model folder is loaded by aecore.models.onnx (only then is onnxruntime imported). The
-    rest of this package needs no torch: listing, configs, metrics and digests come first."""
+    ONNX model folder is loaded by aecore.models.onnx (only then is onnxruntime imported)."""
     path = Path(path)
     if is_onnx_folder(path):
         from ..models.onnx import load_onnx
