@@ -22,6 +22,8 @@ def test_every_recipe_entry_is_shipped_and_loads_strictly():
     valid, skipped = list_checkpoints(zoo.ZOO_DIR)
     assert skipped == []
     assert sorted(p.name for p in valid) == sorted(RECIPE)
+    for path in valid:  # the listing checked what needs no torch; this is the strict load
+        load_checkpoint(path)
 
 
 @pytest.mark.parametrize("name", list(RECIPE))
@@ -47,8 +49,10 @@ def test_checkpoint_carries_its_training_history_well_under_a_megabyte(name):
 
 
 @pytest.mark.parametrize("name", list(RECIPE))
-def test_stored_codes_are_what_the_shipped_weights_give(name):
+def test_stored_codes_are_what_the_shipped_weights_give(name, monkeypatch):
     """The app draws a first map from these without torch: they must be the model's own codes."""
+    if DATA_DIR:
+        monkeypatch.setenv("AECORE_DATA_DIR", DATA_DIR)
     ckpt = load_checkpoint(zoo.ZOO_DIR / name)
     found = {}
     for dataset in (ckpt.dataset, "mnist-sample" if ckpt.dataset == "mnist" else None):
