@@ -106,7 +106,7 @@ def add_click_grid(fig: go.Figure, extent: tuple[float, float, float, float], n:
     gx, gy = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
     grid = go.Scattergl(x=gx.ravel(), y=gy.ravel(), mode="markers", showlegend=False, name="grid",
                         customdata=np.full(gx.size, GRID), hoverinfo="none",
-                        marker=dict(size=8, color="rgba(0,0,0,0)"),
+                        marker=dict(size=1, color="rgba(0,0,0,0)"),
                         selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)))
     fig.add_trace(grid)
     fig.data = (fig.data[-1], *fig.data[:-1])
