@@ -200,9 +200,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     from .weights import check_outputs, read_weights
     config = read_config(path)
     cfg = model_config(config, path / CONFIG)
-    weights = path / WEIGHTS
-    if not weights.is_file():
-        raise CheckpointError(f"{weights}: missing; a checkpoint folder holds {CONFIG} and {WEIGHTS}")
+    weights = _weights_file(path)
     try:
         state = read_weights(weights, cfg)  # checked against the config before the model is built
         model = build_model(cfg)
@@ -212,6 +210,12 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     except ValueError as e:
         raise CheckpointError(f"{weights}: {e}") from None
     return Checkpoint(path, model, config, read_metrics(path))
+
+
+def _weights_file(path: Path) -> Path:
+    if not (weights := path / WEIGHTS).is_file():
+        raise CheckpointError(f"{weights}: missing; a checkpoint folder holds {CONFIG} and {WEIGHTS}")
+    return weights
 
 
 def read_metrics(path: str | Path) -> dict | None:
@@ -237,11 +241,9 @@ def check_folder(path: str | Path) -> None:
     if is_onnx_folder(path):
         load_checkpoint(path)
         return
-    model_config(read_config(path), path / CONFIG)
+    read_config(path)  # which checks the model section too
     read_metrics(path)
-    weights = path / WEIGHTS
-    if not weights.is_file():
-        raise CheckpointError(f"{weights}: missing; a checkpoint folder holds {CONFIG} and {WEIGHTS}")
+    weights = _weights_file(path)
     try:
         with safe_open(weights, framework="numpy") as f:
             dtypes = {k: f.get_slice(k).get_dtype() for k in f.keys()}

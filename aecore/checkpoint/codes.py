@@ -97,9 +97,10 @@ def store_codes(path: str | Path, budget: int = BUDGET) -> list[str]:
             continue
         if size + len(images) * ckpt.model.latent_dim * 4 > budget:
             continue
-        codes[images_digest(images)] = encode_dataset(ckpt.model, images)
+        key = images_digest(images)
+        codes[key] = encode_dataset(ckpt.model, images)
         stored.append(name)
-        size += codes[images_digest(images)].nbytes
+        size += codes[key].nbytes
     if codes:
         write_codes(path, weights_digest(path), codes)
     return stored
