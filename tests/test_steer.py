@@ -61,16 +61,32 @@ def test_a_umap_map_decodes_a_cluster_centre_to_that_cluster():
     assert np.isfinite(z[3]).all()
 
 
-def test_the_light_umap_inverse_equals_umap_learns_own_after_a_full_fit():
-    """UmapInverse skips UMAP's layout; on all the points it must give what umap-learn's
-    inverse_transform gives after a full fit: the fence around what it sets on the reducer."""
+def test_the_light_umap_inverse_lands_among_the_codes_around_the_spot_and_is_seeded():
+    """UmapInverse skips UMAP's layout (the fence around what it sets on umap-learn's reducer).
+    What users rely on: a spot between map points decodes to a code among those points' codes,
+    as umap-learn's own inverse_transform after a full fit does, and the same seed gives the same
+    code on one machine. (Not bit-equality with umap-learn: numba's floats, and through the
+    Delaunay hull test whole branches, differ between CPUs.)"""
     from aecore.latent.projections import ExactKnnUMAP
 
-    codes, _ = clusters(60)
+    codes, labels = clusters(60)
     full = ExactKnnUMAP(0, 10, 0.1).fit(codes)
-    light = inverse_map(codes, full.embedding_, "umap", seed=0, n_neighbors=10)
-    spots = full.embedding_[:4] + 0.05
-    assert np.allclose(light.inverse_transform(spots), full.reducer.inverse_transform(spots), atol=1e-5)
+    xy = full.embedding_
+    light = inverse_map(codes, xy, "umap", seed=0, n_neighbors=10)
+    # spots halfway between a point and its nearest map neighbour: inside the map, in one cluster
+    firsts = [0, 61, 122, 150]
+    gaps = np.linalg.norm(xy[firsts, None] - xy[None], axis=2)
+    gaps[np.arange(4), firsts] = np.inf
+    spots = (xy[firsts] + xy[gaps.argmin(axis=1)]) / 2
+    for z in (light.inverse_transform(spots), full.reducer.inverse_transform(spots)):
+        around = np.argsort(np.linalg.norm(xy[None] - spots[:, None], axis=2), axis=1)[:, :10]
+        local = codes[around]                                       # (4, 10, 16): codes of the 10 map points around
+        centre = local.mean(axis=1)
+        spread = np.linalg.norm(local - centre[:, None], axis=2).max(axis=1)
+        assert (np.linalg.norm(z - centre, axis=1) < spread).all(), "decoded far from the codes around the spot"
+        assert (labels[around] == labels[firsts][:, None]).all()   # the spots were within one cluster
+    again = inverse_map(codes, xy, "umap", seed=0, n_neighbors=10)
+    assert np.array_equal(again.inverse_transform(spots), light.inverse_transform(spots))
 
 
 def test_backdrop_grid_cells_are_centred_and_top_row_first():
