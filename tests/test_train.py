@@ -211,6 +211,19 @@ def test_a_umap_model_warm_starts_from_umap_learns_map_and_can_keep_it():
     assert not np.array_equal(maps[0], maps[1])
 
 
+@pytest.mark.parametrize("dims", [1, 3])
+def test_a_umap_warm_start_pulls_codes_of_any_size_to_a_map_of_that_size(dims):
+    """The warm start's target is umap-learn's map with as many dimensions as the codes (a 2-D
+    target crashed every code size but 2: "size of tensor a (16) must match ... (2)")."""
+    cfg = ModelConfig.from_flat({"kind": "umap", "latent_dim": dims, "hidden": [16], "umap_n_neighbors": 5,
+                                 "umap_warm_epochs": 3, "umap_anchor_weight": 10.0})
+    result = train(cfg, TrainConfig(**{**SMALL, "epochs": 1}))
+    anchors = [r["train"]["anchor"] for r in result.history if r.get("phase") == "warm start"]
+    assert len(anchors) == 3 and anchors == sorted(anchors, reverse=True) and anchors[-1] < 0.95 * anchors[0], \
+        anchors  # the codes move towards the map
+    assert "umap" in result.history[-1]["train"]
+
+
 def test_a_stop_between_kept_frames_records_the_epoch_it_keeps(monkeypatch):
     import threading
 

@@ -104,7 +104,7 @@ class UMAP(Autoencoder):
     umap_warm_epochs, training starts by pulling each training image's code to where umap-learn's
     own map of the training images puts it (and decoding it), then goes on with the UMAP loss."""
 
-    _anchor: torch.Tensor | None = None  # (N, 2) umap-learn's map of the training images, while warm-starting
+    _anchor: torch.Tensor | None = None  # (N, d) umap-learn's d-D map of the training images, while warm-starting
 
     def penalties(self, x_in, z, terms):
         o = self.config.options
@@ -137,7 +137,8 @@ class UMAP(Autoencoder):
         if not o.umap_warm_epochs:
             return 0, None, None
         knn, _ = self._graph(images, seed)
-        target = penalties.umap_embedding(images.numpy(), o.umap_n_neighbors, o.umap_min_dist, seed, knn)
+        target = penalties.umap_embedding(images.numpy(), o.umap_n_neighbors, o.umap_min_dist, seed, knn,
+                                          self.config.latent_dim)
         self._anchor = torch.from_numpy(target)
         return o.umap_warm_epochs, Autoencoder.batch_sampler(self, images, batch_size), o.umap_warm_shift
 

@@ -97,11 +97,13 @@ def umap_graph(images: np.ndarray, n_neighbors: int, seed: int, knn=None):
     return graph.row.astype(np.int64), graph.col.astype(np.int64), graph.data.astype(np.float32)
 
 
-def umap_embedding(images: np.ndarray, n_neighbors: int, min_dist: float, seed: int, knn) -> np.ndarray:
-    """umap-learn's own 2-D map (N, 2) float32 of images (N, 784) on the exact k-NN graph `knn`,
-    seeded (the map a umap model warm-starts from)."""
+def umap_embedding(images: np.ndarray, n_neighbors: int, min_dist: float, seed: int, knn,
+                   dims: int = 2) -> np.ndarray:
+    """umap-learn's own map (N, dims) float32 of images (N, 784) on the exact k-NN graph `knn`,
+    seeded: the map a umap model with `dims`-D codes warm-starts from (its codes are pulled to
+    it, so it has their size)."""
     from ..latent.projections import umap_reducer
-    reducer = umap_reducer(seed, n_neighbors, min_dist, precomputed_knn=knn)
+    reducer = umap_reducer(seed, n_neighbors, min_dist, precomputed_knn=knn).set_params(n_components=dims)
     return reducer.fit_transform(images.reshape(len(images), -1).astype(np.float32)).astype(np.float32)
 
 
