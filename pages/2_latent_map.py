@@ -11,7 +11,7 @@ from ui import cached, maps
 from ui.display import show_digits, show_pairs
 from ui.exports import map_downloads, selection_downloads
 from ui.frame import guard
-from ui.widgets import context, projection_controls
+from ui.widgets import context, projection_controls, select_shown
 
 THUMBS = 150
 SPLITS = {"test": "test", "all": "train + test"}
@@ -28,8 +28,8 @@ with guard():
         data, codes = cached.dataset(ctx.dataset, split), cached.codes(ctx.path, ctx.dataset, split)
         item = data.item
         method, params = projection_controls(codes.shape[1], controls[1:])
-        colour = controls[4].selectbox("Colour by", list(maps.COLOURS), key="colour",
-                                       format_func=lambda c: data.label if c == "class" else c)
+        colour = select_shown(controls[4], "Colour by", {c: data.label if c == "class" else c for c in maps.COLOURS},
+                              key="colour")
         thumbs = controls[5].checkbox("Thumbnails", key="thumbs", help=f"{THUMBS} {item}s drawn where the map puts them")
         view = st.columns([3, 1, 1])
         plural = "classes" if data.label == "class" else f"{data.label}s"

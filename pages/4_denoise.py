@@ -14,7 +14,7 @@ from aecore.pictures.pixels import unit_float
 from ui import cached
 from ui.display import CAN_DRAW, drawing, show_digits
 from ui.frame import guard
-from ui.widgets import pick_other_checkpoint, require_context
+from ui.widgets import companion, pick_other_checkpoint, require_context
 
 
 def random_digit(count: int, seed: int) -> None:
@@ -68,8 +68,11 @@ with guard():
     with settings:
         kind = st.selectbox("Noise", list(NOISES), key="noise_kind")
         level = st.slider("Level (sigma, or fraction of pixels)", 0.0, 1.0, 0.5, 0.05, key="noise_level")
-        other = pick_other_checkpoint("Plain model", key="twin_denoise",
-                                      default_name=ckpt.config.get("about", {}).get("twin"))
+        default = companion(ctx.path, (ckpt.config.get("about") or {}).get("twin"))
+        other = pick_other_checkpoint("Compare with", key="twin_denoise", path=ctx.path, default=default)
+        if default is None:
+            st.caption(f"No other checkpoint here was trained on {cached.trained_on(ctx.path) or 'the same data'}; "
+                       "pick one above to compare with, or see the median filter alone.")
     with source:
         clean = pick_input(test, ctx.seed)
     models = {f"{ckpt.model.kind} model ({ckpt.name})": ctx.path}

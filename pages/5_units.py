@@ -7,7 +7,7 @@ from aecore.pictures import plots
 from ui import cached
 from ui.display import show_digits
 from ui.frame import guard
-from ui.widgets import pick_other_checkpoint, require_context
+from ui.widgets import companion, pick_other_checkpoint, require_context
 
 st.title("Units")
 ctx = require_context()
@@ -17,7 +17,11 @@ with guard():
     model, d = ckpt.model, ckpt.model.latent_dim
     test = cached.dataset(ctx.dataset)
     codes = cached.codes(ctx.path, ctx.dataset)
-    twin = pick_other_checkpoint("Compare with", key="twin", default_name=ckpt.config.get("about", {}).get("twin"))
+    default = companion(ctx.path, (ckpt.config.get("about") or {}).get("twin"))
+    twin = pick_other_checkpoint("Compare with", key="twin", path=ctx.path, default=default)
+    if default is None:
+        st.caption(f"No other checkpoint here was trained on {cached.trained_on(ctx.path) or 'the same data'}; "
+                   "pick one above to compare its units.")
     runs = {f"{ckpt.name} ({model.kind})": units.code_activity(codes)}
     if twin and twin != ctx.path:
         other = cached.load(twin)

@@ -14,7 +14,7 @@ from ui import cached, maps
 from ui.display import show_digits
 from ui.frame import guard
 from ui.tables import metrics_table
-from ui.widgets import pick_other_checkpoint, projection_controls, require_context
+from ui.widgets import companion, pick_other_checkpoint, projection_controls, require_context, select_shown
 
 SIDES = {"a": "A", "b": "B"}
 SHOWN = 12  # selected points whose reconstructions are shown
@@ -25,16 +25,16 @@ ctx = require_context()
 with guard():
     data = cached.dataset(ctx.dataset)
     top = st.columns([1, 1, 2])
-    colour = top[0].selectbox("Colour by", ["class", "disagreement"], key="cmp_colour",
-                              format_func=lambda c: data.label if c == "class" else "disagreement (neighbours that differ)")
+    colour = select_shown(top[0], "Colour by", {"class": data.label, "disagreement": "disagreement (neighbours that differ)"},
+                          key="cmp_colour")
     source = top[1].radio("Select on", list(SIDES), format_func=lambda s: f"map {SIDES[s]}", horizontal=True,
                           key="cmp_source", help="Select points on this map; the other map rings the same points.")
     chosen, columns = {}, st.columns(2)
-    twin = cached.load(ctx.path).config.get("about", {}).get("twin")
+    twin = companion(ctx.path, (cached.summary(ctx.path)[0].get("about") or {}).get("twin"))
     for side, column in zip(SIDES, columns):
         with column:
-            path = pick_other_checkpoint(f"Model {SIDES[side]}", f"cmp_{side}_ckpt",
-                                         Path(ctx.path).name if side == "a" else twin)
+            path = pick_other_checkpoint(f"Model {SIDES[side]}", f"cmp_{side}_ckpt", ctx.path,
+                                         ctx.path if side == "a" else twin or ctx.path, none=False)
             method, params = projection_controls(cached.codes(path, ctx.dataset).shape[1], st.columns(3), f"cmp_{side}_")
             chosen[side] = (path, method, params)
     specs = {s: maps.map_spec(*m) for s, m in chosen.items()}

@@ -4,7 +4,6 @@ Latent map: decoding anywhere, the decoded backdrop, the class filter, finding a
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 
 import numpy as np
@@ -61,7 +60,7 @@ def test_selecting_on_map_b_rings_on_map_a(open_page):
 
 def test_compare_colours_both_maps_by_disagreement(open_page):
     at = open_page(COMPARE, CKPT_2D)
-    at.selectbox(key="cmp_colour").set_value("disagreement").run()
+    at.selectbox(key="cmp_colour").set_value("disagreement (neighbours that differ)").run()
     assert_clean(at)
     for fig in charts(at):
         (points,) = [t for t in fig["data"] if t.get("name") != "grid"]
@@ -78,22 +77,6 @@ def test_one_checkpoint_at_two_settings(open_page):
     assert_clean(at)
     assert not any("same map" in i.value for i in at.info)
     assert any("rings: selected on A" in c.value and "pca" in c.value for c in at.caption)
-
-
-def test_leaderboard_lists_checkpoints_anchors_and_baselines(app_env, open_page):
-    baselines = app_env / "baselines.json"
-    baselines.write_text(json.dumps({"measured_on": {"dataset": "mnist", "split": "test", "size": 10000},
-                                     "pca-2": {"knn5": 0.4265, "sse_per_image": 43.5}}))
-    try:
-        at = open_page(BOARD, CKPT_2D)
-    finally:
-        baselines.unlink()
-    assert_clean(at)
-    table = at.dataframe[0].value
-    assert {CKPT_2D, CKPT_16D, "PCA, 2 components"} <= set(table["name"])
-    assert set(table["row"]) == {"checkpoint", "baseline"}  # the tiny checkpoints publish no anchors
-    assert table.loc[table["name"] == "PCA, 2 components", "knn5"].item() == 0.4265
-    assert pd.api.types.is_float_dtype(table["knn5"])  # numbers, so the column sorts
 
 
 def test_attribute_vector_between_two_classes_moves_a_digit(open_page):

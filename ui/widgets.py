@@ -107,26 +107,53 @@ def require_context() -> Context:
     return ctx
 
 
-def pick_other_checkpoint(label: str, key: str, default_name: str | None = None) -> str | None:
-    """A picker over the available checkpoints (e.g. a twin to compare with), preselecting the
-    one named `default_name` when present. None when there are none."""
-    paths = checkpoints.available()
-    if not paths:
-        return None
-    names = [Path(p).name for p in paths]
-    index = names.index(default_name) if default_name in names else 0
-    return st.selectbox(label, paths, index=index, format_func=checkpoints.label, key=key)
+def companion(path: str, twin: str | None = None) -> str | None:
+    """The checkpoint to show beside `path` by default: its twin (the folder its config names),
+    else the first other checkpoint trained on the same dataset, else None. Never a model of
+    other data: a clothing model is not compared with a digits model unless the user asks."""
+    own = cached.trained_on(path)
+    others = [p for p in checkpoints.available() if p != path and cached.trained_on(p) == own]
+    named = [p for p in others if Path(p).name == twin]
+    return (named or others or [None])[0]
+
+
+def pick_other_checkpoint(label: str, key: str, path: str, default: str | None, none: bool = True) -> str | None:
+    """A picker over the available checkpoints (and "none" when `none`), preselecting `default`
+    (e.g. companion(path, twin)). It follows the sidebar: whenever the sidebar's checkpoint `path`
+    changes, the picker goes back to the new default, also while the user stays on the page."""
+    options = [None] * none + checkpoints.available()
+    anchor = f"_{key}_for"  # the sidebar checkpoint this picker's value was chosen under
+    if st.session_state.get(anchor) != path or st.session_state.get(key) not in options:
+        st.session_state[key] = default if default in options else options[0]
+        st.session_state[anchor] = path
+    return st.selectbox(label, options, key=key, format_func=lambda p: "none" if p is None else checkpoints.label(p))
+
+
+def select_shown(where, label: str, shown: dict, key: str, **kwargs):
+    """A selectbox over the texts of `shown` {value: text}, returning the chosen value. The texts
+    are the options, so when a text changes with another choice (a dataset's "digit" becomes
+    "class") the widget resets to its first option instead of handing back a stale value."""
+    text = where.selectbox(label, list(shown.values()), key=key, **kwargs)
+    return next(value for value, t in shown.items() if t == text)
 
 
 def projection_controls(latent_dim: int, columns, prefix: str = "") -> tuple[str, dict]:
-    """The projection picker (key "projection"; "none" only for 2-D codes, and their default)
-    and its main parameters, in the first three of `columns`; `prefix` goes before each key (two
-    maps on one page). Returns (method, params)."""
+    """The projection picker (key "projection") over the maps d-D codes can have, the default
+    first (aecore.latent.projections.map_methods), and its main parameters, in the first three of
+    `columns`; `prefix` goes before each key (two maps on one page). A choice the codes of a newly
+    picked checkpoint cannot have goes back to their default. Returns (method, params)."""
+    from aecore.latent.projections import map_methods
+
     # the hosted demo shares one process among visitors: UMAP keeps its default parameters (one
     # cached result per checkpoint and seed) and t-SNE, minutes per run, is off
-    methods = (["none"] if latent_dim == 2 else []) + ["pca", "umap"] + ([] if demo() else ["tsne"])
+    methods = [m for m in map_methods(latent_dim) if not (demo() and m == "tsne")]
+    if st.session_state.get(f"{prefix}projection") not in methods:
+        st.session_state[f"{prefix}projection"] = methods[0]
+    own = {1: "none: the 1-D codes, against a jitter that only spreads them out. ",
+           2: "none: the 2-D codes themselves. "}.get(latent_dim, "")
     method = columns[0].selectbox("Projection", methods, key=f"{prefix}projection",
-                                  help="none: the 2-D codes themselves; t-SNE of 10,000 codes takes minutes.")
+                                  help=own + "UMAP and t-SNE of many codes take a while: the page says "
+                                             "how long before it starts them.")
     params = {}
     if method == "umap" and demo():
         params = {"n_neighbors": 15, "min_dist": 0.1}
