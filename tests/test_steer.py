@@ -1,5 +1,5 @@
-"""Attribute vectors, decoding anywhere on a map (PCA and UMAP inverses), where two maps disagree,
-and the leaderboard's rows: on small synthetic codes."""
+"""Attribute vectors, decoding anywhere on a map (PCA and UMAP inverses), and where two maps
+disagree: on small synthetic codes."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +9,6 @@ from aecore.latent import project
 from aecore.latent.directions import along, attribute_vector
 from aecore.latent.inverse import backdrop_grid, inverse_map
 from aecore.measure.disagreement import most_disagreeing, neighbour_disagreement
-from aecore.measure.leaderboard import leaderboard_rows, metric_columns
 
 
 def clusters(n_per: int = 100, d: int = 16, seed: int = 0):
@@ -106,20 +105,3 @@ def test_maps_that_agree_have_no_disagreement_and_a_moved_point_stands_out():
 
 def labels_of_other_cluster(xy):
     return int(np.linalg.norm(xy - xy[7], axis=1).argmax())
-
-
-def test_leaderboard_has_checkpoints_anchors_and_baselines():
-    config = {"model": {"kind": "plain", "latent_dim": 2},
-              "about": {"anchors": {"knn5": {"value": 0.79, "source": "Sainburg et al. 2021"},
-                                    "mse_per_pixel": {"value": 0.037, "source": "Sainburg et al. 2021"}}}}
-    metrics = {"metrics": {"knn5": 0.8, "sse_per_image": 30.0, "n_queries": 10.0},
-               "measured_on": {"dataset": "mnist", "split": "test", "size": 10000}}
-    baselines = {"measured_on": {"dataset": "mnist", "split": "test", "size": 10000},
-                 "pca-2": {"knn5": 0.43, "sse_per_image": 43.5}}
-    rows = leaderboard_rows({"ae-2d": (config, metrics), "untested": (config, None)}, baselines)
-    assert [(r["name"], r["row"]) for r in rows] == [
-        ("ae-2d", "checkpoint"), ("ae-2d (published)", "anchor"), ("PCA, 2 components", "baseline")]
-    assert rows[0]["measured on"] == "mnist test (10000)" and "n_queries" not in rows[0]
-    assert rows[1]["source"] == "Sainburg et al. 2021"  # both of its values in one row
-    assert (rows[1]["knn5"], rows[1]["mse_per_pixel"]) == (0.79, 0.037)
-    assert metric_columns(rows) == ["sse_per_image", "mse_per_pixel", "knn5"]  # in the model card's order

@@ -36,7 +36,7 @@ def baselines() -> dict:
 
 def leaderboard() -> pd.DataFrame:
     """Every available checkpoint with metrics, its published anchors, then the baselines."""
-    rows = leaderboard_rows({Path(p).name: cached.summary(p) for p in checkpoints.available()}, baselines())
+    rows = leaderboard_rows([(Path(p).name, cached.summary(p)) for p in checkpoints.available()], baselines())
     return pd.DataFrame(rows, columns=[*INFO, *metric_columns(rows)])
 
 

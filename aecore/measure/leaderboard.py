@@ -6,7 +6,8 @@ from __future__ import annotations
 from .card import DESCRIPTIONS
 
 BASELINE_NAMES = {"pca-2": "PCA, 2 components", "pca-20": "PCA, 20 components",
-                  "pca-30": "PCA, 30 components", "median-3x3": "3x3 median filter"}
+                  "pca-30": "PCA, 30 components", "median-3x3": "3x3 median filter",
+                  "umap-learn-2": "UMAP of the pixels (umap-learn), 2-D"}
 
 
 INFO = ("name", "row", "kind", "code", "measured on", "source")  # the columns that are not metrics
@@ -27,31 +28,44 @@ def _metrics(values: dict) -> dict:
     return {k: float(v) for k, v in (values or {}).items() if not k.startswith("n_")}
 
 
-def leaderboard_rows(checkpoints: dict[str, tuple[dict, dict | None]], baselines: dict | None = None) -> list[dict]:
-    """One row per checkpoint {name: (config.json, metrics.json or None)} that has metrics, then one
-    per publication its anchors cite (row "anchor", the source), then one per baseline in
-    `baselines` (baselines.json). Every row has the INFO columns and its metric values."""
-    rows, anchors = [], []
-    for name, (config, measured) in checkpoints.items():
+def leaderboard_rows(checkpoints, baselines: dict | None = None) -> list[dict]:
+    """One row per checkpoint [(name, (config.json, metrics.json or None)), ...] that has metrics,
+    then one per publication its anchors cite (row "anchor", the source), then the baselines
+    (baselines.json: {dataset: {"measured_on", "pca-2", ...}}) of every dataset a checkpoint row
+    was measured on. Every row has the INFO columns and its metric values."""
+    rows, anchors, datasets = [], [], []
+    for name, (config, measured) in checkpoints:
         if not measured:
             continue
         model = config.get("model") or {}
+        on = measured.get("measured_on") or {}
+        datasets += [on["dataset"]] if on.get("dataset") and on["dataset"] not in datasets else []
         rows.append({"name": name, "row": "checkpoint", "kind": model.get("kind", "?"),
-                     "code": model.get("latent_dim"), "measured on": _on(measured.get("measured_on")),
+                     "code": model.get("latent_dim"), "measured on": _on(on),
                      "source": "measured here", **_metrics(measured.get("metrics"))})
-        by_source: dict[str, dict] = {}  # one row per publication: its values side by side
-        for metric, anchor in ((config.get("about") or {}).get("anchors") or {}).items():
-            source = str(anchor.get("source", ""))
-            row = by_source.setdefault(source, {"name": f"{name} (published)", "row": "anchor",
-                                                "kind": model.get("kind", "?"), "code": model.get("latent_dim"),
-                                                "measured on": "", "source": source})
-            row[metric] = float(anchor["value"])
-        anchors += by_source.values()
-    base = baselines or {}
+        anchors += _anchor_rows(name, model, config)
+    return rows + anchors + [row for d in datasets for row in baseline_rows((baselines or {}).get(d) or {})]
+
+
+def _anchor_rows(name: str, model: dict, config: dict) -> list[dict]:
+    """One row per publication the checkpoint's anchors cite, its values side by side."""
+    by_source: dict[str, dict] = {}
+    for metric, anchor in ((config.get("about") or {}).get("anchors") or {}).items():
+        source = str(anchor.get("source", ""))
+        row = by_source.setdefault(source, {"name": f"{name} (published)", "row": "anchor",
+                                            "kind": model.get("kind", "?"), "code": model.get("latent_dim"),
+                                            "measured on": "", "source": source})
+        row[metric] = float(anchor["value"])
+    return list(by_source.values())
+
+
+def baseline_rows(base: dict) -> list[dict]:
+    """The rows of one dataset's baselines (an entry of baselines.json), in BASELINE_NAMES' order."""
+    rows = []
     for key, title in BASELINE_NAMES.items():
         if key in base:
-            code = int(key.split("-")[1]) if key.startswith("pca") else None
-            rows_for = {"name": title, "row": "baseline", "kind": key.split("-")[0], "code": code,
-                        "measured on": _on(base.get("measured_on")), "source": "baselines.json (same code)"}
-            anchors.append({**rows_for, **_metrics(base[key])})
-    return rows + anchors
+            code = int(key.rsplit("-", 1)[1]) if key.startswith(("pca", "umap")) else None
+            rows.append({"name": title, "row": "baseline", "kind": key.rsplit("-", 1)[0], "code": code,
+                         "measured on": _on(base.get("measured_on")), "source": "baselines.json (same code)",
+                         **_metrics(base[key])})
+    return rows
