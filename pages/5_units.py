@@ -32,8 +32,8 @@ with guard():
         cols[2 * i].metric(f"Dead units · {name}", f"{stats['dead_units']} of {len(stats['unit_frequency'])}")
         cols[2 * i + 1].metric(f"Active per {test.item}", f"{stats['active_fraction']:.0%}")
     st.plotly_chart(plots.histograms_side_by_side({name: hist for name, (_, hist) in runs.items()}), key="units_hist")
-    stats = runs[next(iter(runs))][0]
-    st.plotly_chart(plots.unit_frequency(stats["unit_frequency"], test.item), key="units_freq")
+    st.plotly_chart(plots.unit_frequency({name: s["unit_frequency"] for name, (s, _) in runs.items()}, test.item),
+                    key="units_freq")
     st.caption(f"All code values of the {len(codes):,} test {test.item}s. A unit is active on {'an' if test.item[0] in 'aeiou' else 'a'} {test.item} when "
                f"|z| > {units.ACTIVE_THRESHOLD}; dead units are active on none.")
 

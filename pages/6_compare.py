@@ -68,11 +68,18 @@ with guard():
 
     st.subheader("Where the maps disagree most")
     gap = maps.disagreement(specs["a"], specs["b"], ctx.dataset, "test", ctx.seed)
-    worst = most_disagreeing(gap, 20)
-    st.caption(f"Per {data.item}: the fraction of its 10 nearest neighbours on map A that are not among its 10 "
-               f"nearest on map B. Mean {gap.mean():.2f}; the 20 most disagreeing, most first: "
-               + ", ".join(f"#{i} ({gap[i]:.1f})" for i in worst))
-    show_digits(data.images[worst], 20, width=1000)
+    worst = most_disagreeing(gap, 20, ctx.seed)
+    rule = (f"Per {data.item}: the fraction of its 10 nearest neighbours on map A that are not among its 10 "
+            f"nearest on map B")
+    if not len(worst):
+        st.caption(f"{rule}. The two maps agree on every {data.item}'s neighbours.")
+    else:
+        tied = int((gap == gap[worst[0]]).sum())
+        st.caption(f"{rule}. Mean {gap.mean():.2f}; {(gap > 0).sum():,} of {len(gap):,} disagree at all. "
+                   + (f"{tied:,} share the largest value ({gap[worst[0]]:.1f}): {len(worst)} of them, picked "
+                      f"with seed {ctx.seed}: " if tied > len(worst) else f"The {len(worst)} most disagreeing, most first: ")
+                   + ", ".join(f"#{i} ({gap[i]:.1f})" for i in worst))
+        show_digits(data.images[worst], 10, width=870)
 
     st.subheader("Metrics")
     for side, column in zip(SIDES, st.columns(2)):

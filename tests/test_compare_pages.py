@@ -31,7 +31,8 @@ def test_compare_shows_two_maps_of_the_same_points_and_both_metrics(open_page):
     for fig in figs:  # every test digit on both maps
         assert sum(len(values(t["x"])) for t in fig["data"] if t.get("name") not in ("grid",)) == 1000
     assert len(at.dataframe) == 2 and all("knn5" in set(d.value["metric"]) for d in at.dataframe)  # A's, B's
-    assert any("the 20 most disagreeing" in c.value for c in at.caption)
+    assert any("The 20 most disagreeing" in c.value or "20 of them, picked with seed 0" in c.value for c in at.caption)
+    assert len(at.image) == 1  # the strip of the most disagreeing
 
 
 def test_a_selection_on_one_map_rings_the_same_points_on_the_other(open_page):
@@ -73,6 +74,8 @@ def test_one_checkpoint_at_two_settings(open_page):
     at.selectbox(key="cmp_b_ckpt").set_value(at.selectbox(key="cmp_a_ckpt").value).run()
     at.selectbox(key="cmp_b_projection").set_value("none").run()
     assert any("same map" in i.value for i in at.info)  # both show the 2-D codes as they are
+    assert any("agree on every digit's neighbours" in c.value for c in at.caption)
+    assert len(at.image) == 0  # no strip of "most disagreeing" points that do not disagree
     at.selectbox(key="cmp_b_projection").set_value("pca").run()
     assert_clean(at)
     assert not any("same map" in i.value for i in at.info)

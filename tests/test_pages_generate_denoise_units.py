@@ -91,3 +91,12 @@ def test_changing_the_unit_changes_the_unit_view(more_checkpoints, open_page):
     clean(at.run())
     after = [c for c in _captions(at) if c.startswith("Unit ")]
     assert before and after and before != after and after[0].startswith("Unit 7")
+
+
+def test_the_per_unit_activity_chart_shows_both_compared_models(more_checkpoints, open_page):
+    import json
+    at = clean(open_page(UNITS, SPARSE))
+    (freq,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
+               if json.loads(c.proto.spec)["layout"].get("xaxis", {}).get("title", {}).get("text") == "unit"]
+    names = [t["name"] for t in freq["data"]]
+    assert len(names) == 2 and SPARSE in names[0] and CKPT_16D in names[1]

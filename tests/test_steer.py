@@ -101,6 +101,15 @@ def test_maps_that_agree_have_no_disagreement_and_a_moved_point_stands_out():
     other[7] = xy[labels_of_other_cluster(xy)]  # point 7 jumps into another cluster
     d = neighbour_disagreement(xy, other)
     assert d[7] == 1.0 and most_disagreeing(d, 1).tolist() == [7]
+    assert most_disagreeing(neighbour_disagreement(xy, xy)).tolist() == []  # nothing to list where they agree
+
+
+def test_points_of_equal_disagreement_are_picked_by_seed_not_by_index():
+    d = np.r_[np.ones(500), np.full(300, 0.5), np.zeros(200)]
+    picked = most_disagreeing(d, 20, seed=0)
+    assert (d[picked] == 1.0).all() and picked.tolist() != list(range(20))
+    assert picked.tolist() == most_disagreeing(d, 20, seed=0).tolist() != most_disagreeing(d, 20, seed=1).tolist()
+    assert d[most_disagreeing(d, 600)].tolist() == [1.0] * 500 + [0.5] * 100  # largest first
 
 
 def labels_of_other_cluster(xy):

@@ -19,7 +19,7 @@ def show_digits(images, ncols: int, caption: str | None = None, width: int | Non
     """Tile images (N, 28, 28), float [0, 1] or uint8, `ncols` per row."""
     grid = to_uint8(tile(images, ncols))
     target = width or min(4 * grid.shape[1], 1400)
-    scale = max(1, target // grid.shape[1])
+    scale = max(1, round(target / grid.shape[1]))
     big = np.repeat(np.repeat(grid, scale, axis=0), scale, axis=1)
     st.image(big, caption=caption, output_format="PNG")
 

@@ -15,8 +15,11 @@ def neighbour_disagreement(map_a, map_b, k: int = 10) -> np.ndarray:
     return 1.0 - knn_overlap(map_a, map_b, k)
 
 
-def most_disagreeing(disagreement, n: int = 20) -> np.ndarray:
-    """Indices of the n points with the largest disagreement, largest first (ties by index)."""
+def most_disagreeing(disagreement, n: int = 20, seed: int = 0) -> np.ndarray:
+    """Indices of at most n points that disagree at all (> 0), largest first. Points of equal
+    disagreement are taken in a seeded random order, not by index: when hundreds share the
+    largest value, the first indices would be no more telling than any others."""
     values = np.asarray(disagreement)
-    order = np.lexsort((np.arange(len(values)), -values))
-    return order[:n]
+    shuffled = np.random.default_rng(seed).permutation(len(values))
+    order = shuffled[np.argsort(-values[shuffled], kind="stable")]
+    return order[values[order] > 0][:n]

@@ -225,11 +225,13 @@ def histograms_side_by_side(hists: dict) -> go.Figure:
     return fig
 
 
-def unit_frequency(frequency, item: str = "digit") -> go.Figure:
-    """Per unit, the fraction of images (`item`s) on which it is active."""
-    fig = go.Figure(go.Bar(x=list(range(len(frequency))), y=list(frequency)))
-    fig.update_layout(height=260, margin={"t": 10, "b": 10}, xaxis_title="unit",
-                      yaxis_title=f"fraction of {item}s active")
+def unit_frequency(frequencies: dict, item: str = "digit") -> go.Figure:
+    """Per unit, the fraction of images (`item`s) on which it is active: {model name: (d,)
+    fractions}, one group of bars per unit, one colour per model."""
+    fig = go.Figure([go.Bar(x=list(range(len(f))), y=list(f), name=name) for name, f in frequencies.items()])
+    fig.update_layout(height=260, margin={"t": 10, "b": 10}, xaxis_title="unit", barmode="group",
+                      yaxis_title=f"fraction of {item}s active", showlegend=len(frequencies) > 1,
+                      legend={"orientation": "h", "y": 1.12})
     return fig
 
 
