@@ -55,8 +55,8 @@ def test_projections_registry():
     assert np.array_equal(latent.project(codes2, "none"), codes2.astype(np.float32))
     with pytest.raises(ValueError, match="pca, umap or tsne"):
         latent.project(codes5, "none")
-    one = latent.project(codes2[:, :1], "none")  # 1-D codes: y = 0
-    assert one.shape == (60, 2) and not one[:, 1].any()
+    with pytest.raises(ValueError, match="cannot map 1-D codes; pick none"):
+        latent.project(codes2[:, :1], "pca")  # sklearn's "n_components=2 must be between 0 and 1" before
     with pytest.raises(ValueError, match="none, pca, umap, tsne"):
         latent.project(codes5, "isomap")
     with pytest.raises(ValueError, match="perplexity"):
@@ -129,6 +129,11 @@ def test_decoding_grid_plain_and_errors():
         latent.decoding_grid(FakeModel(), 4)
     with pytest.raises(ValueError, match="latent_dim=3"):
         latent.decoding_grid(FakeModel(d=3, prior=True), 4)
+    line, extent = latent.decoding_grid(FakeModel(d=1), 5, codes=codes[:, :1])
+    assert line.shape == (5, 1) and np.all(np.diff(line[:, 0]) > 0) and extent[2:] == (0.0, 0.0)
+    assert 0 < extent[0] < 0.2 and 9.8 < extent[1] < 10
+    prior_line, _ = latent.decoding_grid(FakeModel(d=1, prior=True), 3)
+    assert prior_line[:, 0] == pytest.approx([-1.6448536, 0, 1.6448536], abs=1e-5)
     grid, extent = latent.decoding_grid(FakeModel(), 3, span=((-1, 1), (0, 2)))
     assert extent == (-1.0, 1.0, 0.0, 2.0)
 
@@ -166,8 +171,50 @@ def test_fitted_map_places_new_codes_where_the_map_put_them():
     two = codes[:, :2]
     points2, projection2 = latent.fitted_map(two)
     assert np.array_equal(points2, two) and np.array_equal(projection2.transform(two[0]), two[:1])
-    one, _ = latent.fitted_map(codes[:, :1])
-    assert one.shape == (50, 2) and not one[:, 1].any()
+    one, projection1 = latent.fitted_map(codes[:, :1], seed=3)
+    assert np.array_equal(one[:, 0], codes[:, 0]) and np.array_equal(one, latent.project(codes[:, :1], "none", seed=3))
+    assert np.array_equal(projection1.transform(codes[:2, :1]), [[codes[0, 0], 0], [codes[1, 0], 0]])  # mid-strip
+
+
+def test_one_rule_says_which_maps_codes_of_each_size_have():
+    from aecore.latent.projections import axis_names, check_method, default_method, map_caption, map_methods
+    assert map_methods(1) == ["none"] and map_methods(2) == ["none", "pca", "umap", "tsne"]
+    assert map_methods(3) == map_methods(64) == ["pca", "umap", "tsne"]
+    assert [default_method(d) for d in (1, 2, 3, 30)] == ["none", "none", "pca", "pca"]
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="at least 1 dimension"):
+            map_methods(bad)
+    with pytest.raises(ValueError, match="unknown projection 'isomap'"):
+        check_method("isomap", 2)
+    rng = np.random.default_rng(0)
+    for d in (1, 2, 3):
+        codes = rng.normal(size=(40, d)).astype(np.float32)
+        for method in ("none", "pca"):  # the instant ones; umap and tsne are checked by the rule alone
+            if method in map_methods(d):
+                xy = latent.project(codes, method)
+                assert xy.shape == (40, 2) and np.isfinite(xy).all()
+            else:
+                with pytest.raises(ValueError, match=f"cannot map {d}-D codes; pick {map_methods(d)[0]}"):
+                    latent.project(codes, method)
+    assert axis_names("none", 1) == ("z1", "jitter (means nothing)") and axis_names("none", 2) == ("z1", "z2")
+    assert axis_names("tsne", 16) == ("t-SNE 1", "t-SNE 2")
+    assert "means nothing" in map_caption("none", 1, 0) and map_caption("pca", 16, 4) == "PCA of the 16-D codes, seed 4"
+
+
+def test_a_1d_codes_own_map_is_the_code_against_a_seeded_jitter():
+    from aecore.latent.inverse import inverse_map
+    from aecore.latent.projections import shown_positions
+    codes = np.random.default_rng(0).normal(size=(500, 1)).astype(np.float32)
+    xy = latent.project(codes, "none", seed=1)
+    assert np.array_equal(xy[:, 0], codes[:, 0])  # x is the code itself
+    assert -1 <= xy[:, 1].min() < -0.9 and 0.9 < xy[:, 1].max() <= 1  # spread over the whole strip
+    assert np.array_equal(xy, latent.project(codes, "none", seed=1))
+    assert not np.array_equal(xy[:, 1], latent.project(codes, "none", seed=2)[:, 1])
+    back = inverse_map(codes, xy, "none").inverse_transform(xy[:5] + [0, 0.3])  # the height is ignored
+    assert np.array_equal(back, codes[:5])
+    assert shown_positions(codes, xy, "none") is not xy and shown_positions(codes, xy, "none").shape == (500, 1)
+    kept = latent.neighbour_preservation(codes, shown_positions(codes, xy, "none"), k=10)
+    assert np.all(kept == 1.0)  # the jitter is not held against the map
 
 
 def test_interpolation_has_the_endpoints_and_one_frame_per_step():

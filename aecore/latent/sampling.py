@@ -72,34 +72,43 @@ def interpolation(model, z_a, z_b, steps: int, method: str = "linear") -> tuple[
 
 
 def decoding_grid(model, n: int, codes=None, span=None) -> tuple[np.ndarray, tuple]:
-    """An n x n grid of 2-D codes to decode, and its extent (xmin, xmax, ymin, ymax).
+    """Codes to decode over a model's whole code space, when it is a line or a plane (1-D or 2-D
+    codes; wider ones have no grid: decode an interpolation instead), and their extent
+    (xmin, xmax, ymin, ymax): an n x n grid (n * n, 2) of 2-D codes, or n 1-D codes (n, 1) in a
+    row (ymin = ymax = 0).
 
     With a prior the axes are normal quantiles norm.ppf(linspace(0.05, 0.95, n)), so equal prior
     mass lies between grid lines; otherwise they span the 1st to 99th percentile of `codes`.
-    `span=((xmin, xmax), (ymin, ymax))` overrides either. Row-major with the top row at ymax, so
-    `tile(decode_codes(model, grid), ncols=n)` looks like the scatter plot of the codes.
+    `span=((xmin, xmax), (ymin, ymax))` overrides either (a 1-D model reads only x). Row-major
+    with the top row at ymax, so `tile(decode_codes(model, grid), ncols=n)` looks like the
+    scatter plot of the codes.
     """
-    if model.latent_dim != 2:
-        raise ValueError(f"a decoding grid needs a 2-D latent space; this model has latent_dim="
-                         f"{model.latent_dim} (decode an interpolation instead)")
+    d = model.latent_dim
+    if d not in (1, 2):
+        raise ValueError(f"a decoding grid needs a 1- or 2-D latent space; this model has latent_dim="
+                         f"{d} (decode an interpolation instead)")
     if span is not None:
-        (x0, x1), (y0, y1) = span
-        xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
+        axes = [np.linspace(lo, hi, n) for lo, hi in span[:d]]
     elif model.has_prior:
         from scipy.stats import norm
-        xs = ys = norm.ppf(np.linspace(0.05, 0.95, n))
+        axes = [norm.ppf(np.linspace(0.05, 0.95, n))] * d
     else:
         if codes is None:
             raise ValueError("pass codes=encode_dataset(model, images) (or span=...) to place the grid")
-        lo, hi = np.percentile(np.asarray(codes), [1, 99], axis=0)
-        xs, ys = np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n)
+        lo, hi = np.percentile(np.asarray(codes).reshape(-1, d), [1, 99], axis=0)
+        axes = [np.linspace(lo[i], hi[i], n) for i in range(d)]
+    xs = axes[0]
+    if d == 1:
+        return xs[:, None].astype(np.float32), (float(xs[0]), float(xs[-1]), 0.0, 0.0)
+    ys = axes[1]
     gx, gy = np.meshgrid(xs, ys[::-1])
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)
     return grid, (float(xs[0]), float(xs[-1]), float(ys[0]), float(ys[-1]))
 
 
 def manifold(model, codes, n: int = 15) -> tuple[np.ndarray, tuple]:
-    """The decoded n x n decoding_grid (n * n, 28, 28), top row at the largest y, and its extent."""
+    """The decoded decoding_grid, top row at the largest y, and its extent: n x n images
+    (n * n, 28, 28) for 2-D codes, n images (n, 28, 28) along the line of 1-D codes."""
     grid, extent = decoding_grid(model, n, codes)
     return decode_codes(model, grid), extent
 

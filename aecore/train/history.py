@@ -4,8 +4,9 @@ as a 2-D map, and the reconstructions of a dozen of them. A long training keeps 
 of its epochs (every epoch early on, where the map changes most, then further apart; always the
 last), so a history stays well under 1 MB (13.4 KB a frame).
 
-Maps are the codes themselves for codes of at most 2 dimensions; wider codes get each epoch's
-PCA, turned (an orthogonal Procrustes fit) onto the previous epoch's map so the picture does not
+Each epoch's map is the default map of its codes (aecore.latent.projections.default_method: the
+codes themselves for 1 or 2 dimensions, a 1-D code against a fixed jitter; else their PCA), a PCA
+turned (an orthogonal Procrustes fit) onto the previous epoch's map so the picture does not
 spin or flip from one epoch to the next. A checkpoint stores them in history.safetensors:
   index            (n,) int64        the subset's indices in the test split
   epochs           (F,) int64        the epoch (1-based) of each frame, increasing, the last one last
@@ -24,7 +25,7 @@ import torch
 
 from ..data import load_dataset
 from ..latent.codec import decode_codes, encode_dataset
-from ..latent.projections import make_projection
+from ..latent.projections import default_method, make_projection
 from ..pictures.pixels import to_uint8
 
 HISTORY = "history.safetensors"
@@ -55,13 +56,14 @@ def frame_epochs(epochs: int, most: int | None = None) -> np.ndarray:
 
 
 def align(codes: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
-    """The 2-D map (n, 2) float32 of one epoch's codes (n, d): the codes when d <= 2, else their
-    PCA rotated or reflected (no scaling) onto `previous` (the last epoch's map) when given."""
+    """The 2-D map (n, 2) float32 of one epoch's codes (n, d), the default map of d-D codes: the
+    codes themselves (a 1-D code against a jitter seeded alike every epoch, so each image keeps
+    its height), or their PCA rotated or reflected (no scaling) onto `previous` (the last
+    epoch's map) when given."""
     codes = np.asarray(codes, np.float32)
-    if codes.shape[1] <= 2:
-        return make_projection("none").fit_transform(codes)
-    xy = make_projection("pca").fit_transform(codes).astype(np.float32)
-    if previous is None:
+    method = default_method(codes.shape[1])
+    xy = make_projection(method).fit_transform(codes).astype(np.float32)
+    if method == "none" or previous is None:
         return xy
     from scipy.linalg import orthogonal_procrustes
     rotation, _ = orthogonal_procrustes(xy, previous - previous.mean(axis=0))
