@@ -102,3 +102,20 @@ def test_evaluate_without_the_models_dataset_says_what_to_do(shapes_env, tmp_pat
     monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))  # shapes.npz is no longer here
     assert cli.main(["evaluate", os.environ["AECORE_CHECKPOINTS"] + "/tiny-shapes-2d"]) == 1
     assert "trained on shapes, which is not on this machine" in capsys.readouterr().err
+
+
+def test_a_broken_dataset_breaks_no_other_page_and_says_which_file(app_env, open_page, tmp_path, monkeypatch):
+    """A user's set whose classes.txt is not UTF-8 broke every page, even the bundled sample's,
+    with a message naming no file. Now only picking it fails, and the message names the file."""
+    from benchmarks.hostile_data import make
+    make("classes.txt not UTF-8", tmp_path / "data")
+    monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path / "data"))
+    at = open_page("pages/2_latent_map.py", CKPT_2D)
+    assert not at.exception and not at.error
+    assert at.sidebar.selectbox(key="dataset").value == "mnist-sample" and "hostile" in at.sidebar.selectbox(
+        key="dataset").options
+    at.sidebar.selectbox(key="dataset").set_value("hostile").run()
+    assert not at.exception
+    assert any(f"{tmp_path}/data/hostile/classes.txt: not UTF-8" in e.value for e in at.error)
+    at.sidebar.selectbox(key="dataset").set_value("mnist-sample").run()
+    assert not at.exception and not at.error

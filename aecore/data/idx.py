@@ -9,6 +9,7 @@ import gzip
 import itertools
 import math
 import os
+import stat
 import struct
 import zlib
 from pathlib import Path
@@ -28,6 +29,8 @@ _DTYPE_NAMES = {0x08: "unsigned byte", 0x09: "signed byte", 0x0B: "int16", 0x0C:
 
 CHUNK = 1 << 20  # bytes inflated at a time
 MAX_BYTES = 2**30  # the largest IDX file read (MNIST's train images are 47 MB): a header past it is refused
+RESERVE_RATIO = 16  # allocated ahead of a gzip's data, x its size: MNIST's files inflate 2-8 x
+INFLATE_RATIO = 1032  # deflate's most: 258 bytes from one 2-bit code, so a gzip file holds at most 1032 x its size
 
 
 def _chunks(raw: bytes, path: Path) -> Iterator[bytes]:
@@ -86,10 +89,13 @@ def _parse_header(data: bytes, path: Path) -> tuple[int, ...]:
     return struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
 
 
-def _fill(chunks: Iterator[bytes], path: Path, what: str) -> tuple[tuple[int, ...], bytearray, int]:
-    """Read the header from the first chunks, then the data into one buffer of exactly the size
-    it announces: (dims, buffer, bytes filled). DataError as soon as there is more (`what` says
-    how sure that count is), or when the header announces more than MAX_BYTES."""
+def _fill(chunks: Iterator[bytes], path: Path, what: str, most: int,
+          reserve: int) -> tuple[tuple[int, ...], bytearray]:
+    """Read the header from the first chunks, then the data into one buffer, up to the size the
+    header announces: (dims, buffer; shorter when the data end early). DataError as soon as there
+    is more (`what` says how sure that count is), or before any allocation when the header
+    announces more than MAX_BYTES or more than `most`, the most the file can hold. At most
+    `reserve` bytes are allocated ahead of the data."""
     head = b""
     for chunk in chunks:
         head = head + chunk if head else chunk  # a raw file is one chunk: no copy
@@ -100,14 +106,36 @@ def _fill(chunks: Iterator[bytes], path: Path, what: str) -> tuple[tuple[int, ..
     if need > MAX_BYTES:
         raise DataError(f"{path}: the header announces {_describe(dims)} ({need:,} bytes), more than the "
                         f"{MAX_BYTES:,} bytes an IDX file may hold here; the file is corrupt.")
-    out, have = bytearray(offset + need), 0
+    if offset + need > most:
+        raise DataError(f"{path}: truncated: header says {_describe(dims)} ({need} bytes) but the file "
+                        f"can hold at most {max(most - offset, 0)} bytes.")
+    # reserved up to `reserve` only (a header may lie), then grown by appending if the data go on
+    out, have = bytearray(min(offset + need, reserve)), 0
     for chunk in itertools.chain([head], chunks):
-        if have + len(chunk) > len(out):
-            raise DataError(f"{path}: {what}{have + len(chunk) - len(out)} unexpected bytes after the {need} "
-                            f"bytes that the header describes ({_describe(dims)}); the file is corrupt.")
-        out[have:have + len(chunk)] = chunk
+        if have + len(chunk) > offset + need:
+            raise DataError(f"{path}: {what}{have + len(chunk) - offset - need} unexpected bytes after the "
+                            f"{need} bytes that the header describes ({_describe(dims)}); the file is corrupt.")
+        out[have:have + len(chunk)] = chunk  # past the end of `out`, this appends
         have += len(chunk)
-    return dims, out, have
+    del out[have:]
+    return dims, out
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The file's bytes; DataError when it is not a regular file or larger than any IDX file read
+    here can be, before reading it."""
+    most = MAX_BYTES + MAX_BYTES // 64 + 4096  # the data, a header, gzip's worst-case growth
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise DataError(f"{path}: not a regular file; an IDX file is expected.")
+            if st.st_size > most:
+                raise DataError(f"{path}: {st.st_size:,} bytes, larger than an IDX file of at most {MAX_BYTES:,} "
+                                "bytes of data; the file is corrupt or not an IDX file.")
+            return f.read(st.st_size or 1 << 20)  # procfs files report size 0
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror}).") from None
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -118,17 +146,19 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     the header announces, so a small file that inflates to gigabytes costs no more than that.
     """
     path = Path(path)
-    raw = path.read_bytes()
-    chunks, complete = _chunks(raw, path), [True]
+    raw = _read_bounded(path)
+    chunks, complete, gz = _chunks(raw, path), [True], raw[:2] == b"\x1f\x8b"
 
     def until_cut() -> Iterator[bytes]:
         try:
             yield from chunks
         except _Cut:
             complete[0] = False
-    dims, out, have = _fill(until_cut(), path, "at least " if raw[:2] == b"\x1f\x8b" else "")
+    most = len(raw) * INFLATE_RATIO if gz else len(raw)
+    dims, out = _fill(until_cut(), path, "at least " if gz else "", most, len(raw) * RESERVE_RATIO)
     offset, need = 4 + 4 * len(dims), math.prod(dims)
-    if have < len(out):
+    have = len(out)
+    if have < offset + need:
         raise DataError(f"{path}: truncated: header says {_describe(dims)} ({need} bytes) but the "
                         f"file holds {have - offset} bytes.")
     if not complete[0]:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..checks import lookup
 from . import sample
+from .classes import clear_cache as _forget_class_names, names_for, read_classes_file
 from .idx import DataError, read_idx, read_images_and_labels
 from .npz import read_npz
 from .registry import (DATASETS, IDX_FILES, SPLITS, DatasetSpec, datasets, find_dataset_dir, locate, search_dirs,
@@ -74,17 +75,15 @@ def _read_split(name: str, spec: DatasetSpec, split: str, source: Path):
     if (file := _npz_of(source)) is not None:
         splits, classes = read_npz(file)
         return (*splits[split], classes or spec.classes)
-    return (*_read_idx_split(name, split, source), spec.classes)
+    images, labels = _read_idx_split(name, split, source)
+    return images, labels, read_classes_file(source) if spec.source is not None else spec.classes
 
 
 def _class_names(classes, labels: np.ndarray, where: str, name: str, source: Path) -> tuple[str, ...]:
-    top = int(labels.max()) if len(labels) else -1
-    if classes is None:
-        return tuple(str(c) for c in range(top + 1))
-    if top >= len(classes):
-        raise DataError(f"{where}: labels go up to {top} but {len(classes)} class names are given; "
-                        f"they must lie in 0..{len(classes) - 1}. {_reread_hint(name, source)}")
-    return tuple(classes)
+    try:
+        return names_for(labels, classes, where)
+    except DataError as err:
+        raise DataError(f"{err} {_reread_hint(name, source)}") from None
 
 
 @functools.lru_cache(maxsize=8)
@@ -128,6 +127,7 @@ def split_size(name: str, split: str) -> int:
 def _cache_clear() -> None:
     _load_cached.cache_clear()
     sample.clear_cache()
+    _forget_class_names()
 
 
 load_dataset.cache_clear = _cache_clear  # type: ignore[attr-defined]

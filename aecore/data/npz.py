@@ -3,17 +3,112 @@ Keras' `mnist.load_data()` that course notebooks save with np.savez. Read withou
 
 Images must be 28 x 28 grayscale: uint8 (or integers in 0..255), or floats in [0, 1];
 labels non-negative integers, one per image. An optional `classes` array of strings names them.
+
+The file is read as the zip it is, member by member, and every size is checked before anything
+is allocated: the zip's directory (at most DIRECTORY_BYTES), each array's header against the
+size the zip declares for it, and the arrays together against idx.MAX_BYTES (as an IDX file), so
+a small file that claims or inflates to gigabytes is refused at once. Every failure is a
+DataError naming the file.
 """
 from __future__ import annotations
 
+import math
+import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy
 
-from .idx import DataError
+from .classes import MAX_CLASSES, MAX_NAME, check_names
+from .idx import MAX_BYTES, DataError
 
 KEYS = {"train": ("x_train", "y_train"), "test": ("x_test", "y_test")}
+DIRECTORY_BYTES = 1 << 20  # what opening the zip may read (its directory): a dataset .npz has a few members
+_KINDS = {"x": "iuf", "y": "iu", "classes": "US"}  # dtype kinds each array may have
+_SAVE_HINT = "save it with np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)"
+
+
+class _Budget:
+    """A binary file that raises DataError once more than `left` bytes in all have been read
+    from it (left=None: no limit). Opening a zip reads its directory, whose size the file states."""
+
+    def __init__(self, f, left: int | None, path: Path):
+        self._f, self.left, self._path = f, left, path
+
+    def read(self, n: int = -1) -> bytes:
+        if self.left is None:
+            return self._f.read(n)
+        if n is None or n < 0:  # to the end: sized first, as read(big) would allocate big at once
+            n = os.fstat(self._f.fileno()).st_size - self._f.tell()
+        data = self._f.read(min(n, self.left + 1))
+        self.left -= len(data)
+        if self.left < 0:
+            raise DataError(f"{self._path}: its zip directory is over {DIRECTORY_BYTES:,} bytes; a dataset "
+                            f".npz holds a few arrays. {_SAVE_HINT}")
+        return data
+
+    def seek(self, *args) -> int:
+        return self._f.seek(*args)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def seekable(self) -> bool:
+        return True
+
+
+def _member(z: zipfile.ZipFile, key: str) -> zipfile.ZipInfo | None:
+    """The member np.load would read for `key`: "<key>.npy", else "<key>"."""
+    for name in (f"{key}.npy", key):
+        try:
+            return z.getinfo(name)
+        except KeyError:
+            pass
+    return None
+
+
+def _header(z: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) from the member's .npy header, checked against the bytes the zip declares."""
+    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise DataError(f"{path}: {key} is encrypted or compressed in a way np.savez never writes; {_SAVE_HINT}")
+    with z.open(info) as f:
+        version = npy.read_magic(f)
+        read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+        shape, _, dtype = read(f)
+        header = f.tell()
+    count = math.prod(shape)
+    if dtype.kind not in _KINDS[key.split("_")[0]] or dtype.hasobject:
+        raise DataError(f"{path}: {key} holds {dtype} values; expected "
+                        f"{'strings' if key == 'classes' else 'numbers'}")
+    if count * dtype.itemsize > info.file_size - header:
+        raise DataError(f"{path}: {key}'s header announces shape {shape} of {dtype} "
+                        f"({count * dtype.itemsize:,} bytes) but the file holds {max(info.file_size - header, 0):,} "
+                        "bytes for it; the file is corrupt.")
+    return shape, dtype
+
+
+def _check_sizes(z: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]:
+    """The members to read, once their headers and total size are checked."""
+    wanted = [k for pair in KEYS.values() for k in pair]
+    members = {k: _member(z, k) for k in [*wanted, "classes"]}
+    missing = [k for k in wanted if members[k] is None]
+    if missing:
+        found = ", ".join(n.removesuffix(".npy") for n in z.namelist()[:12]) or "nothing"
+        raise DataError(f"{path}: missing {', '.join(missing)}; a dataset .npz holds x_train, "
+                        f"y_train, x_test, y_test (found {found})")
+    members = {k: info for k, info in members.items() if info is not None}
+    total = 0
+    for key, info in members.items():
+        shape, dtype = _header(z, info, key, path)
+        total += math.prod(shape) * dtype.itemsize
+        if key == "classes" and (len(shape) != 1 or shape[0] > MAX_CLASSES or dtype.itemsize > 4 * MAX_NAME):
+            raise DataError(f"{path}: classes has shape {shape} of {dtype}; expected at most {MAX_CLASSES} "
+                            f"names of at most {MAX_NAME} characters")
+    if total > MAX_BYTES:
+        raise DataError(f"{path}: its arrays hold {total:,} bytes, more than the {MAX_BYTES:,} bytes a dataset "
+                        "may hold here.")
+    return members
 
 
 def _images(path: Path, key: str, a: np.ndarray) -> np.ndarray:
@@ -25,38 +120,55 @@ def _images(path: Path, key: str, a: np.ndarray) -> np.ndarray:
     if a.dtype.kind in "iu" and (a.size == 0 or (a.min() >= 0 and a.max() <= 255)):
         return a.astype(np.uint8)
     if a.dtype.kind == "f" and (a.size == 0 or (np.isfinite(a).all() and a.min() >= 0 and a.max() <= 1)):
-        return np.round(a * 255).astype(np.uint8)
+        out = np.empty(a.shape, np.uint8)
+        for i in range(0, len(a), 4096):  # in slices: a * 255 of a gigabyte would be another gigabyte
+            np.rint(a[i:i + 4096] * 255, out=out[i:i + 4096], casting="unsafe")
+        return out
     raise DataError(f"{path}: {key} holds {a.dtype} values outside 0..255 (integers) or 0..1 (floats); "
                     "save the pixels as uint8")
 
 
 def _labels(path: Path, key: str, a: np.ndarray, n: int) -> np.ndarray:
-    if a.ndim != 1 or a.dtype.kind not in "iu":
+    if a.ndim != 1:
         raise DataError(f"{path}: {key} has shape {a.shape} and dtype {a.dtype}; expected (N,) integers")
     if len(a) != n:
         raise DataError(f"{path}: {key} holds {len(a)} labels for {n} images; they must pair up")
     if len(a) and a.min() < 0:
         raise DataError(f"{path}: {key} holds negative labels; labels are 0, 1, 2, ...")
+    if len(a) and a.max() >= MAX_CLASSES:  # before the cast: a uint64 past 2**63 would turn negative
+        raise DataError(f"{path}: {key} holds labels up to {int(a.max()):,}; labels must lie in "
+                        f"0..{MAX_CLASSES - 1} (at most {MAX_CLASSES} classes)")
     return a.astype(np.int64)
+
+
+def _class_names(path: Path, a: np.ndarray) -> tuple[str, ...]:
+    try:
+        names = [c.decode("utf-8") if isinstance(c, bytes) else str(c) for c in a.tolist()]
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: classes holds bytes that are not UTF-8 text") from None
+    return check_names(names, f"{path}: classes")
 
 
 def read_npz(path: str | Path) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], tuple[str, ...] | None]:
     """({"train": (images, labels), "test": (...)}, class names or None) from the .npz file."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for pair in KEYS.values() for k in pair if k not in z.files]
-            if missing:
-                raise DataError(f"{path}: missing {', '.join(missing)}; a dataset .npz holds x_train, "
-                                f"y_train, x_test, y_test (found {', '.join(z.files) or 'nothing'})")
-            splits = {}
-            for split, (xk, yk) in KEYS.items():
-                images = _images(path, xk, z[xk])
-                splits[split] = (images, _labels(path, yk, z[yk], len(images)))
-            classes = tuple(str(c) for c in z["classes"]) if "classes" in z.files else None
+        with open(path, "rb") as raw:
+            budget = _Budget(raw, DIRECTORY_BYTES, path)
+            with zipfile.ZipFile(budget) as z:
+                budget.left = None  # the directory is read; members are bounded by _check_sizes
+                members = _check_sizes(z, path)
+
+                def load(key: str) -> np.ndarray:
+                    with z.open(members[key]) as f:
+                        return npy.read_array(f, allow_pickle=False)
+                splits = {}
+                for split, (xk, yk) in KEYS.items():
+                    images = _images(path, xk, load(xk))
+                    splits[split] = (images, _labels(path, yk, load(yk), len(images)))
+                classes = _class_names(path, load("classes")) if "classes" in members else None
     except DataError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise DataError(f"{path}: not a readable .npz of arrays ({err}); save it with "
-                        "np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError) as err:
+        raise DataError(f"{path}: not a readable .npz of arrays ({err}); {_SAVE_HINT}") from None
     return splits, classes

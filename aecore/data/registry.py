@@ -101,11 +101,9 @@ def _user_source(path: Path) -> tuple[str, Path] | None:
 
 
 def _user_spec(name: str, source: Path) -> DatasetSpec:
-    classes = None
-    names_file = source / "classes.txt" if source.is_dir() else None
-    if names_file is not None and names_file.is_file():
-        classes = tuple(line.strip() for line in names_file.read_text().splitlines() if line.strip())
-    return DatasetSpec(name, classes, f"your image set in {source}", source=source)
+    """A user's set as found: nothing in it is read here (its class names neither: loading reads
+    them), so a broken set fails only when it is picked, never the listing of the others."""
+    return DatasetSpec(name, None, f"your image set in {source}", source=source)
 
 
 def datasets() -> dict[str, DatasetSpec]:
