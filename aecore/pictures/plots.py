@@ -21,6 +21,18 @@ GRID = -1  # customdata of the click grid's points
 FULL_SIZE_POINTS = 10_000  # a map of up to this many points draws them at full size
 
 
+_PLOTLY_MARKUP = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "%": "&#37;", "$": "&#36;"}
+
+
+def plain_text(text: object) -> str:
+    """`text` as plotly shows it as those characters, in a trace name, legend, hover or `text`:
+    plotly reads <b>, <a href>, <span style> and entities in them, %{...} in a hovertemplate and
+    $...$ as LaTeX; here each of & < > % $ is an entity plotly turns back into the character.
+    Every class name goes through it (they come from a dataset's files); ui.text.plain is the
+    twin for Streamlit's markdown."""
+    return "".join(_PLOTLY_MARKUP.get(ch, ch) for ch in str(text))
+
+
 def point_scale(n: int) -> float:
     """How much smaller each of n points is drawn than on a map of FULL_SIZE_POINTS: dots shrink
     with the fourth root of the count (0.61 at 70,000), so a dense map keeps its clusters apart
@@ -69,19 +81,20 @@ def latent_scatter(xy: np.ndarray, index: np.ndarray, labels: np.ndarray, classe
                 marker=dict(size=4 * scale, color="#c8c8c8", opacity=0.35), hovertemplate="#%{customdata}<extra></extra>"))
         xy, index, labels = xy[~grey], index[~grey], labels[~grey]
         values = None if values is None else np.asarray(values)[~grey]
+    names = [plain_text(name) for name in classes]  # shown as text, whatever the files say
     if values is None:
-        for c, name in enumerate(classes):
+        for c, name in enumerate(names):
             if shown is not None and c not in shown:
                 continue
             m = labels == c
             fig.add_trace(go.Scattergl(
-                x=xy[m, 0], y=xy[m, 1], mode="markers", name=str(name), customdata=index[m],
+                x=xy[m, 0], y=xy[m, 1], mode="markers", name=name, customdata=index[m],
                 marker=dict(size=5 * scale, color=PALETTE[c % 10], opacity=0.75),
                 hovertemplate=f"{label} {name}<br>#%{{customdata}}<extra></extra>"))
     else:
         fig.add_trace(go.Scattergl(
             x=xy[:, 0], y=xy[:, 1], mode="markers", name=value_name, customdata=index,
-            text=[str(classes[c]) for c in labels], showlegend=False,
+            text=[names[c] for c in labels], showlegend=False,
             marker=dict(size=5 * scale, color=values, colorscale="Viridis", opacity=0.8,
                         colorbar=dict(title=dict(text=value_name, side="right"))),
             hovertemplate=f"{label} %{{text}}<br>#%{{customdata}}<br>{value_name} %{{marker.color:.3f}}<extra></extra>"))

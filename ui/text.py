@@ -1,0 +1,23 @@
+"""Text from files (class names) put into Streamlit's markdown as the text it is.
+
+Streamlit renders markdown in captions, image captions, widget labels and radio options: bold,
+links, colours (:red[...]), icons, emoji shortcodes and LaTeX ($...$). A dataset's class names
+come from its files, so every one goes through `plain` on its way into such a string; pickers
+(selectbox, multiselect options) show their options as text and need nothing. Plotly's twin is
+aecore.pictures.plots.plain_text. tests/ui/test_class_names_as_text.py checks both in Chromium.
+"""
+from __future__ import annotations
+
+import re
+
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character: markdown may escape each
+# GFM also makes links of "https://...", "www.x" and "a@b.c" in plain text, after escapes are read:
+# a word joiner (U+2060, invisible) after ":" and "@" and before "." breaks those patterns
+_LINK_TRIGGER = re.compile(r"(?<=[:@])|(?=\.)")
+WORD_JOINER = "\u2060"
+
+
+def plain(text: object) -> str:
+    """`text` as markdown that Streamlit shows exactly as those characters (plus invisible word
+    joiners where a link would start): "**b**" shows as **b**, not bold."""
+    return _PUNCTUATION.sub(r"\\\1", _LINK_TRIGGER.sub(WORD_JOINER, str(text)))
