@@ -11,6 +11,7 @@ from ui import cached, maps
 from ui.display import show_digits, show_pairs
 from ui.exports import map_downloads, selection_downloads
 from ui.frame import guard
+from ui.text import plain
 from ui.widgets import context, projection_controls, select_shown
 
 THUMBS = 150
@@ -86,7 +87,7 @@ with guard():
                     ("pixel", cached.pixel_neighbours(ctx.dataset, split, point)))
         for column, (space, (near, _)) in zip(st.columns(2), searches):
             with column:
-                names = (" " if max(map(len, data.classes)) == 1 else ", ").join(data.classes[c] for c in data.labels[near])
+                names = (" " if max(map(len, data.classes)) == 1 else ", ").join(plain(data.classes[c]) for c in data.labels[near])
                 show_digits(data.images[[point, *near]], 9, width=540,
-                            caption=f"#{point} ({data.label} {data.classes[data.labels[point]]}), then its 8 "
+                            caption=f"#{point} ({data.label} {plain(data.classes[data.labels[point]])}), then its 8 "
                                     f"nearest in {space} space: {names}")

@@ -9,6 +9,7 @@ from aecore.pictures.images import gif_bytes
 from ui import cached
 from ui.display import show_digits
 from ui.frame import guard
+from ui.text import plain
 from ui.widgets import require_context
 
 DIMS = [f"dim_{i}" for i in range(10)]
@@ -72,8 +73,8 @@ with guard():
                f"Map: {'the 2-D codes' if d <= 2 else f'PCA of the {d}-D codes, seed {ctx.seed}'}.")
     st.plotly_chart(fig, key="interp_map", on_select="rerun", selection_mode=("points", "box"))
     cls = test.classes
-    st.caption(f"{steps} frames, {method}, from test {test.item} #{a} ({cls[test.labels[a]]}) "
-               f"to #{b} ({cls[test.labels[b]]})")
+    st.caption(f"{steps} frames, {method}, from test {test.item} #{a} ({plain(cls[test.labels[a]])}) "
+               f"to #{b} ({plain(cls[test.labels[b]])})")
     show_digits(frames, ncols=steps)
     st.download_button("Download as animated GIF", gif_bytes(frames, duration_ms=120),
                        file_name=f"interpolation-{a}-{b}.gif", mime="image/gif", key="interp_gif")

@@ -14,6 +14,7 @@ from aecore.pictures.pixels import unit_float
 from ui import cached
 from ui.display import CAN_DRAW, drawing, show_digits
 from ui.frame import guard
+from ui.text import plain
 from ui.widgets import companion, pick_other_checkpoint, require_context
 
 
@@ -38,7 +39,7 @@ def pick_input(test, seed: int) -> np.ndarray:
             st.session_state["digit_index"] = 0
         i = c[1].number_input(f"Index among {len(pool)}", 0, len(pool) - 1, key="digit_index")
         c[2].button(f"Random {test.item}", key="random_digit", on_click=random_digit, args=(len(pool), seed))
-        st.caption(f"Test {test.item} #{pool[i]} ({test.classes[test.labels[pool[i]]]}); "
+        st.caption(f"Test {test.item} #{pool[i]} ({plain(test.classes[test.labels[pool[i]]])}); "
                    f"random picks use seed {seed}")
         return unit_float(test.images[pool[i]])
     try:

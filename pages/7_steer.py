@@ -11,6 +11,7 @@ from aecore.pictures.pixels import unit_float
 from ui import cached, maps
 from ui.display import CAN_DRAW, drawing, show_digits
 from ui.frame import guard
+from ui.text import plain
 from ui.widgets import require_context
 
 
@@ -25,7 +26,7 @@ def groups(data, path: str, name: str, seed: int, d: int) -> tuple[np.ndarray, n
         c = st.columns(2)
         a = c[0].selectbox(f"From {data.label} (A)", data.classes, index=0, key="steer_class_a")
         b = c[1].selectbox(f"To {data.label} (B)", data.classes, index=min(1, len(data.classes) - 1), key="steer_class_b")
-        return data.labels == data.classes.index(a), data.labels == data.classes.index(b), f"{a} → {b}"
+        return data.labels == data.classes.index(a), data.labels == data.classes.index(b), f"{plain(a)} → {plain(b)}"
     method = "none" if d == 2 else "pca"
     fig = maps.map_figure(path, name, "test", method, seed, "{}", "class", 0, height=460)
     st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="steer_map")
@@ -75,7 +76,7 @@ with guard():
     amounts, path = along(codes[index], direction, steps, reach)
     labels = ", ".join(f"{t:+.2f}" for t in amounts)
     show_digits(np.concatenate([unit_float(data.images[index][None]), decode_codes(model, path)]), steps + 1,
-                width=70 * (steps + 1), caption=f"#{index} ({data.classes[data.labels[index]]}), then decoded "
+                width=70 * (steps + 1), caption=f"#{index} ({plain(data.classes[data.labels[index]])}), then decoded "
                                                 f"at amounts {labels}")
     st.subheader(f"Your own {data.item}")
     left, right = st.columns([1, 3])
