@@ -18,7 +18,7 @@ from aecore.checkpoint import (DECODER, ENCODER, ONNX_JSON, CheckpointError, lis
                                unpack_upload, weights_digest)
 from aecore.latent import decode_codes, encode_dataset, units
 from aecore.models import Unavailable
-from aecore.models import onnx_graphs
+from aecore.models import onnx_files
 
 
 def sigmoid(a):
@@ -132,7 +132,7 @@ BAD = {  # what is wrong -> (how to make it so, the file named, what the message
                                               f / DECODER), DECODER, "gives codes of size 3 but .* takes codes of size 5"),
     "custom operator": (_custom_op, ENCODER, "custom operator 'Encode' of domain 'my.ops'"),
     "weights outside its folder": (lambda f: _external(f, move_to="../w.bin"), ENCODER,
-                                   "keeps its weights in a separate file '../w.bin', not found beside it"),
+                                   "keeps the tensor 'flat' in a file '../w.bin', not a plain file name in its folder"),
     "weights file missing": (lambda f: _external(f) or (f / "w.bin").unlink(), ENCODER, "'w.bin', not found beside it"),
     "missing decoder": (lambda f: (f / DECODER).unlink(), DECODER, "missing"),
     "bad onnx.json": (lambda f: _write(f, ONNX_JSON, b'{"output": "pixels"}'), ONNX_JSON,
@@ -166,8 +166,8 @@ def test_bad_onnx_files_get_one_line_naming_the_file(tmp_path, problem):
 
 def test_a_graph_over_the_size_budget_is_refused_before_it_is_read(tmp_path, monkeypatch):
     linear_pair(tmp_path / "m")
-    monkeypatch.setattr(onnx_graphs, "MAX_GRAPH_BYTES", 1000)
-    with pytest.raises(CheckpointError, match=f"{ENCODER}: 0 MB, over the 0 MB budget"):
+    monkeypatch.setattr(onnx_files, "MAX_GRAPH_BYTES", 1000)
+    with pytest.raises(CheckpointError, match=f"{ENCODER}: 0 MB with its weights, over the 0 MB budget"):
         load_checkpoint(tmp_path / "m")
 
 

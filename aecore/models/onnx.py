@@ -3,18 +3,19 @@ an optional onnx.json for what the graphs cannot say (ONNX_JSON). It runs in onn
 CPU behind the interface every page uses (aecore.models.autoencoder), so the pages never ask what it is.
 
 What the graphs say is read from them (aecore.models.onnx_graphs): the input layout, (B, 1, 28,
-28), (B, 28, 28), (B, 784) or channels-last (B, 28, 28, 1), and the code size. Loading runs no
-code from the files: onnxruntime interprets the graphs' standard operators.
+28), (B, 28, 28), (B, 784) or channels-last (B, 28, 28, 1), and the code size. A graph is a
+program: it is checked before it runs (only its own folder's files, only the operators of
+encoders and decoders: onnx_files, onnx_ops), then runs in a worker process with time and memory
+limits (onnx_sandbox), and every output it gives is checked (one finite row per input, of the
+size it had when loaded).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import torch
 from torch import nn
 
@@ -23,6 +24,7 @@ from ..checks import lookup
 from ..data.registry import DATASETS
 from ..pictures.pixels import PIXELS, SIDE, as_image_batch
 from . import onnx_graphs as graphs
+from . import onnx_sandbox as sandbox
 from .autoencoder import Unavailable, standard_normal_codes
 
 # onnx.json: every field is optional; these are the defaults
@@ -76,45 +78,43 @@ def read_onnx_json(folder: Path) -> dict:
 
 @dataclass
 class Graph:
-    """One graph in onnxruntime: its input's name, one item's shape, a fixed batch size or None."""
+    """One graph in the model's worker (onnx_sandbox): its file, its name there, one item's input
+    shape, a fixed batch size or None, how many items one call takes, and the values it gives per
+    item (None until the load check has seen them)."""
     file: Path
-    session: ort.InferenceSession
-    input: str
-    output: str
+    sandbox: sandbox.Sandbox
+    name: str
     item: tuple[int, ...]
     batch: int | None
+    rows: int
+    per_item: int | None = None
 
     def run(self, a: np.ndarray) -> np.ndarray:
-        """The first output for the batch `a` (N, ...) -> (N, ...) float32; a graph made for a
-        fixed batch size is run in chunks of it, the last one padded with zeros."""
+        """The first output for the batch `a` (N, ...) -> (N, values per item) float32, in calls of
+        at most `rows` items (of `batch`, the last one padded with zeros, for a graph made for a
+        fixed batch size). CheckpointError naming the file when an output is not one finite row
+        of the load check's size per item."""
         a = np.ascontiguousarray(a, np.float32).reshape(len(a), *self.item)
-        if self.batch is None:
-            return self.session.run([self.output], {self.input: a})[0].astype(np.float32, copy=False)
-        out = []
-        for start in range(0, len(a), self.batch):
-            chunk = a[start:start + self.batch]
-            pad = self.batch - len(chunk)
-            full = np.concatenate([chunk, np.zeros((pad, *self.item), np.float32)]) if pad else chunk
-            out.append(self.session.run([self.output], {self.input: full})[0][:len(chunk)])
-        return np.concatenate(out).astype(np.float32, copy=False)
+        step = self.batch or self.rows
+        out = [self._call(a[start:start + step]) for start in range(0, len(a), step)]
+        return np.concatenate(out) if out else np.zeros((0, self.per_item or 0), np.float32)
 
-
-def _session(model: onnx.ModelProto, file: Path) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.log_severity_level = 3  # errors only; problems reach the user as CheckpointErrors
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads sleep
-    try:
-        return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    except Exception as e:  # noqa: BLE001 -- onnxruntime raises its own exception types
-        raise CheckpointError(f"{file}: onnxruntime cannot run it ({_first_line(e)}); {graphs.EXPORT_HINT}, "
-                              "with an opset onnxruntime knows") from None
-
-
-def _first_line(e: Exception) -> str:
-    """onnxruntime's message on one line, without its source location."""
-    text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : (\S+:\d+ [^(]*\(.*?\) )?", "", str(e).strip())
-    return " ".join(text.split())[:300] or type(e).__name__
+    def _call(self, chunk: np.ndarray) -> np.ndarray:
+        pad = (self.batch or len(chunk)) - len(chunk)
+        full = np.concatenate([chunk, np.zeros((pad, *self.item), np.float32)]) if pad else chunk
+        limit = self.per_item or max(PIXELS, graphs.MAX_CODE_SIZE)
+        out = self.sandbox.run(self.name, full, max_values=len(full) * limit)
+        if out.ndim == 0 or len(out) != len(full):
+            raise CheckpointError(f"{self.file}: gave an output of shape {tuple(out.shape)} for {len(full)} inputs; "
+                                  "a graph must give one output per input")
+        out = out[:len(chunk)].reshape(len(chunk), -1)
+        if self.per_item is not None and out.shape[1] != self.per_item:
+            raise CheckpointError(f"{self.file}: gave {out.shape[1]:,} values per input, not the {self.per_item:,} "
+                                  "it gave when it was loaded; its output size must not depend on the data")
+        if not np.isfinite(out).all():
+            raise CheckpointError(f"{self.file}: gave NaN or infinite values for {len(chunk)} inputs; the pages "
+                                  "cannot show them: export a model that computes finite values")
+        return out
 
 
 class OnnxAutoencoder(nn.Module):
@@ -180,22 +180,26 @@ class OnnxAutoencoder(nn.Module):
 
 
 def _graphs(folder: Path) -> tuple[Graph, Graph, int | None, tuple[onnx.ModelProto, onnx.ModelProto]]:
-    """(encoder, decoder, code size where the graphs give it, the parsed graphs), checked."""
+    """(encoder, decoder, code size where the graphs give it, the parsed graphs), checked; the two
+    share one worker (onnx_sandbox), started by their first run."""
     enc_file, dec_file = folder / ENCODER, folder / DECODER
-    enc, dec = graphs.read_graph(enc_file), graphs.read_graph(dec_file)
+    (enc, enc_rows), (dec, dec_rows) = graphs.read_graph(enc_file), graphs.read_graph(dec_file)
     layout, batch = graphs.input_layout(enc, enc_file)
     d_enc, d_dec = graphs.code_size(enc, enc_file, "output"), graphs.code_size(dec, dec_file, "input")
+    for file, d in ((enc_file, d_enc), (dec_file, d_dec)):
+        if d and d > graphs.MAX_CODE_SIZE:
+            raise _too_long(file, d)
     if d_enc and d_dec and d_enc != d_dec:
         raise _mismatch(enc_file, dec_file, d_enc, d_dec)
     out = graphs.dims(dec.graph.output[0])[1:]
     if out and None not in out and int(np.prod(out)) != PIXELS:
         raise CheckpointError(f"{dec_file}: its output has shape {graphs.shape_text([None, *out])}; the explorer "
                               f"expects {PIXELS} pixels (28 x 28) per image")
-    encoder = Graph(enc_file, _session(enc, enc_file), graphs.only_input(enc, enc_file).name,
-                    enc.graph.output[0].name, graphs.LAYOUTS[layout], batch)
+    box = sandbox.Sandbox({"encoder": (enc_file, enc.SerializeToString()),
+                           "decoder": (dec_file, dec.SerializeToString())})
+    encoder = Graph(enc_file, box, "encoder", graphs.LAYOUTS[layout], batch, enc_rows)
     dec_batch = graphs.dims(graphs.only_input(dec, dec_file))[0]
-    decoder = Graph(dec_file, _session(dec, dec_file), graphs.only_input(dec, dec_file).name,
-                    dec.graph.output[0].name, (d_dec or d_enc or 0,), dec_batch)
+    decoder = Graph(dec_file, box, "decoder", (d_dec or d_enc or 0,), dec_batch, dec_rows)
     return encoder, decoder, d_enc or d_dec, (enc, dec)
 
 
@@ -204,25 +208,28 @@ def _mismatch(enc_file: Path, dec_file: Path, d_enc: int, d_dec: int) -> Checkpo
                            f"{d_dec}; the two graphs must come from one autoencoder")
 
 
-def _probe(encoder: Graph, decoder: Graph, d: int | None) -> int:
-    """Run one blank image through both graphs; the code size. CheckpointError when they fail."""
-    try:
-        z = encoder.run(np.zeros((1, *encoder.item), np.float32)).reshape(1, -1)
-    except Exception as e:  # noqa: BLE001 -- onnxruntime raises its own exception types
-        raise CheckpointError(f"{encoder.file}: onnxruntime failed on one image ({_first_line(e)}); "
-                              f"{graphs.EXPORT_HINT}") from None
+def _too_long(file: Path, d: int) -> CheckpointError:
+    return CheckpointError(f"{file}: codes of size {d:,}, over the {graphs.MAX_CODE_SIZE:,} the explorer takes (the "
+                           "largest aecore trains); export a model with a smaller code")
+
+
+def _probe(encoder: Graph, decoder: Graph, d: int | None, input_range: list[float]) -> int:
+    """Run a black, a grey and a white image through both graphs (as torch checkpoints are
+    checked, checkpoint/weights.py): their codes and images must be finite, of one size per
+    item; the code size. CheckpointError naming the file otherwise."""
+    black, white = input_range
+    images = np.stack([np.full(encoder.item, black + v * (white - black), np.float32) for v in (0.0, 0.5, 1.0)])
+    z = encoder.run(images)
+    if z.shape[1] > graphs.MAX_CODE_SIZE:
+        raise _too_long(encoder.file, z.shape[1])
     if d and z.shape[1] != d:
         raise _mismatch(encoder.file, decoder.file, z.shape[1], d)
-    decoder.item = (z.shape[1],)
-    try:
-        image = decoder.run(z)
-    except Exception as e:  # noqa: BLE001
-        raise CheckpointError(f"{decoder.file}: onnxruntime failed on the code of size {z.shape[1]} that "
-                              f"{encoder.file.name} gives ({_first_line(e)}); the two graphs must come from "
-                              "one autoencoder") from None
-    if image.size != PIXELS:
-        raise CheckpointError(f"{decoder.file}: gives {image.size} values per code; the explorer expects "
+    encoder.per_item, decoder.item = z.shape[1], (z.shape[1],)
+    image = decoder.run(z)
+    if image.shape[1] != PIXELS:
+        raise CheckpointError(f"{decoder.file}: gives {image.shape[1]} values per code; the explorer expects "
                               f"{PIXELS} pixels (28 x 28) per image")
+    decoder.per_item = PIXELS
     return z.shape[1]
 
 
@@ -249,7 +256,11 @@ def load_onnx(folder: str | Path) -> tuple[OnnxAutoencoder, dict]:
     folder = Path(folder)
     meta = read_onnx_json(folder)
     encoder, decoder, d, (enc, dec) = _graphs(folder)
-    d = _probe(encoder, decoder, d)
+    try:
+        d = _probe(encoder, decoder, d, meta["input_range"])
+    except CheckpointError:
+        encoder.sandbox.close()  # its worker ends now, not when the graphs are collected
+        raise
     try:
         first: np.ndarray | str = graphs.first_layer_weights(enc)
     except Unavailable as why:

@@ -1,6 +1,7 @@
 """What can be read from an ONNX graph without running it, checked before onnxruntime sees it:
-the file is ONNX and whole (with any weights kept beside it), within the size budget, made of
-standard operators only; its input's layout, its code size, and the first layer's weights.
+the file is ONNX and whole (with any weights kept beside it read in from its own folder only:
+onnx_files), within the budgets, made of the allowed operators only (onnx_ops); its input's
+layout, its code size, and the first layer's weights.
 
 Every problem is a CheckpointError that names the file and says what to do.
 """
@@ -10,95 +11,35 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from google.protobuf.message import DecodeError
 from onnx import numpy_helper
 
 from ..checkpoint import CheckpointError
+from . import onnx_files as files
+from . import onnx_ops as ops
 from .autoencoder import Unavailable
 
-MAX_GRAPH_BYTES = 64 * 2**20  # the budget for one graph file
-MAX_NODES = 10_000            # and for its operators (subgraphs and functions included)
-STANDARD_DOMAINS = ("", "ai.onnx")
 # the input layouts an encoder may have: their shape without the batch dimension
 LAYOUTS = {"(B, 1, 28, 28)": (1, 28, 28), "(B, 28, 28)": (28, 28), "(B, 784)": (784,),
            "(B, 28, 28, 1)": (28, 28, 1)}
 FLOAT = onnx.TensorProto.FLOAT
 EXPORT_HINT = "export it again with torch.onnx.export or tf2onnx"
+MAX_CODE_SIZE = 1024  # the largest code aecore trains (config.py); 70,000 such codes take 290 MB in the server
 
 
-def read_graph(file: Path) -> onnx.ModelProto:
-    """The parsed and checked graph in `file`, with any weights kept beside it read in: ONNX,
-    whole, within budget, standard operators only."""
-    if not file.is_file():
-        raise CheckpointError(f"{file}: missing; an ONNX model folder holds encoder.onnx and decoder.onnx")
-    _check_size(file, file.stat().st_size)
+def read_graph(file: Path) -> tuple[onnx.ModelProto, int]:
+    """(the parsed and checked graph in `file`, with any weights kept beside it read in; how many
+    inputs one call of it may take). Checked before onnxruntime sees it: a regular file within
+    budget (onnx_files), allowed operators only (onnx_ops), no file left to read, and no tensor
+    over budget where its shapes say."""
+    model = files.read_model(file)
+    ops.check_structure(model, file)  # before any other file is opened for it
+    files.inline_weights(model, file, files.MAX_GRAPH_BYTES - file.stat().st_size)
     try:
-        model = onnx.load_model_from_string(file.read_bytes())
-        _read_weights_beside(model, file)
         onnx.checker.check_model(model)
-    except (DecodeError, onnx.checker.ValidationError, ValueError, OSError) as e:
+    except (onnx.checker.ValidationError, ValueError) as e:
         why = " ".join(str(e).split())[:300] or type(e).__name__
         raise CheckpointError(f"{file}: not a whole ONNX model ({why}); {EXPORT_HINT}") from None
-    nodes = list(all_nodes(model))
-    if len(nodes) > MAX_NODES:
-        raise CheckpointError(f"{file}: {len(nodes):,} operators, over the budget of {MAX_NODES:,} for one graph; "
-                              "the explorer is for small autoencoders of 28 x 28 digits")
-    _check_domains(model, nodes, file)
-    return model
-
-
-def _check_size(file: Path, size: int) -> None:
-    if size > MAX_GRAPH_BYTES:
-        raise CheckpointError(f"{file}: {size / 2**20:.0f} MB, over the {MAX_GRAPH_BYTES // 2**20} MB budget "
-                              "for one graph; the explorer is for small autoencoders of 28 x 28 digits")
-
-
-def all_nodes(model: onnx.ModelProto):
-    """Every node of the main graph, its subgraphs (If, Loop, Scan) and its local functions."""
-    def walk(nodes):
-        for node in nodes:
-            yield node
-            for attr in node.attribute:
-                for graph in [attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs):
-                    yield from walk(graph.node)
-    yield from walk(model.graph.node)
-    for function in model.functions:
-        yield from walk(function.node)
-
-
-def _check_domains(model: onnx.ModelProto, nodes, file: Path) -> None:
-    local = {(f.domain, f.name) for f in model.functions}  # functions the file itself defines
-    custom = [n for n in nodes if n.domain not in STANDARD_DOMAINS and (n.domain, n.op_type) not in local]
-    if custom:
-        raise CheckpointError(f"{file}: uses the custom operator {custom[0].op_type!r} of domain "
-                              f"{custom[0].domain!r}, which onnxruntime cannot run without its library; "
-                              "export with standard ONNX operators only")
-
-
-def _tensors(model: onnx.ModelProto):
-    """Every stored tensor: the initializers of the graph and its subgraphs, and constants."""
-    yield from model.graph.initializer
-    for node in all_nodes(model):
-        for attr in node.attribute:
-            yield from [attr.t] if attr.type == onnx.AttributeProto.TENSOR else attr.tensors
-            if attr.type == onnx.AttributeProto.GRAPH:
-                yield from attr.g.initializer
-
-
-def _read_weights_beside(model: onnx.ModelProto, file: Path) -> None:
-    """Read weights kept in a file beside the graph (torch.onnx.export writes encoder.onnx.data
-    by default) into it: only from a plain file name in the graph's folder, within the budget."""
-    places = {next((e.value for e in t.external_data if e.key == "location"), "")
-              for t in _tensors(model) if t.data_location == onnx.TensorProto.EXTERNAL}
-    if not places:
-        return
-    for place in places:
-        if Path(place).name != place or place.startswith(".") or not (file.parent / place).is_file():
-            raise CheckpointError(f"{file}: keeps its weights in a separate file {place!r}, not found beside it; "
-                                  f"put {Path(place).name} beside {file.name} (upload it too), or keep the weights "
-                                  "inside the graph: torch.onnx.export(..., external_data=False)")
-    _check_size(file, file.stat().st_size + sum((file.parent / p).stat().st_size for p in places))
-    onnx.external_data_helper.load_external_data_for_model(model, str(file.parent))
+    return model, ops.plan_rows(model, file)
 
 
 def dims(value: onnx.ValueInfoProto) -> list[int | None]:

@@ -1,0 +1,255 @@
+"""ONNX graphs run in a worker process with limits (onnx_worker.py), never in the server: an
+uploaded graph is a program, and the worker bounds what it can cost. Every ONNX model, shipped or
+uploaded, runs this way: one rule, and a folder copied into checkpoints/ is as untrusted as an upload.
+
+- Time: each request (creating a session, or one run of at most a graph's `rows` inputs) has
+  CALL_SECONDS of wall clock, after which the parent kills the worker, and a run CPU_SECONDS of
+  CPU time, after which the kernel does.
+- Memory: the worker's address space is what it has after its imports plus MEMORY_BYTES.
+- Files: the graphs arrive as bytes with every weight inside (onnx_files.py refuses the rest);
+  the worker starts in an empty folder, with no environment but a few thread settings, and may
+  write no file.
+
+A model whose graph breaks a limit is stopped and answers every later call with the same error
+at once; its worker is gone. At most MAX_LIVE workers run at once: the least recently used idle
+one is stopped (and restarted by its next call) when another starts. A model's worker stops when
+the model is garbage collected, and at exit.
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from ..checkpoint import CheckpointError
+
+CALL_SECONDS = 30.0      # wall clock of one request: a run of 1,024 digits takes milliseconds to a second
+CPU_SECONDS = 60.0       # CPU time of one run, all of its threads together (two cores for CALL_SECONDS)
+MEMORY_BYTES = 2 * 2**30  # address space a worker may add to its imports: 8x the largest tensor a graph may plan
+MAX_LIVE = 4             # workers at once (each ~60 MB resident); an idle one is restarted in about half a second
+WORKER = Path(__file__).with_name("onnx_worker.py")
+MAX_REPLY_HEADER = 1 << 16
+# the worker's whole environment: one BLAS thread (onnxruntime has its own), fewer malloc arenas
+ENV = {"PATH": os.defpath, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+       "MALLOC_ARENA_MAX": "2"}
+
+_live: OrderedDict[int, weakref.ref] = OrderedDict()  # id(sandbox) -> sandbox, least recently used first
+_live_lock = threading.Lock()
+
+
+class Breach(Exception):
+    """A request that ended its worker: too slow, too hungry, or a crash."""
+
+
+class _Process:
+    """One running worker: its process, the two pipe ends the server holds, its empty folder."""
+
+    def __init__(self):
+        self.folder = tempfile.mkdtemp(prefix="aecore-onnx-")
+        req_r, self.req_w = os.pipe()
+        self.rep_r, rep_w = os.pipe()
+        try:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-I", str(WORKER), str(req_r), str(rep_w), str(MEMORY_BYTES)],
+                pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, cwd=self.folder, env=ENV, start_new_session=True)
+        finally:
+            os.close(req_r)
+            os.close(rep_w)
+        os.set_blocking(self.req_w, False)
+        self._finalizer = weakref.finalize(self, _kill, self.popen, (self.req_w, self.rep_r), self.folder)
+
+    def stop(self) -> None:
+        self._finalizer()
+
+    def request(self, header: dict, payload, seconds: float) -> tuple[dict, bytes]:
+        """Send a frame and read the reply within `seconds`; Breach when the worker is gone or late."""
+        deadline = time.monotonic() + seconds
+        payload = memoryview(payload).cast("B")
+        text = json.dumps(dict(header, bytes=payload.nbytes)).encode()
+        self._write(memoryview(struct.pack(">I", len(text)) + text), deadline)
+        self._write(payload, deadline)
+        (size,) = struct.unpack(">I", self._read(4, deadline))
+        if size > MAX_REPLY_HEADER:
+            raise Breach("a reply header over its limit")
+        try:
+            reply = json.loads(self._read(size, deadline))
+            n = int(reply.get("bytes", 0))
+        except (ValueError, TypeError, AttributeError):
+            raise Breach("a reply that is not JSON") from None
+        if not 0 <= n <= header.get("max_values", 0) * 4:
+            raise Breach("a reply over its limit")
+        return reply, self._read(n, deadline)
+
+    def _write(self, view: memoryview, deadline: float) -> None:
+        while view:
+            if not select.select([], [self.req_w], [], max(0.0, deadline - time.monotonic()))[1]:
+                raise Breach("timeout")
+            try:
+                view = view[os.write(self.req_w, view):]
+            except BrokenPipeError:
+                raise Breach("gone") from None
+
+    def _read(self, n: int, deadline: float) -> bytes:
+        parts, left = [], n
+        while left:
+            if not select.select([self.rep_r], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                raise Breach("timeout")
+            part = os.read(self.rep_r, min(left, 1 << 20))
+            if not part:
+                raise Breach("gone")
+            parts.append(part)
+            left -= len(part)
+        return b"".join(parts)
+
+
+def _kill(popen: subprocess.Popen, fds: tuple[int, ...], folder: str) -> None:
+    if popen.poll() is None:
+        popen.kill()
+    popen.wait()
+    for fd in fds:
+        os.close(fd)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+class Sandbox:
+    """The worker of one model: its graphs {name: (file, serialized graph)} loaded in one
+    process, started on the first call and again after an idle stop."""
+
+    def __init__(self, graphs: dict[str, tuple[Path, bytes]]):
+        self.graphs = graphs
+        self.failed: str | None = None  # the error of the breach that stopped this model
+        self._process: _Process | None = None
+        self._lock = threading.Lock()
+
+    def run(self, name: str, x: np.ndarray, max_values: int) -> np.ndarray:
+        """The graph `name`'s first output for the float32 batch `x`, as float32; CheckpointError
+        naming the graph's file when it fails, or breaks a limit (then for good)."""
+        file = self.graphs[name][0]
+        with self._lock:
+            if self.failed:
+                raise CheckpointError(self.failed)
+            process = self._started()
+            header = {"op": "run", "name": name, "shape": list(x.shape), "cpu_seconds": CPU_SECONDS,
+                      "max_values": max_values}
+            reply, payload = self._request(process, header, np.ascontiguousarray(x, np.float32), file, len(x))
+        try:
+            return np.frombuffer(payload, np.float32).reshape(reply["shape"])
+        except (ValueError, TypeError, KeyError):
+            raise CheckpointError(f"{file}: its worker sent an output that does not fit its own shape") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _started(self) -> _Process:
+        if self._process is not None and self._process.popen.poll() is None:
+            _touch(self)
+            return self._process
+        self._stop()
+        _make_room(self)
+        process = self._process = _Process()
+        for name, (file, graph) in self.graphs.items():
+            self._request(process, {"op": "load", "name": name, "threads": 0}, graph, file, None)
+        return process
+
+    def _request(self, process: _Process, header: dict, payload, file: Path, n: int | None) -> tuple[dict, bytes]:
+        try:
+            reply, data = process.request(header, payload, CALL_SECONDS)
+        except Breach as why:
+            self.failed = _breach_message(file, process, str(why), n)
+            self._stop()
+            raise CheckpointError(self.failed) from None
+        if not reply.get("ok"):
+            message = _error_message(file, reply, n, header.get("max_values", 0))
+            if reply.get("memory"):  # its memory may be in any state: this graph runs no more
+                self.failed = message
+                self._stop()
+            raise CheckpointError(message)
+        return reply, data
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+        with _live_lock:
+            _live.pop(id(self), None)
+
+
+def _doing(n: int | None) -> str:
+    return "while onnxruntime prepared it" if n is None else f"on {n:,} input{'s' * (n != 1)}"
+
+
+def _breach_message(file: Path, process: _Process, why: str, n: int | None) -> str:
+    if why == "timeout":
+        return (f"{file}: took more than {CALL_SECONDS:g} s {_doing(n)}, the limit for one call of a graph, and "
+                "was stopped; an encoder or decoder of 28 x 28 digits needs milliseconds")
+    process.stop()  # reaps it, so that its end can be told
+    code = process.popen.returncode
+    if code == -signal.SIGXCPU:
+        return (f"{file}: used more than {CPU_SECONDS:g} s of CPU time {_doing(n)}, the limit for one call of a "
+                "graph, and was stopped; an encoder or decoder of 28 x 28 digits needs milliseconds")
+    if why != "gone":
+        return f"{file}: its worker process sent {why} and was stopped"
+    return (f"{file}: onnxruntime ended {_doing(n)} ({_signal_name(code)}), most likely past the "
+            f"{MEMORY_BYTES / 2**30:g} GB of memory a graph may use; export a smaller model")
+
+
+def _signal_name(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"signal {signal.Signals(-code).name}"
+    return f"exit status {code}"
+
+
+def _error_message(file: Path, reply: dict, n: int | None, max_values: int) -> str:
+    error = " ".join(str(reply.get("error", "")).split())[:300]
+    if isinstance(shape := reply.get("shape"), list) and n:
+        return (f"{file}: gives an output of shape ({', '.join(map(str, shape))}) for {n:,} inputs; the explorer "
+                f"takes at most {max_values // n:,} values per input")
+    if reply.get("memory"):
+        return (f"{file}: needed more than the {MEMORY_BYTES / 2**30:g} GB of memory a graph may use "
+                f"{_doing(n)} ({error}); export a smaller model")
+    return f"{file}: onnxruntime failed {_doing(n)} ({error})"
+
+
+def _touch(sandbox: Sandbox) -> None:
+    with _live_lock:
+        _live.pop(id(sandbox), None)
+        _live[id(sandbox)] = weakref.ref(sandbox)
+
+
+def _make_room(sandbox: Sandbox) -> None:
+    """Stop the least recently used idle workers until another may start; then count this one."""
+    with _live_lock:
+        candidates = [(key, ref()) for key, ref in _live.items()]
+    for key, other in candidates:
+        if len(_live) < MAX_LIVE:
+            break
+        if other is None:
+            with _live_lock:
+                _live.pop(key, None)
+        elif other is not sandbox and other._lock.acquire(blocking=False):
+            try:
+                other._stop()
+            finally:
+                other._lock.release()
+    _touch(sandbox)
+
+
+def live_workers() -> int:
+    """How many worker processes run now."""
+    with _live_lock:
+        return sum(1 for ref in _live.values() if (s := ref()) is not None and s._process is not None)

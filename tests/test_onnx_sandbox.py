@@ -1,0 +1,127 @@
+"""ONNX graphs run in a worker process with limits (aecore.models.onnx_sandbox): a graph that runs
+too long, asks for too much memory, or gives NaN or an output of another shape on real digits (it
+passed the load check on plain images) is stopped with one line naming its file, then refused at
+once; the worker sees none of the server's environment or files; workers come and go with models."""
+from __future__ import annotations
+
+import gc
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from onnx_attacks import data_dependent_encoder, resize_bomb_encoder, slow_encoder, write
+from onnx_factories import linear_pair
+
+from aecore.checkpoint import ENCODER, CheckpointError, load_checkpoint
+from aecore.latent import decode_codes, encode_dataset
+from aecore.models import onnx_sandbox
+
+
+def _worker(model):
+    process = model.encoder_graph.sandbox._process
+    return process.popen if process else None
+
+
+def _hostile(tmp_path, encoder) -> Path:
+    folder = tmp_path / "m"
+    linear_pair(folder)
+    write(folder, ENCODER, encoder)
+    return folder
+
+
+def _refused_twice(model, images, message: str, seconds: float) -> None:
+    """The first call ends in `message` within `seconds`; so does the next, at once."""
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError, match=message) as first:
+        encode_dataset(model, images)
+    assert time.perf_counter() - start < seconds
+    assert str(model.encoder_graph.file) in str(first.value) and _worker(model) is None
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError) as again:
+        encode_dataset(model, images)
+    assert str(again.value) == str(first.value) and time.perf_counter() - start < 0.5
+
+
+def test_a_graph_that_allocates_gigabytes_on_real_digits_only_is_stopped(tmp_path, images):
+    model = load_checkpoint(_hostile(tmp_path, resize_bomb_encoder())).model  # plain images: no spread, no bomb
+    _refused_twice(model, images[:4, 0], "needed more than the 2 GB of memory a graph may use|past the 2 GB", 20)
+
+
+def test_a_graph_that_never_finishes_is_stopped_at_the_time_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(onnx_sandbox, "CALL_SECONDS", 2.0)
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError, match=f"{ENCODER}: took more than 2 s on 3 inputs, the limit for one call"):
+        load_checkpoint(_hostile(tmp_path, slow_encoder()))  # the load check's three images
+    assert time.perf_counter() - start < 15  # 2 s, a worker's start, and a busy machine's slack
+
+
+def test_a_graph_past_its_cpu_time_is_ended_by_the_kernel(tmp_path, monkeypatch):
+    monkeypatch.setattr(onnx_sandbox, "CPU_SECONDS", 1.0)
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError, match=f"{ENCODER}: used more than 1 s of CPU time on 3 inputs"):
+        load_checkpoint(_hostile(tmp_path, slow_encoder()))
+    assert time.perf_counter() - start < onnx_sandbox.CALL_SECONDS  # the kernel's doing, before the wall clock's
+
+
+@pytest.mark.parametrize("change, message", [
+    ("nan", "gave NaN or infinite values for 8 inputs"),
+    ("batch", r"gave an output of shape \(7, 3\) for 8 inputs; a graph must give one output per input"),
+    ("size", "gave 2 values per input, not the 3 it gave when it was loaded"),
+])
+def test_outputs_that_change_on_real_digits_are_caught_naming_the_file(tmp_path, images, change, message):
+    model = load_checkpoint(_hostile(tmp_path, data_dependent_encoder(change))).model
+    with pytest.raises(CheckpointError, match=f"{ENCODER}: {message}"):
+        encode_dataset(model, images[:8, 0])
+    codes = encode_dataset(model, np.zeros((8, 28, 28), np.float32))  # plain images still work: not a breach
+    assert codes.shape == (8, 3) and np.isfinite(codes).all()
+
+
+def test_the_worker_has_limits_an_empty_folder_and_none_of_the_servers_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("AECORE_TEST_SECRET", "hunter2")
+    linear_pair(tmp_path / "m")
+    model = load_checkpoint(tmp_path / "m").model
+    pid = _worker(model).pid
+    assert b"hunter2" not in Path(f"/proc/{pid}/environ").read_bytes()
+    folder = os.readlink(f"/proc/{pid}/cwd")
+    assert os.listdir(folder) == [] and Path(folder).name.startswith("aecore-onnx-")
+    limits = {line[:26].strip(): line[26:].split() for line in Path(f"/proc/{pid}/limits").read_text().splitlines()[1:]}
+    assert limits["Max file size"][:2] == ["0", "0"] and limits["Max core file size"][:2] == ["0", "0"]
+    assert int(limits["Max address space"][0]) < onnx_sandbox.MEMORY_BYTES + 2**30
+    del model
+    gc.collect()
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    assert not Path(folder).exists()
+
+
+def test_a_worker_that_died_or_was_stopped_for_room_is_started_again(tmp_path, monkeypatch, images):
+    monkeypatch.setattr(onnx_sandbox, "MAX_LIVE", 2)
+    models = []
+    for i in range(3):
+        linear_pair(tmp_path / f"m{i}", seed=i)
+        models.append(load_checkpoint(tmp_path / f"m{i}").model)
+    assert onnx_sandbox.live_workers() <= 2 and _worker(models[0]) is None  # the least recently used stopped
+    want = [encode_dataset(m, images[:5, 0]) for m in models]  # each starts again when called
+    worker = _worker(models[1])
+    worker.kill()  # as an outside hand would, between two calls
+    worker.wait()
+    np.testing.assert_array_equal(encode_dataset(models[1], images[:5, 0]), want[1])
+    assert onnx_sandbox.live_workers() <= 2
+
+
+def test_sessions_calling_one_model_at_once_each_get_their_own_answer(tmp_path, images):
+    linear_pair(tmp_path / "m")
+    model = load_checkpoint(tmp_path / "m").model
+    batches = [images[i:i + 50, 0] for i in range(0, 200, 50)]
+    want = [decode_codes(model, encode_dataset(model, b)) for b in batches]
+    got: dict[int, np.ndarray] = {}
+    threads = [threading.Thread(target=lambda i=i: got.__setitem__(i, decode_codes(model, encode_dataset(model, batches[i]))))
+               for i in range(len(batches))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, w in enumerate(want):
+        np.testing.assert_array_equal(got[i], w)
