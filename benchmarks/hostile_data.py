@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -100,7 +101,9 @@ def npz_bomb(root: Path, images: int = 2_000_000) -> None:
     """A real zip bomb: x_train of `images` 28 x 28 zero images, deflated (1.57 GB in ~7 MB)."""
     npz(root, {"x_train": b""})  # replaced: a zip may hold a name twice, and the later one is read
     zeros = bytes(2**20)
-    with zipfile.ZipFile(root / f"{NAME}.npz", "a", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+    with warnings.catch_warnings(), zipfile.ZipFile(root / f"{NAME}.npz", "a", zipfile.ZIP_DEFLATED,
+                                                    compresslevel=1) as z:
+        warnings.simplefilter("ignore")  # zipfile warns of the name written twice: that is the point
         with z.open("x_train.npy", "w", force_zip64=True) as f:
             f.write(npy_bytes(header={"descr": "|u1", "fortran_order": False, "shape": (images, 28, 28)}))
             for start in range(0, images * 784, len(zeros)):
