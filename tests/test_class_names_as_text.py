@@ -1,6 +1,6 @@
 """Class names come from a dataset's files: plotly and Streamlit must show them as the characters
 they are, never as markup (bold, links, styles, LaTeX, hover directives). Here the strings the
-figures and captions are given; tests/ui/test_class_names_as_text.py looks at them in Chromium."""
+figures and captions are given; tests/ui/test_class_names_in_browser.py looks at them in Chromium."""
 from __future__ import annotations
 
 import html

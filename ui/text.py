@@ -4,7 +4,7 @@ Streamlit renders markdown in captions, image captions, widget labels and radio 
 links, colours (:red[...]), icons, emoji shortcodes and LaTeX ($...$). A dataset's class names
 come from its files, so every one goes through `plain` on its way into such a string; pickers
 (selectbox, multiselect options) show their options as text and need nothing. Plotly's twin is
-aecore.pictures.plots.plain_text. tests/ui/test_class_names_as_text.py checks both in Chromium.
+aecore.pictures.plots.plain_text. tests/ui/test_class_names_in_browser.py checks both in Chromium.
 """
 from __future__ import annotations
 
