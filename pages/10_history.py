@@ -5,6 +5,7 @@ the chart, and the animation as a GIF."""
 import streamlit as st
 
 from aecore.data import DataError
+from aecore.latent.projections import axis_names, default_method, map_caption
 from aecore.pictures.replay import history_gif
 from ui import cached
 from ui.frame import guard
@@ -27,9 +28,10 @@ with guard():
     except DataError:
         name, labels = None, None
     d, frames, n = ckpt.model.latent_dim, history["epochs"], len(history["index"])
-    axes = ("z1", "z2") if d <= 2 else ("PCA 1", "PCA 2")
+    method = default_method(d)  # what training recorded (aecore.train.history.align)
+    axes = axis_names(method, d)
     st.plotly_chart(cached.history_figure(ctx.path, name, axes), key="replay")
-    how = "their 2-D codes" if d <= 2 else f"the PCA of their {d}-D codes, turned to match the frame before"
+    how = map_caption(method, d, 0) + (", turned to match the frame before" if method == "pca" else "")
     kept = f"{len(frames)} epochs" if len(frames) == frames[-1] else f"{len(frames)} of {frames[-1]} epochs (dense at the start)"
     st.caption(f"{kept} of {ckpt.name}: the first {n:,} {name or ckpt.dataset or ''} test images, {how}; "
                "each epoch framed around its points (the outermost 1% may fall outside). Press ▶ Play, or drag the slider."

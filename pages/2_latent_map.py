@@ -6,16 +6,52 @@ import json
 
 import streamlit as st
 
+from aecore.latent.projections import map_caption
 from aecore.pictures import plots
-from ui import cached, maps
+from ui import cached, jobs, maps
 from ui.display import show_digits, show_pairs
 from ui.exports import map_downloads, selection_downloads
 from ui.frame import guard
 from ui.text import plain
 from ui.widgets import context, projection_controls, select_shown
 
-THUMBS = 150
 SPLITS = {"test": "test", "all": "train + test"}
+
+
+def the_map(ctx, split: str, data, method: str, params: dict, colour: str, thumbs: bool, backdrop: bool,
+            shown: list, find) -> None:
+    """The map, the decoded spot or the selection beside it, and the whole map's exports."""
+    item, params_json = data.item, json.dumps(params, sort_keys=True)
+    xy = cached.projection(ctx.path, ctx.dataset, split, method, ctx.seed, **params)
+    fig = maps.map_figure(ctx.path, ctx.dataset, split, method, ctx.seed, params_json, colour, thumbs,
+                          maps.BACKDROP if backdrop else 0,
+                          tuple(data.classes.index(c) for c in shown) if shown else None,
+                          **({} if find is None else {"marked": (int(find),), "marks_name": f"#{find}"}))
+    left, right = st.columns([3, 2])
+    with left:
+        event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="map")
+    selected, click = plots.selection_indices(event)
+    with right:
+        if click is not None:
+            st.markdown(f"**Decoded at ({click[0]:.2f}, {click[1]:.2f})**")
+            show_digits(maps.decode_at(ctx.path, ctx.dataset, split, method, ctx.seed, params_json, [click]),
+                        1, width=140)
+        elif method in maps.INVERTIBLE:
+            st.caption("Click anywhere on the map to decode that spot" +
+                       ("." if method == "none" else f" (through the {method} map's inverse)."))
+        if len(selected) == 1 and st.session_state.get("clicked") != int(selected[0]):
+            st.session_state["clicked"] = st.session_state["point"] = int(selected[0])
+        if len(selected):
+            st.markdown(f"**{len(selected)} selected**")
+            first = selected[:30]
+            show_pairs(data.images[first], cached.reconstruct(ctx.path, ctx.dataset, first, split), 10,
+                       caption=f"{item}s over their reconstructions{' (the first 30)' if len(selected) > 30 else ''}")
+            selection_downloads(ctx.path, ctx.dataset, split, selected, xy)
+        else:
+            st.caption(f"Select {item}s with a click, or the box or lasso in the chart's toolbar.")
+    with st.expander("Export the whole map"):
+        map_downloads(ctx.path, ctx.dataset, split, method, ctx.seed, params_json)
+
 
 with guard():
     ctx = context()
@@ -30,8 +66,10 @@ with guard():
         item = data.item
         method, params = projection_controls(codes.shape[1], controls[1:])
         colour = select_shown(controls[4], "Colour by", {c: data.label if c == "class" else c for c in maps.COLOURS},
-                              key="colour")
-        thumbs = controls[5].checkbox("Thumbnails", key="thumbs", help=f"{THUMBS} {item}s drawn where the map puts them")
+                              key="colour", help=maps.COLOUR_HELP)
+        thumbs = controls[5].checkbox("Thumbnails", key="thumbs",
+                                      help=f"Up to {maps.THUMBS} {item}s drawn on top of the map, one per patch of it, "
+                                           "each framed in its class's colour: what each region holds")
         view = st.columns([3, 1, 1])
         plural = "classes" if data.label == "class" else f"{data.label}s"
         shown = view[0].multiselect(f"Show {plural} (the rest greyed)", data.classes, key="filter",
@@ -43,41 +81,10 @@ with guard():
         backdrop = view[2].checkbox("Decoded backdrop", key="backdrop", disabled=method not in maps.INVERTIBLE,
                                     help=f"{maps.BACKDROP} x {maps.BACKDROP} images decoded over the map "
                                          "(not for t-SNE, which cannot be inverted)")
-        xy = cached.projection(ctx.path, ctx.dataset, split, method, ctx.seed, **params)
-        settings = f"({', '.join(f'{k}={v}' for k, v in params.items())})" if params else ""
-        st.caption(f"{codes.shape[1]}-D codes of all {len(codes):,} {ctx.dataset} {item}s ({'the test split' if split == 'test' else 'train and test'})" +
-                   (" shown as they are." if method == "none" else f", mapped by {method}{settings} with seed {ctx.seed}."))
-        params_json = json.dumps(params, sort_keys=True)
-        fig = maps.map_figure(ctx.path, ctx.dataset, split, method, ctx.seed, params_json, colour, THUMBS if thumbs else 0,
-                              maps.BACKDROP if backdrop else 0,
-                              tuple(data.classes.index(c) for c in shown) if shown else None,
-                              **({} if find is None else {"marked": (int(find),), "marks_name": f"#{find}"}))
-
-        left, right = st.columns([3, 2])
-        with left:
-            event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="map")
-        selected, click = plots.selection_indices(event)
-        with right:
-            if click is not None:
-                st.markdown(f"**Decoded at ({click[0]:.2f}, {click[1]:.2f})**")
-                show_digits(maps.decode_at(ctx.path, ctx.dataset, split, method, ctx.seed, params_json, [click]),
-                            1, width=140)
-            elif method in maps.INVERTIBLE:
-                st.caption("Click anywhere on the map to decode that spot" +
-                           ("." if method == "none" else f" (through the {method} map's inverse)."))
-            if len(selected) == 1 and st.session_state.get("clicked") != int(selected[0]):
-                st.session_state["clicked"] = st.session_state["point"] = int(selected[0])
-            if len(selected):
-                st.markdown(f"**{len(selected)} selected**")
-                first = selected[:30]
-                show_pairs(data.images[first], cached.reconstruct(ctx.path, ctx.dataset, first, split), 10,
-                           caption=f"{item}s over their reconstructions{' (the first 30)' if len(selected) > 30 else ''}")
-                selection_downloads(ctx.path, ctx.dataset, split, selected, xy)
-            else:
-                st.caption(f"Select {item}s with a click, or the box or lasso in the chart's toolbar.")
-
-        with st.expander("Export the whole map"):
-            map_downloads(ctx.path, ctx.dataset, split, method, ctx.seed, params_json)
+        st.caption(f"All {len(codes):,} {ctx.dataset} {item}s ({'the test split' if split == 'test' else 'train and test'}): "
+                   f"{map_caption(method, codes.shape[1], ctx.seed, params)}.")
+        if jobs.ready(maps.needs(ctx.path, ctx.dataset, split, method, ctx.seed, params, colour), "map"):
+            the_map(ctx, split, data, method, params, colour, thumbs, backdrop, shown, find)
 
         st.subheader("Nearest neighbours")
         st.session_state["point"] = min(int(st.session_state.get("point", 0)), len(codes) - 1)

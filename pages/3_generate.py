@@ -1,9 +1,10 @@
 """Generate: samples, an interpolation drawn on the map (pick its ends by index or by clicking),
-code sliders, and for 2-D codes the decoded manifold."""
+code sliders, and for 1- or 2-D codes the decoded manifold."""
 import numpy as np
 import streamlit as st
 
 from aecore.latent import code_ranges, decode_codes, fitted_map, interpolation, manifold, sample_images
+from aecore.latent.projections import axis_names, default_method, map_caption
 from aecore.pictures import plots
 from aecore.pictures.images import gif_bytes
 from ui import cached
@@ -67,10 +68,11 @@ with guard():
     method = c[3].radio("Path", ["linear", "slerp"], horizontal=True, key="interp_method")
     path, frames = interpolation(model, codes[a], codes[b], steps, method)
     points, projection = fitted_map(codes, ctx.seed)
-    fig = plots.latent_scatter(points, np.arange(len(points)), test.labels, test.classes, height=460)
+    fig = plots.latent_scatter(points, np.arange(len(points)), test.labels, test.classes, height=460,
+                               axis_names=axis_names(default_method(d), d))
     plots.add_path(fig, projection.transform(path))
     st.caption(f"Click a {test.item} to make it A, the next click makes it B (or box-select two). "
-               f"Map: {'the 2-D codes' if d <= 2 else f'PCA of the {d}-D codes, seed {ctx.seed}'}.")
+               f"Map: {map_caption(default_method(d), d, ctx.seed)}.")
     st.plotly_chart(fig, key="interp_map", on_select="rerun", selection_mode=("points", "box"))
     cls = test.classes
     st.caption(f"{steps} frames, {method}, from test {test.item} #{a} ({plain(cls[test.labels[a]])}) "
@@ -93,9 +95,10 @@ with guard():
     with right:
         show_digits(decode_codes(model, z), 1, caption="decoded", width=200)
 
-    if d == 2:
+    if d <= 2:  # a code space that is a plane or a line can be decoded all over
         st.subheader("The decoded manifold")
         grid, (x0, x1, y0, y1) = manifold(model, codes, n=15)
         spread = "the prior's 5% to 95% quantiles" if model.has_prior else "the map's range"
-        show_digits(grid, ncols=15, width=900, caption=f"codes on a 15 x 15 grid over {spread}: "
-                    f"x {x0:.2f} to {x1:.2f}, y {y0:.2f} to {y1:.2f} (top row: largest y)")
+        where = (f"a 15 x 15 grid over {spread}: x {x0:.2f} to {x1:.2f}, y {y0:.2f} to {y1:.2f} (top row: largest y)"
+                 if d == 2 else f"15 evenly spaced points of the line over {spread}: z1 {x0:.2f} to {x1:.2f}")
+        show_digits(grid, ncols=15, width=900, caption=f"codes on {where}")

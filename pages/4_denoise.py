@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from aecore.latent import fitted_map
+from aecore.latent.projections import axis_names, default_method, map_caption
 from aecore.measure.denoise import denoise
 from aecore.pictures import plots
 from aecore.pictures.images import ImageError, canvas_input, picture_input
@@ -97,8 +98,9 @@ with guard():
 
     codes = cached.codes(ctx.path, ctx.dataset)
     points, projection = fitted_map(codes, ctx.seed)
-    fig = plots.latent_scatter(points, np.arange(len(points)), test.labels, test.classes, height=420)
+    fig = plots.latent_scatter(points, np.arange(len(points)), test.labels, test.classes, height=420,
+                               axis_names=axis_names(default_method(codes.shape[1]), codes.shape[1]))
     plots.add_clean_and_noisy(fig, projection.transform(result.codes))
     right.plotly_chart(fig, key="denoise_map")
     right.caption(f"Codes of {ckpt.name}: the clean input (star) and the noisy one (x) on the test map"
-                  + ("" if codes.shape[1] <= 2 else f" (PCA, seed {ctx.seed})"))
+                  + f" ({map_caption(default_method(codes.shape[1]), codes.shape[1], ctx.seed)})")

@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from aecore.latent.projections import map_caption
 from aecore.measure.disagreement import most_disagreeing
 from aecore.pictures import plots
 from aecore.pictures.pixels import unit_float
-from ui import cached, maps
+from ui import cached, jobs, maps
 from ui.display import show_digits
 from ui.frame import guard
 from ui.tables import metrics_table
@@ -29,7 +30,7 @@ with guard():
                           key="cmp_colour")
     source = top[1].radio("Select on", list(SIDES), format_func=lambda s: f"map {SIDES[s]}", horizontal=True,
                           key="cmp_source", help="Select points on this map; the other map rings the same points.")
-    chosen, columns = {}, st.columns(2)
+    chosen, ready, columns = {}, {}, st.columns(2)
     twin = companion(ctx.path, (cached.summary(ctx.path)[0].get("about") or {}).get("twin"))
     for side, column in zip(SIDES, columns):
         with column:
@@ -37,6 +38,9 @@ with guard():
                                          ctx.path if side == "a" else twin or ctx.path, none=False)
             method, params = projection_controls(cached.codes(path, ctx.dataset).shape[1], st.columns(3), f"cmp_{side}_")
             chosen[side] = (path, method, params)
+            ready[side] = jobs.ready(maps.needs(path, ctx.dataset, "test", method, ctx.seed, params), f"cmp_{side}_job")
+    if not all(ready.values()):
+        st.stop()  # the rest compares the two maps: it follows once both are made
     specs = {s: maps.map_spec(*m) for s, m in chosen.items()}
     if specs["a"] == specs["b"]:
         st.info("Both sides show the same map: pick another checkpoint or projection for one of them.")
@@ -52,8 +56,7 @@ with guard():
         key=f"cmp_{other}_view")
     for side, column in zip(SIDES, columns):
         p, m, q = chosen[side]
-        column.caption(f"{Path(p).name}: {'its 2-D codes' if m == 'none' else m}"
-                       f"{' ' + json.dumps(q) if q else ''}, seed {ctx.seed}"
+        column.caption(f"{Path(p).name}: {map_caption(m, cached.codes(p, ctx.dataset).shape[1], ctx.seed, q)}"
                        + (" · select here" if side == source else f" · rings: selected on {SIDES[source]}"))
 
     if len(selected):

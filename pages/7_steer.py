@@ -5,6 +5,7 @@ import streamlit as st
 
 from aecore.latent import decode_codes, encode_dataset
 from aecore.latent.directions import along, attribute_vector
+from aecore.latent.projections import default_method, map_caption
 from aecore.pictures import plots
 from aecore.pictures.images import ImageError, canvas_input
 from aecore.pictures.pixels import unit_float
@@ -27,7 +28,7 @@ def groups(data, path: str, name: str, seed: int, d: int) -> tuple[np.ndarray, n
         a = c[0].selectbox(f"From {data.label} (A)", data.classes, index=0, key="steer_class_a")
         b = c[1].selectbox(f"To {data.label} (B)", data.classes, index=min(1, len(data.classes) - 1), key="steer_class_b")
         return data.labels == data.classes.index(a), data.labels == data.classes.index(b), f"{plain(a)} → {plain(b)}"
-    method = "none" if d == 2 else "pca"
+    method = default_method(d)
     fig = maps.map_figure(path, name, "test", method, seed, "{}", "class", 0, height=460)
     st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="steer_map")
     c = st.columns(2)
@@ -39,7 +40,7 @@ def groups(data, path: str, name: str, seed: int, d: int) -> tuple[np.ndarray, n
         mask[[i for i in st.session_state.get(group, []) if i < len(data)]] = True
         masks.append(mask)
     st.caption(f"Group A: {masks[0].sum()} {data.item}s, group B: {masks[1].sum()} (box or lasso on the map, "
-               f"then a button). Map: {'the 2-D codes' if d == 2 else f'PCA of the {d}-D codes'}.")
+               f"then a button). Map: {map_caption(method, d, seed)}.")
     return masks[0], masks[1], "selection A → selection B"
 
 

@@ -99,7 +99,8 @@ def test_colour_modes_and_thumbnails_rerun_cleanly(open_page):
     assert colours.max() <= 1  # the fraction of kept neighbours
     at.checkbox(key="thumbs").check().run()
     assert_clean(at)
-    assert len(charts(at)[0]["layout"]["images"]) == 150
+    thumbs = charts(at)[0]["layout"]["images"]  # one per occupied cell of an 8 x 8 cut of the map, on top
+    assert 20 <= len(thumbs) <= 64 and all(t["layer"] == "above" for t in thumbs)
 
 
 def select(at: AppTest, *points: dict) -> AppTest:

@@ -169,7 +169,7 @@ def _projection(path: str, weights: str, name: str, split: str, method: str, see
 def projection(path: str, name: str, split: str, method: str, seed: int, **params) -> np.ndarray:
     """2-D map (N, 2) float32 of the codes; cached in memory and on disk (aecore.cache)."""
     if method == "none":
-        return project(codes(path, name, split), "none")
+        return project(codes(path, name, split), "none", int(seed))  # a 1-D code's jitter is seeded
     with st.spinner(f"Projecting with {method} (cached on disk afterwards)…"):
         return _projection(path, name, split, method, int(seed), json.dumps(params, sort_keys=True))
 

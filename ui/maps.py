@@ -10,15 +10,54 @@ import json
 import numpy as np
 import streamlit as st
 
+from aecore import __version__, cache
+from aecore.latent import cost
 from aecore.latent.neighbours import neighbour_preservation
-from ui import cached
+from aecore.latent.projections import NAMES, axis_names, default_method, shown_positions
+from ui import cached, jobs
 from ui.cached import TEST, per_checkpoint
 
 COLOURS = {"class": None, "reconstruction error": "error per pixel",
            "neighbour preservation": "kept neighbours (k=10)"}  # colour mode -> its colour bar's name
+KEPT = {"code": "code neighbours kept (k=10)", "pixel": "pixel neighbours kept (k=10)"}
+COLOUR_HELP = ("neighbour preservation: of each point's 10 nearest neighbours before the map, how many are "
+               "among its 10 nearest on it. Before a projection (PCA, UMAP, t-SNE) that is code space. The "
+               "codes' own map (none) is the codes, so it keeps every code neighbour: there it is pixel "
+               "space, the images the encoder mapped, and the colour shows where the codes tear apart "
+               "images that look alike.")
 DISAGREE = "neighbours that differ (k=10)"  # the colour bar of "disagreement" (Compare)
 INVERTIBLE = ("none", "pca", "umap")  # maps whose empty space decodes (aecore.latent.inverse)
 BACKDROP = 16                         # the decoded backdrop's grid: BACKDROP x BACKDROP images
+THUMB_GRID = 8                        # thumbnails: at most one per cell of an 8 x 8 cut of the map
+THUMBS = THUMB_GRID ** 2
+K = 10                                # neighbours per point of "neighbour preservation"
+
+
+def colour_name(colour: str, method: str) -> str | None:
+    """The colour bar's title of a colour mode on a `method` map (None for "class")."""
+    if colour == "neighbour preservation":
+        return KEPT["pixel" if method == "none" else "code"]
+    return COLOURS[colour]
+
+
+def _pixel_knn_key(name: str, split: str) -> dict:
+    """What names a split's pixel neighbours on disk: the images themselves (their digest)."""
+    return {"pixel_knn": _digest(name, split), "k": K, "aecore": __version__}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _digest(name: str, split: str) -> str:
+    from aecore.checkpoint.codes import images_digest
+    return images_digest(cached.dataset(name, split).images)
+
+
+def pixel_knn(name: str, split: str) -> np.ndarray:
+    """Each image's K nearest images in pixel space (N, K) int32, through the disk cache (a
+    background job makes it first where that takes long: neighbours_work)."""
+    from aecore.latent.neighbour_lists import knn_lists
+    key = _pixel_knn_key(name, split)
+    with st.spinner("Finding each image's nearest images (cached on disk afterwards)…"):
+        return cache.cached_array(key, lambda: knn_lists(cached.dataset(name, split).images, K))
 
 
 @per_checkpoint(st.cache_data(show_spinner="Measuring…", max_entries=16))
@@ -26,17 +65,55 @@ def _colour_values(path: str, weights: str, name: str, split: str, colour: str, 
                    seed: int, params_json: str) -> np.ndarray:
     if colour == "reconstruction error":
         return cached.reconstruction_errors(path, name, split)
+    codes = cached.codes(path, name, split)
+    if method == "none":  # the map is the codes: what do they keep of the images' neighbours?
+        from aecore.latent.neighbour_lists import kept, knn_lists
+        return kept(pixel_knn(name, split), knn_lists(codes, K))
     xy = cached.projection(path, name, split, method, seed, **json.loads(params_json))
-    return neighbour_preservation(cached.codes(path, name, split), xy, k=10)
+    return neighbour_preservation(codes, shown_positions(codes, xy, method), k=K)
 
 
 def colour_values(path: str, name: str, split: str, colour: str, method: str, seed: int,
                   **params) -> np.ndarray | None:
     """Per point (N,): None for "class", the mean squared error per pixel for "reconstruction
-    error", the fraction of 10 code-space neighbours kept by the map for "neighbour preservation"."""
+    error"; for "neighbour preservation" the fraction of its K nearest points before the map
+    that are among its K nearest on it: code neighbours kept by a projection, pixel neighbours
+    kept by the codes on their own map (COLOUR_HELP says why)."""
     if COLOURS[colour] is None:
         return None
     return _colour_values(path, name, split, colour, method, int(seed), json.dumps(params, sort_keys=True))
+
+
+def projection_work(path: str, name: str, split: str, method: str, seed: int, params: dict) -> jobs.Work | None:
+    """The background work that makes this map (ui.jobs), or None for a map made in a moment."""
+    import sys
+
+    if method not in ("umap", "tsne"):
+        return None
+    n, d = cached.codes(path, name, split).shape
+    return jobs.Work(key=cache.projection_key(cached.stamp(path), name, split, n, method, int(seed), params),
+                     task={"task": "projection", "cost": method, "method": method, "seed": int(seed), "params": params},
+                     title=f"{NAMES[method]} of {n:,} {d}-D codes", estimate=cost.seconds(method, n, d, params),
+                     here=cost.seconds(method, n, d, params, started=method != "umap" or "umap" in sys.modules),
+                     inputs=lambda: cached.codes(path, name, split))
+
+
+def neighbours_work(name: str, split: str) -> jobs.Work:
+    """The background work that finds each image's K nearest images (for "neighbour preservation"
+    on the codes' own map)."""
+    n, pixels = len(cached.dataset(name, split)), 784
+    return jobs.Work(key=_pixel_knn_key(name, split), task={"task": "knn", "cost": "knn", "k": K},
+                     title=f"The {K} nearest images of each of {n:,} images (pixel space)",
+                     estimate=cost.seconds("knn", n, pixels), here=cost.seconds("knn", n, pixels, started=True),
+                     inputs=lambda: cached.dataset(name, split).images)
+
+
+def needs(path: str, name: str, split: str, method: str, seed: int, params: dict, colour: str = "class") -> list:
+    """The slow works (ui.jobs) a map of these settings needs before it can be drawn."""
+    works = [projection_work(path, name, split, method, seed, params)]
+    if colour == "neighbour preservation" and method == "none":
+        works.append(neighbours_work(name, split))
+    return [w for w in works if w is not None]
 
 
 @per_checkpoint(st.cache_resource(show_spinner=False, max_entries=8))
@@ -55,9 +132,9 @@ def map_figure(path: str, weights: str, name: str, split: str, method: str, seed
     if colour == "disagreement":
         values, value_name = disagreement(map_spec(path, method, params), against, name, split, seed), DISAGREE
     else:
-        values, value_name = colour_values(path, name, split, colour, method, seed, **params), COLOURS[colour]
+        values, value_name = colour_values(path, name, split, colour, method, seed, **params), colour_name(colour, method)
     fig = plots.latent_scatter(xy, np.arange(len(xy)), data.labels, data.classes, values, value_name,
-                               ("z1", "z2") if method == "none" else (f"{method} 1", f"{method} 2"),
+                               axis_names(method, cached.codes(path, name, split).shape[1]),
                                height=height, label=data.label, shown=shown)
     if method in INVERTIBLE:
         plots.add_click_grid(fig, plots.padded_extent(xy))
@@ -65,18 +142,17 @@ def map_figure(path: str, weights: str, name: str, split: str, method: str, seed
         plots.add_backdrop(fig, *backdrop(path, name, split, method, seed, params_json, backdrop_n))
     if marked:
         plots.add_marks(fig, xy[list(marked)], np.asarray(marked), marks_name)
-    if thumbnails:
-        t = np.sort(np.random.default_rng(seed).choice(len(xy), min(thumbnails, len(xy)), replace=False))
-        plots.add_thumbnails(fig, xy[t], data.images[t], data.labels[t])
+    if thumbnails:  # one per patch of the map, on top of the points
+        plots.add_thumbnails(fig, xy, data.images, data.labels, THUMB_GRID)
     return fig
 
 
 def first_map(path: str, name: str) -> None:
     """What a first visit to the Latent map shows, computed into the caches: the test split's
-    codes, the map with the page's defaults (the code plane for 2-D codes, else PCA; coloured by
-    class; seed 0; no thumbnails) and the first image's neighbours."""
+    codes, the map with the page's defaults (default_method: the codes themselves for 1- or 2-D
+    codes, else PCA; coloured by class; seed 0; no thumbnails) and the first image's neighbours."""
     z = cached.codes(path, name, TEST)
-    map_figure(path, name, TEST, "none" if z.shape[1] == 2 else "pca", 0, json.dumps({}), "class", 0)
+    map_figure(path, name, TEST, default_method(z.shape[1]), 0, json.dumps({}), "class", 0)
     cached.code_neighbours(path, name, TEST, 0)
     cached.pixel_neighbours(name, TEST, 0)
 
@@ -114,7 +190,8 @@ def backdrop(path: str, weights: str, name: str, split: str, method: str, seed: 
 def _disagreement(a: str, b: str, stamps: tuple, name: str, split: str, seed: int, k: int) -> np.ndarray:
     from aecore.measure.disagreement import neighbour_disagreement
 
-    maps = [cached.projection(p, name, split, m, seed, **params) for p, m, params in map(json.loads, (a, b))]
+    maps = [shown_positions(cached.codes(p, name, split), cached.projection(p, name, split, m, seed, **params), m)
+            for p, m, params in map(json.loads, (a, b))]  # a 1-D code's map: its jitter is no neighbourhood
     return neighbour_disagreement(*maps, k=k)
 
 

@@ -21,6 +21,7 @@ from aecore.pictures import plots
 from aecore.pictures.noise import NOISES
 from ui import cached, checkpoints
 from ui.training import Busy, Job, Request, trainer
+from aecore.latent.projections import axis_names, default_method, map_caption
 
 POLL_S = 1.0
 CHOICES = {"noise": list(NOISES), "sparsity": list(SPARSITY)}  # option fields that name a registry entry
@@ -190,7 +191,7 @@ def _figures(job_id: int, epoch: int, _job: Job) -> tuple:
     r, d = _job.request, _job.request.model.latent_dim
     classes = load_dataset(r.training.dataset, "test").classes
     latent_map = plots.latent_scatter(_job.maps[epoch - 1], _job.index, _job.labels, classes, height=440,
-                                      axis_names=("z1", "z2") if d <= 2 else ("PCA 1", "PCA 2"))
+                                      axis_names=axis_names(default_method(d), d))
     return plots.loss_curves(_job.history[:epoch]), latent_map.update_layout(meta={"epoch": epoch})
 
 
@@ -204,5 +205,5 @@ def charts(job: Job) -> None:
     left.plotly_chart(losses, key="train_losses")
     with right:
         st.plotly_chart(latent_map, key="train_map")
-        how = "their 2-D codes" if d <= 2 else f"PCA of their {d}-D codes, turned to match the epoch before"
+        how = map_caption(default_method(d), d, 0) + (", turned to match the epoch before" if d > 2 else "")
         st.caption(f"After epoch {epoch}: the first {len(job.index):,} {r.training.dataset} test images, {how}.")

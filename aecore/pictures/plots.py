@@ -139,16 +139,50 @@ def _data_uri(image: np.ndarray, color=(0, 0, 0)) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def add_thumbnails(fig: go.Figure, xy: np.ndarray, images: np.ndarray, labels=None,
-                   size: float = 0.045) -> None:
-    """Draw each image (n, 28, 28) centred at its position xy (n, 2), `size` of the axis span
-    wide; ink coloured by label when labels are given."""
-    span = np.ptp(xy, axis=0) + 1e-9
-    for i, ((x, y), img) in enumerate(zip(xy, images)):
-        color = _rgb(PALETTE[labels[i] % 10]) if labels is not None else (0, 0, 0)
-        fig.add_layout_image(source=_data_uri(img, color), x=float(x), y=float(y), xref="x", yref="y",
-                             sizex=float(span[0] * size), sizey=float(span[1] * size),
+def thumbnail_points(xy: np.ndarray, grid: int = 8) -> np.ndarray:
+    """Indices of at most grid * grid points (n, 2) spread over the whole map, for thumbnails
+    that do not hide each other: the map's box cut into a grid x grid of cells, and in each cell
+    that holds points the one nearest the cell's centre (its thumbnail shows what that patch of
+    the map holds). Ordered by cell, row-major from the top left."""
+    xy = np.asarray(xy, np.float64)
+    if not len(xy):
+        return np.zeros(0, np.int64)
+    x0, x1, y0, y1 = padded_extent(xy, pad=0.0)
+    cell = np.array([(x1 - x0) / grid, (y1 - y0) / grid])
+    ij = np.minimum(((xy - [x0, y0]) / cell).astype(np.int64), grid - 1)  # (n, 2): column, row
+    gap = np.linalg.norm((xy - (ij + 0.5) * cell - [x0, y0]) / cell, axis=1)
+    cell_id = (grid - 1 - ij[:, 1]) * grid + ij[:, 0]
+    order = np.lexsort((gap, cell_id))  # by cell, nearest its centre first
+    first = np.r_[True, cell_id[order][1:] != cell_id[order][:-1]]
+    return order[first]
+
+
+def _framed_uri(image: np.ndarray, frame=(0, 0, 0), scale: int = 2, border: int = 2) -> str:
+    """A (28, 28) image as a PNG data URI scaled `scale` times: dark ink on white, as the app
+    shows images everywhere else, inside a `border`-pixel frame of colour `frame`."""
+    grey = 255 - np.kron(to_uint8(image), np.ones((scale, scale), np.uint8))
+    rgb = np.repeat(np.pad(grey, border)[..., None], 3, axis=2)
+    rgb[:border], rgb[-border:], rgb[:, :border], rgb[:, -border:] = frame, frame, frame, frame
+    buf = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def add_thumbnails(fig: go.Figure, xy: np.ndarray, images: np.ndarray, labels=None, grid: int = 8) -> np.ndarray:
+    """Draw the images of thumbnail_points(xy, grid) on top of the map: images (N, 28, 28) of
+    the map's points xy (N, 2), each 0.8 of a grid cell (one per cell: they barely overlap), framed in its
+    label's colour when labels (N,) are given. Layout images of layer "above" lie over the
+    WebGL points. Returns the indices drawn."""
+    xy = np.asarray(xy, np.float64)
+    picked = thumbnail_points(xy, grid)
+    x0, x1, y0, y1 = padded_extent(xy, pad=0.0)
+    size = (0.8 * (x1 - x0) / grid, 0.8 * (y1 - y0) / grid)  # placed at their points, not cell centres
+    for i in picked:
+        frame = _rgb(PALETTE[labels[i] % 10]) if labels is not None else (60, 60, 60)
+        fig.add_layout_image(source=_framed_uri(images[i], frame), x=float(xy[i, 0]), y=float(xy[i, 1]),
+                             xref="x", yref="y", sizex=float(size[0]), sizey=float(size[1]),
                              xanchor="center", yanchor="middle", sizing="stretch", layer="above")
+    return picked
 
 
 def add_backdrop(fig: go.Figure, decoded: np.ndarray, extent: tuple[float, float, float, float],
