@@ -13,7 +13,8 @@ from aecore.pictures.images import ImageError, canvas_input, picture_input
 from aecore.pictures.noise import NOISES
 from aecore.pictures.pixels import unit_float
 from ui import cached
-from ui.display import CAN_DRAW, drawing, show_digits
+from ui.canvas import drawing
+from ui.display import show_digits
 from ui.frame import guard
 from ui.text import plain
 from ui.widgets import companion, pick_other_checkpoint, require_context
@@ -28,9 +29,6 @@ def pick_input(test, seed: int) -> np.ndarray:
     """The clean (28, 28) input in [0, 1] from the chosen source; stops the page when none yet."""
     test_item = f"Test {test.item}"
     source = st.radio("Input", [test_item, "Draw", "Upload"], horizontal=True, key="source")
-    if source == "Draw" and not CAN_DRAW:
-        st.info(f"The drawing canvas could not be loaded here; upload a picture of a {test.item} instead.")
-        source = "Upload"
     if source == test_item:
         c = st.columns([1, 1, 1])
         cls = c[0].selectbox(test.label.capitalize(), ["any", *test.classes], key="digit_class")
@@ -45,7 +43,6 @@ def pick_input(test, seed: int) -> np.ndarray:
         return unit_float(test.images[pool[i]])
     try:
         if source == "Draw":
-            st.space("small")  # room for the canvas toolbar, which floats above it
             if (pixels := drawing("canvas", 280)) is not None:
                 return canvas_input(pixels)
         elif (file := st.file_uploader(f"A picture of one {test.item}", key="picture",

@@ -10,7 +10,8 @@ from aecore.pictures import plots
 from aecore.pictures.images import ImageError, canvas_input
 from aecore.pictures.pixels import unit_float
 from ui import cached, maps
-from ui.display import CAN_DRAW, drawing, show_digits
+from ui.canvas import drawing
+from ui.display import show_digits
 from ui.frame import guard
 from ui.text import plain
 from ui.widgets import require_context
@@ -46,13 +47,12 @@ def groups(data, path: str, name: str, seed: int, d: int) -> tuple[np.ndarray, n
 
 def drawn_code(model):
     """The code of the digit drawn on the canvas, or None when nothing is drawn."""
-    if not CAN_DRAW:
-        st.info("The drawing canvas could not be loaded here.")
-        return None
-    pixels = drawing("steer_canvas", 200)
     try:
+        pixels = drawing("steer_canvas", 200)
         image = None if pixels is None else canvas_input(pixels)
-    except ImageError:  # an empty canvas
+    except ImageError as err:
+        if "empty" not in str(err):  # an empty canvas is no error
+            st.error(str(err))
         image = None
     return None if image is None else encode_dataset(model, image[None])[0]
 

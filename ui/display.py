@@ -1,5 +1,5 @@
 """Digits on the page: tiles upscaled by a whole factor with nearest-neighbour, so pixels stay
-crisp (Streamlit would smooth a resize); and the canvas a digit is drawn on."""
+crisp (Streamlit would smooth a resize). The canvas a digit is drawn on is ui.canvas."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,12 +7,6 @@ import streamlit as st
 
 from aecore.pictures.images import tile
 from aecore.pictures.pixels import SIDE, image_stack, to_uint8
-
-try:
-    from streamlit_drawable_canvas import st_canvas
-except Exception:  # noqa: BLE001 -- the pages still work without drawing
-    st_canvas = None
-CAN_DRAW = st_canvas is not None
 
 
 def show_digits(images, ncols: int, caption: str | None = None, width: int | None = None) -> None:
@@ -33,11 +27,3 @@ def show_pairs(top, bottom, ncols: int, caption: str | None = None) -> None:
     rows = [np.concatenate([a, blank]).reshape(-1, ncols, SIDE, SIDE) for a in (top, bottom)]
     show_digits(np.stack(rows, axis=1).reshape(-1, SIDE, SIDE), ncols, caption)
 
-
-def drawing(key: str, size: int) -> np.ndarray | None:
-    """A size x size canvas to draw on, white on black with a broad stroke: the RGBA pixels drawn
-    so far (aecore.pictures.images.canvas_input reads them), or None before the canvas answers.
-    Only when CAN_DRAW."""
-    drawn = st_canvas(stroke_width=18, stroke_color="#ffffff", background_color="#000000", height=size,
-                      width=size, drawing_mode="freedraw", return_image_data=True, key=key)
-    return None if drawn is None else drawn.image_data

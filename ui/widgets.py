@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from aecore.data import DataError, datasets, default_dataset
-from ui import cached, checkpoints
+from ui import cached, checkpoints, touch
 from ui.frame import ensure_frame
 
 
@@ -51,6 +51,7 @@ def sidebar() -> None:
             with st.expander(f"Skipped checkpoints ({len(skipped)})"):
                 for folder, reason in skipped:
                     st.caption(f"**{folder}**: {reason}")
+        touch.hover_before_tap()
 
 
 def dataset_picker(path: str | None) -> None:

@@ -111,6 +111,12 @@ def load_picture(data: bytes, max_bytes: int = 10 * 2**20, max_pixels: int = 409
     return unit_float(np.asarray(img.convert("L")))
 
 
+def load_rgba(data: bytes, max_pixels: int, name: str | None = None) -> np.ndarray:
+    """Picture bytes (e.g. a drawing canvas's PNG) -> its RGBA pixels (H, W, 4) uint8, checking
+    the pixel count from the header before decoding. Raises ImageError."""
+    return np.asarray(_open(data, max_pixels, f" ({name})" if name else "").convert("RGBA"))
+
+
 def from_canvas_rgba(rgba) -> np.ndarray:
     """A drawing canvas's RGBA (H, W, 4) uint8 -> grayscale float32 (H, W) in [0, 1] for
     mnist_style. With a transparent background the alpha channel is the ink (bright strokes on

@@ -46,6 +46,11 @@ MASKED: list[str] = []  # selectors of anything that varies between runs (none f
 START_ENV = dict(os.environ)
 
 
+def picked(name: str) -> re.Pattern:
+    """A checkpoint picker's label of the checkpoint folder `name`: 'name (where from) · kind · d-D'."""
+    return re.compile(rf"^{re.escape(name)}( \([^)]*\))? ·")
+
+
 def checkpoint_folder() -> Path:
     """$AECORE_CHECKPOINTS, else the repository's checkpoints/ (what ships)."""
     return Path(START_ENV.get("AECORE_CHECKPOINTS") or REPO / "checkpoints")
@@ -149,7 +154,7 @@ class App:
         self.page.goto(f"{self.url}/" if checkpoint else f"{self.url}/{path}")
         self.wait_idle()
         if checkpoint:
-            self.choose("checkpoint", re.compile(rf"^{re.escape(checkpoint)} ·"))
+            self.choose("checkpoint", picked(checkpoint))
             if path:
                 self.page.locator(f'[data-testid="stSidebarNavLink"][href$="/{path}"]').click()
                 self.page.wait_for_url(f"**/{path}")

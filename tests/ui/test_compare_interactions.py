@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+from conftest import picked
 from playwright.sync_api import expect
 from test_interactions import assert_drawn, click, column_with, data_points, emptiest_spot, inside, map_points
 
@@ -22,7 +23,7 @@ def isolated(xy: np.ndarray, area, candidates=None) -> int:
 
 def test_a_click_on_one_compare_map_rings_the_same_digit_on_the_other(app):
     app.open("compare", "ae-2d")
-    app.choose("cmp_b_ckpt", re.compile(r"^vae-2d ·"))
+    app.choose("cmp_b_ckpt", picked("vae-2d"))
     points = map_points(app, "cmp_a_map")
     xy, index = data_points(points)
     pick = isolated(xy, points["area"])

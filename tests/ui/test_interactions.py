@@ -1,10 +1,12 @@
 """Real interactions in Chromium, each checked by what appears on the screen: clicks on the
 latent map, the noise slider, a stroke drawn on the canvas, uploaded pictures and checkpoints."""
+import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import picked
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -132,26 +134,36 @@ def test_noise_slider_changes_psnr(app):
     assert app.errors() == []
 
 
+def draw_seven(app, canvas, top: float) -> None:
+    """A "7" on `canvas` with the mouse, in two strokes that both start at its top right, `top`
+    (a fraction of its height) below the top edge: the bar to the left, then the stem down."""
+    box = canvas.bounding_box()
+    mouse = app.page.mouse
+    at = lambda fx, fy: (box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)  # noqa: E731
+    for end in ((0.35, top), (0.45, top + 0.6)):
+        mouse.move(*at(0.7, top))
+        mouse.down()
+        for t in np.linspace(0, 1, 12):
+            mouse.move(*at(0.7 + (end[0] - 0.7) * t, top + (end[1] - top) * t))
+        mouse.up()
+
+
 def test_stroke_on_canvas_shows_model_input_and_output(app):
+    """The stroke starts 3% below the canvas's top edge, where the old canvas's invisible toolbar
+    swallowed it; Clear empties the canvas again."""
     app.open("denoise", "denoise")
     app.widget("source").get_by_text("Draw", exact=True).click()
     expect(app.page.get_by_text("Draw a digit: white on black, large.")).to_be_visible()
-    canvas = app.widget("canvas").locator("canvas.upper-canvas")
+    canvas = app.widget("canvas").locator("canvas")
     expect(canvas).to_be_visible()
-    box = canvas.bounding_box()
-    mouse = app.page.mouse
-    mouse.move(box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.2)
-    mouse.down()
-    for t in np.linspace(0, 1, 12):  # a "7": across, then down to the left
-        mouse.move(box["x"] + box["width"] * (0.35 + 0.3 * t), box["y"] + box["height"] * 0.2)
-    for t in np.linspace(0, 1, 12):
-        mouse.move(box["x"] + box["width"] * (0.65 - 0.2 * t), box["y"] + box["height"] * (0.2 + 0.6 * t))
-    mouse.up()
+    draw_seven(app, canvas, top=0.03)
     expect(app.page.get_by_text(INPUT_CAPTION, exact=True)).to_be_visible()
     app.wait_idle()
     assert_drawn(app, column_with(app, INPUT_CAPTION).locator("img").first)
     assert_drawn(app, column_with(app, "denoising model (denoise)").locator("img").first)
     assert app.errors() == []
+    app.widget("canvas").get_by_role("button", name="Clear").click()
+    expect(app.page.get_by_text("Draw a digit: white on black, large.")).to_be_visible()
 
 
 def test_uploaded_picture_and_a_text_file_named_png(app, tmp_path):
@@ -183,7 +195,7 @@ def test_broken_checkpoint_upload_is_refused_and_the_app_keeps_working(app):
     error = app.page.locator('[data-testid="stSidebar"] [data-testid="stAlertContentError"]')
     expect(error).to_contain_text("Upload rejected")
     app.wait_idle()
-    expect(app.widget("checkpoint").get_by_role("combobox")).to_have_value(re.compile(r"^ae-2d ·"))
+    expect(app.widget("checkpoint").get_by_role("combobox")).to_have_value(picked("ae-2d"))
 
     app.page.locator('[data-testid="stSidebarNavLink"]', has_text="Overview").click()
     expect(app.page.get_by_role("heading", name="Loss curves")).to_be_visible()
@@ -192,3 +204,61 @@ def test_broken_checkpoint_upload_is_refused_and_the_app_keeps_working(app):
     expect(main.locator('[data-testid="stPlotlyChart"] .main-svg').first).to_be_visible()
     assert main.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count() == 0
     assert_drawn(app, main.locator('[data-testid="stImage"] img').first)
+
+
+SLOWDOWN = float(os.environ.get("AECORE_UI_SLOWDOWN") or 1)  # as tests/ui/conftest.py reads it
+IMAGES_JS = """gd => {
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
+  return gd._fullLayout.images.map(im => ({
+    x: r.left + xa._offset + xa.l2p(im.x), y: r.top + ya._offset + ya.l2p(im.y),
+    w: Math.abs(xa.l2p(im.x + im.sizex) - xa.l2p(im.x)), h: Math.abs(ya.l2p(im.y + im.sizey) - ya.l2p(im.y))}));
+}"""
+
+
+def test_thumbnails_are_drawn_large_and_untinted_on_top_of_the_points(app):
+    from io import BytesIO
+
+    from PIL import Image
+    app.open("latent_map", "ae-2d")
+    app.widget("thumbs").locator("label").first.click()
+    app.wait_idle()
+    thumbs = app.widget("map").locator(".js-plotly-plot").evaluate(IMAGES_JS)
+    assert 20 <= len(thumbs) <= 64 and min(t["w"] for t in thumbs) > 30, thumbs  # were 150 specks of ~25 px
+    shot = np.asarray(Image.open(BytesIO(app.page.screenshot())).convert("RGB")).astype(int)
+    coloured = []
+    for t in thumbs:  # the middle half of each: no dot may show through (each one's own digit lies under it)
+        x0, x1 = int(t["x"] - t["w"] / 4), int(t["x"] + t["w"] / 4)
+        y0, y1 = int(t["y"] - t["h"] / 4), int(t["y"] + t["h"] / 4)
+        patch = shot[y0:y1, x0:x1]
+        coloured.append(float(((patch.max(axis=2) - patch.min(axis=2)) > 60).mean()))
+    assert max(coloured) < 0.02, coloured  # dark ink on white, not the points' colours
+    assert app.errors() == []
+
+
+def test_a_slow_map_says_its_cost_shows_progress_cancels_and_is_then_drawn(app):
+    app.open("latent_map", "vae-16d")
+    app.choose("projection", "tsne")
+    expect(app.page.get_by_text(re.compile(r"t-SNE of 1,000 16-D codes takes about \d+ s on this machine"))).to_be_visible()
+    assert not app.widget("map").count(), "no map before it is started"
+    app.page.get_by_role("button", name=re.compile(r"^Compute it")).click()
+    # the worker's own count of its iterations, while the page keeps polling (so no wait_idle)
+    expect(app.page.get_by_text(re.compile(r"iteration [\d,]+ of 1,000"))).to_be_visible(timeout=120_000 * SLOWDOWN)
+    app.page.get_by_role("button", name="Cancel").click()
+    expect(app.page.get_by_text(re.compile(r"cancelled after \d+ s\. Nothing was cached"))).to_be_visible()
+    app.wait_idle()
+    assert not app.widget("map").count()
+    app.page.get_by_role("button", name=re.compile(r"^Compute it")).click()
+    expect(app.widget("map").locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=300_000 * SLOWDOWN)
+    app.wait_idle()
+    assert len(data_points(map_points(app))[0]) == 1000
+    assert app.errors() == []
+
+
+def test_compare_computes_a_slow_map_in_the_background_then_draws_both(app):
+    app.open("compare", "ae-2d")
+    app.choose("cmp_a_projection", "tsne")
+    app.page.get_by_role("button", name=re.compile(r"^Compute it")).click()
+    expect(app.widget("cmp_a_map").locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=300_000 * SLOWDOWN)
+    app.wait_idle()
+    assert len(data_points(map_points(app, "cmp_a_map"))[0]) == len(data_points(map_points(app, "cmp_b_view"))[0]) == 1000
+    assert app.errors() == []
