@@ -10,7 +10,7 @@ from aecore.pictures.images import gif_bytes
 from ui import cached
 from ui.display import show_digits
 from ui.frame import guard
-from ui.text import plain
+from ui.text import plain, with_article
 from ui.widgets import require_context
 
 DIMS = [f"dim_{i}" for i in range(10)]
@@ -68,10 +68,10 @@ with guard():
     method = c[3].radio("Path", ["linear", "slerp"], horizontal=True, key="interp_method")
     path, frames = interpolation(model, codes[a], codes[b], steps, method)
     points, projection = fitted_map(codes, ctx.seed)
-    fig = plots.latent_scatter(points, np.arange(len(points)), test.labels, test.classes, height=460,
+    fig = plots.latent_scatter(points, np.arange(len(points)), test.labels, test.classes, height=460, label=test.label,
                                axis_names=axis_names(default_method(d), d))
     plots.add_path(fig, projection.transform(path))
-    st.caption(f"Click a {test.item} to make it A, the next click makes it B (or box-select two). "
+    st.caption(f"Click {with_article(test.item)} to make it A, the next click makes it B (or box-select two). "
                f"Map: {map_caption(default_method(d), d, ctx.seed)}.")
     st.plotly_chart(fig, key="interp_map", on_select="rerun", selection_mode=("points", "box"))
     cls = test.classes

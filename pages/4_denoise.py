@@ -16,7 +16,7 @@ from ui import cached
 from ui.canvas import drawing
 from ui.display import show_digits
 from ui.frame import guard
-from ui.text import plain
+from ui.text import plain, with_article
 from ui.widgets import companion, pick_other_checkpoint, require_context
 
 
@@ -52,7 +52,7 @@ def pick_input(test, seed: int) -> np.ndarray:
         if source != "Draw" or "empty" not in str(err):  # a blank canvas is no error
             st.error(str(err))
             st.stop()
-    st.info(f"Draw a {test.item}: white on black, large." if source == "Draw" else
+    st.info(f"Draw {with_article(test.item)}: white on black, large." if source == "Draw" else
             f"Upload a picture of one {test.item} (dark on light or light on dark).")
     st.stop()
 
@@ -95,7 +95,7 @@ with guard():
 
     codes = cached.codes(ctx.path, ctx.dataset)
     points, projection = fitted_map(codes, ctx.seed)
-    fig = plots.latent_scatter(points, np.arange(len(points)), test.labels, test.classes, height=420,
+    fig = plots.latent_scatter(points, np.arange(len(points)), test.labels, test.classes, height=420, label=test.label,
                                axis_names=axis_names(default_method(codes.shape[1]), codes.shape[1]))
     plots.add_clean_and_noisy(fig, projection.transform(result.codes))
     right.plotly_chart(fig, key="denoise_map")

@@ -7,6 +7,7 @@ from aecore.pictures import plots
 from ui import cached
 from ui.display import show_digits
 from ui.frame import guard
+from ui.text import with_article
 from ui.widgets import companion, pick_other_checkpoint, require_context
 
 st.title("Units")
@@ -34,7 +35,7 @@ with guard():
     st.plotly_chart(plots.histograms_side_by_side({name: hist for name, (_, hist) in runs.items()}), key="units_hist")
     st.plotly_chart(plots.unit_frequency({name: s["unit_frequency"] for name, (s, _) in runs.items()}, test.item),
                     key="units_freq")
-    st.caption(f"All code values of the {len(codes):,} test {test.item}s. A unit is active on {'an' if test.item[0] in 'aeiou' else 'a'} {test.item} when "
+    st.caption(f"All code values of the {len(codes):,} test {test.item}s. A unit is active on {with_article(test.item)} when "
                f"|z| > {units.ACTIVE_THRESHOLD}; dead units are active on none.")
 
     filters, note = units.first_layer_filters(model)

@@ -13,7 +13,7 @@ from ui import cached, maps
 from ui.canvas import drawing
 from ui.display import show_digits
 from ui.frame import guard
-from ui.text import plain
+from ui.text import plain, with_article
 from ui.widgets import require_context
 
 
@@ -88,4 +88,4 @@ with guard():
             show_digits(decode_codes(model, along(z, direction, steps, reach)[1]), steps, width=70 * steps,
                         caption=f"the drawing, decoded at amounts {labels}")
     else:
-        right.caption(f"Draw a {data.item} (white on black, large) to move it along the same direction.")
+        right.caption(f"Draw {with_article(data.item)} (white on black, large) to move it along the same direction.")

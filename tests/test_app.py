@@ -115,7 +115,8 @@ def test_a_selection_shows_its_digits_and_offers_a_csv(open_page):
                 {"customdata": 9, "x": 1, "y": 1})
     assert_clean(at)
     assert any(m.value == "**2 selected**" for m in at.markdown)
-    assert [b.label for b in at.get("download_button")][:2] == ["Download selection (CSV)", "Download selection (.npz)"]
+    assert [b.label for b in at.get("download_button")][:2] == ["CSV", ".npz"]
+    assert any(c.value == "Download the 2 selected:" for c in at.caption)
     assert len(at.image) == 3  # the selection, and the two neighbour panels
 
 

@@ -162,8 +162,7 @@ def test_selection_and_whole_map_downloads(open_page):
     at = select(open_page(LATENT, CKPT_16D), {"customdata": 5, "x": 0, "y": 0}, {"customdata": 9, "x": 1, "y": 1})
     assert_clean(at)
     assert [b.label for b in at.get("download_button")] == [
-        "Download selection (CSV)", "Download selection (.npz)",
-        "TensorBoard projector bundle (.zip)", "Map as Parquet"]
+        "CSV", ".npz", "TensorBoard projector bundle (.zip)", "Map as Parquet"]
 
 
 def test_the_whole_map_exports_every_point(app_env):
@@ -174,3 +173,16 @@ def test_the_whole_map_exports_every_point(app_env):
     with zipfile.ZipFile(io.BytesIO(exports.map_export(path, "mnist-sample", "test", "pca", 0, "{}", "projector"))) as z:
         vectors = z.read(f"{CKPT_16D}-mnist-sample-test-projector/vectors.tsv").decode().splitlines()
     assert len(vectors) == 1000 and len(vectors[0].split("\t")) == 16
+
+
+def test_a_map_of_train_and_test_says_which_split_each_point_is_from(app_env):
+    from ui import exports
+    path = str(app_env / CKPT_16D)
+    table = pd.read_parquet(io.BytesIO(exports.map_export(path, "mnist-sample", "all", "pca", 0, "{}", "parquet")))
+    n_train = int((table["split"] == "train").sum())
+    assert n_train == 4000 and (table["split"] == "test").sum() == 1000
+    assert table["index_in_split"].tolist() == list(range(n_train)) + list(range(1000))
+    with zipfile.ZipFile(io.BytesIO(exports.map_export(path, "mnist-sample", "all", "pca", 0, "{}", "projector"))) as z:
+        rows = z.read(f"{CKPT_16D}-mnist-sample-all-projector/metadata.tsv").decode().splitlines()
+    assert rows[0].split("\t") == ["index", "label", "class", "split", "index_in_split"]
+    assert rows[4001].split("\t")[3:] == ["test", "0"]

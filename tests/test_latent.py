@@ -9,7 +9,7 @@ from factories import tiny_config
 from torch import nn
 
 from aecore import latent
-from aecore.latent.export import selection_csv
+from aecore.latent.export import selection_csv, split_columns
 from aecore.models import build_model
 
 
@@ -255,6 +255,11 @@ def test_selection_csv_reads_back_as_the_selected_points():
     assert selection_csv([], [], np.zeros((0, 2))) == "index,label,class,x,y\n"
     with pytest.raises(ValueError, match="as many labels"):
         selection_csv([1, 2], [3], xy)
+    extra = split_columns("all", [7, 4012], n_train=4000)
+    rows = list(csv.DictReader(io.StringIO(selection_csv([7, 4012], [0, 9], xy, names, extra))))
+    assert [(r["split"], r["index_in_split"]) for r in rows] == [("train", "7"), ("test", "12")]
+    with pytest.raises(ValueError, match="one value per point"):
+        selection_csv([7, 4012], [0, 9], xy, names, {"split": ["test"]})
 
 
 def test_a_dense_map_draws_smaller_dots_and_a_small_one_full_size():

@@ -9,26 +9,36 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from aecore.latent.export import map_parquet, selection_csv, selection_npz
+from aecore.latent.export import map_parquet, selection_csv, selection_npz, split_columns
 from aecore.latent.projector import projector_zip
 from ui import cached
 
 
+def point_columns(name: str, split: str, index) -> dict:
+    """The per-point columns every export carries beside index, label and class: the split each
+    point is from and its index there (a map of train + test holds both)."""
+    return split_columns(split, index, cached.size(name, "train") if split == "all" else 0)
+
+
 def selection_downloads(path: str, name: str, split: str, selected: np.ndarray, xy: np.ndarray) -> None:
-    """The selected points as CSV (index, label, class, x, y) and as .npz."""
-    data = cached.dataset(name, split)
+    """The selected points as CSV (index, label, class, x, y, split, index_in_split) and as .npz,
+    named after the checkpoint, dataset and split."""
+    data, stem, extra = cached.dataset(name, split), _stem(path, name, split), point_columns(name, split, selected)
 
     def npz() -> bytes:
         return selection_npz(selected, data.labels[selected], cached.codes(path, name, split)[selected],
-                             data.images[selected], cached.reconstruct(path, name, selected, split), data.classes)
+                             data.images[selected], cached.reconstruct(path, name, selected, split), data.classes,
+                             extra)
 
+    st.caption(f"Download the {len(selected):,} selected:")
     c = st.columns(2)
-    c[0].download_button("Download selection (CSV)", selection_csv(selected, data.labels[selected], xy[selected],
-                                                                   data.classes),
-                         "selection.csv", "text/csv", key="download")
-    c[1].download_button("Download selection (.npz)", npz, "selection.npz", "application/octet-stream",
-                         key="download_npz", help="numpy arrays: indices, labels, codes, images, reconstructions, "
-                                                  "classes (np.load, no pickle)")
+    c[0].download_button("CSV", selection_csv(selected, data.labels[selected], xy[selected], data.classes, extra),
+                         f"{stem}-selection.csv", "text/csv", key="download", icon=":material/download:",
+                         width="stretch", help="The selection: index, label, class, x, y, split, index_in_split")
+    c[1].download_button(".npz", npz, f"{stem}-selection.npz", "application/octet-stream",
+                         key="download_npz", icon=":material/download:", width="stretch",
+                         help="The selection as numpy arrays: indices, labels, codes, images, reconstructions, "
+                              "classes, split, index_in_split (np.load, no pickle)")
 
 
 def _stem(path: str, name: str, split: str) -> str:
@@ -48,7 +58,7 @@ def map_downloads(path: str, name: str, split: str, method: str, seed: int, para
     c[1].download_button("Map as Parquet", lambda: map_export(path, name, split, method, seed, params_json,
                                                                      "parquet"),
                          f"{stem}-{method}.parquet", "application/vnd.apache.parquet", key="download_parquet",
-                         help="index, label, class, x, y and code_0 ... one row per point: "
+                         help="index, label, class, x, y, split, index_in_split and code_0 ... one row per point: "
                               f"pandas.read_parquet, or `embedding-atlas {stem}-{method}.parquet --x x --y y`")
 
 
@@ -62,6 +72,7 @@ def map_export(path: str, weights: str, name: str, split: str, method: str, seed
     if form == "projector":
         return projector_zip(z, index, data.labels, data.images, data.classes,
                              name=f"{Path(path).name} codes of {name} {split}",
-                             folder=f"{_stem(path, name, split)}-projector")  # as the button's help says
+                             folder=f"{_stem(path, name, split)}-projector",  # as the button's help says
+                             extra=point_columns(name, split, index))
     xy = cached.projection(path, name, split, method, seed, **json.loads(params_json))
-    return map_parquet(index, data.labels, xy, z, data.classes)
+    return map_parquet(index, data.labels, xy, z, data.classes, point_columns(name, split, index))

@@ -21,3 +21,9 @@ def plain(text: object) -> str:
     """`text` as markdown that Streamlit shows exactly as those characters (plus invisible word
     joiners where a link would start): "**b**" shows as **b**, not bold."""
     return _PUNCTUATION.sub(r"\\\1", _LINK_TRIGGER.sub(WORD_JOINER, str(text)))
+
+
+def with_article(noun: str) -> str:
+    """'a digit', 'an image': the noun with its indefinite article (by its first letter, enough
+    for the nouns a dataset calls its items)."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"

@@ -2,7 +2,7 @@
 (`tensorboard --logdir FOLDER`, then the Projector tab), as a zip of
 
   vectors.tsv             one code per line, tab-separated floats, no header
-  metadata.tsv            a header line (index, label, class), then one line per code
+  metadata.tsv            a header line (index, label, class, split, ...), then one line per code
   sprite.png              every image in one square grid, row-major, as the projector expects
   projector_config.pbtxt  the ProjectorConfig (text protobuf) naming the three files
 
@@ -45,9 +45,11 @@ def _cell(text) -> str:
     return " ".join(str(text).split()) or "_"
 
 
-def projector_files(codes, index, labels, images, classes=None, name: str = "codes") -> dict[str, bytes]:
+def projector_files(codes, index, labels, images, classes=None, name: str = "codes",
+                    extra: dict | None = None) -> dict[str, bytes]:
     """{file name: contents} of the bundle (see the module docstring) for codes (n, d) with their
-    dataset indices (n,), labels (n,) and images (n, 28, 28)."""
+    dataset indices (n,), labels (n,), images (n, 28, 28) and per-point columns `extra` {name: (n,)}
+    (more columns of metadata.tsv)."""
     codes = np.asarray(codes, np.float32)
     index, labels = np.asarray(index, np.int64), np.asarray(labels, np.int64)
     if not len(codes) == len(index) == len(labels) == len(images):
@@ -55,8 +57,12 @@ def projector_files(codes, index, labels, images, classes=None, name: str = "cod
                          f"{len(index)} indices, {len(labels)} labels and {len(images)} images")
     vectors = io.StringIO()
     np.savetxt(vectors, codes, fmt="%.9g", delimiter="\t")
-    rows = ["index\tlabel\tclass"] + [f"{i}\t{c}\t{_cell(classes[c] if classes is not None else c)}"
-                                      for i, c in zip(index.tolist(), labels.tolist())]
+    extra = {k: np.asarray(v).tolist() for k, v in (extra or {}).items()}
+    if wrong := {k: len(v) for k, v in extra.items() if len(v) != len(codes)}:
+        raise ValueError(f"every metadata column needs one value per code ({len(codes)}), got {wrong}")
+    rows = ["\t".join(["index", "label", "class", *map(_cell, extra)])] + [
+        "\t".join([str(i), str(c), _cell(classes[c] if classes is not None else c), *(_cell(v[r]) for v in extra.values())])
+        for r, (i, c) in enumerate(zip(index.tolist(), labels.tolist()))]
     png, side = sprite(images)
     config = (f'embeddings {{\n  tensor_name: "{_cell(name)}"\n  tensor_shape: {len(codes)}\n'
               f'  tensor_shape: {codes.shape[1]}\n  tensor_path: "vectors.tsv"\n'
@@ -67,11 +73,11 @@ def projector_files(codes, index, labels, images, classes=None, name: str = "cod
 
 
 def projector_zip(codes, index, labels, images, classes=None, name: str = "codes",
-                  folder: str = "projector") -> bytes:
+                  folder: str = "projector", extra: dict | None = None) -> bytes:
     """The bundle as a zip whose files sit in `folder`/: unzip it, then
     `tensorboard --logdir <folder>`."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for file, data in projector_files(codes, index, labels, images, classes, name).items():
+        for file, data in projector_files(codes, index, labels, images, classes, name, extra).items():
             z.writestr(f"{folder}/{file}", data)
     return out.getvalue()

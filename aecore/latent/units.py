@@ -89,7 +89,7 @@ DRAWING_RULES = {"sigmoid": "the one-hot code (the unit at 1, all others at 0)",
                  None: "the mean code pushed 3 standard deviations along the unit"}
 
 
-def drawing_rule(model, item: str = "digit") -> str:
+def drawing_rule(model, item: str = "image") -> str:
     """One line for the user: which code unit_codes decodes for this model."""
     return DRAWING_RULES[model.code_activation].format(item=item)
 

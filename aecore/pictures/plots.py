@@ -64,7 +64,7 @@ def loss_curves(history: list[dict]) -> go.Figure:
 
 def latent_scatter(xy: np.ndarray, index: np.ndarray, labels: np.ndarray, classes, values=None,
                    value_name: str = "", axis_names=("x", "y"), height: int = 620,
-                   label: str = "digit", shown=None) -> go.Figure:
+                   label: str = "class", shown=None) -> go.Figure:
     """WebGL scatter of map positions xy (n, 2) with dataset indices `index` (n,). values=None:
     one trace per class (the legend toggles classes); else one trace coloured by values (n,).
     `label` is what a class is called ("digit", "class"), in the legend title and hover text.
@@ -248,7 +248,7 @@ def add_clean_and_noisy(fig: go.Figure, marks: np.ndarray) -> None:
                                marker={"size": 14, "color": ["black", "red"], "symbol": ["star", "x"]}))
 
 
-def psnr_curves(curve: dict, kind: str, level: float, item: str = "digit") -> go.Figure:
+def psnr_curves(curve: dict, kind: str, level: float, item: str = "image") -> go.Figure:
     """One line per output of aecore.measure.denoise.psnr_curve, and the chosen level dotted."""
     fig = go.Figure([go.Scatter(x=curve["levels"], y=v, name=k, mode="lines+markers")
                      for k, v in curve.items() if k != "levels"])
@@ -272,7 +272,7 @@ def histograms_side_by_side(hists: dict) -> go.Figure:
     return fig
 
 
-def unit_frequency(frequencies: dict, item: str = "digit") -> go.Figure:
+def unit_frequency(frequencies: dict, item: str = "image") -> go.Figure:
     """Per unit, the fraction of images (`item`s) on which it is active: {model name: (d,)
     fractions}, one group of bars per unit, one colour per model."""
     fig = go.Figure([go.Bar(x=list(range(len(f))), y=list(f), name=name) for name, f in frequencies.items()])
@@ -282,7 +282,7 @@ def unit_frequency(frequencies: dict, item: str = "digit") -> go.Figure:
     return fig
 
 
-def unit_histogram(hist, unit: int, item: str = "digit") -> go.Figure:
+def unit_histogram(hist, unit: int, item: str = "image") -> go.Figure:
     """One unit's values over the images (`item`s)."""
     fig = go.Figure(_bars(hist, f"unit {unit}"))
     fig.update_layout(height=260, margin={"t": 10, "b": 10}, xaxis_title=f"unit {unit} value",
