@@ -6,7 +6,7 @@ import time
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
-from conftest import picked
+from conftest import SLOWDOWN, picked
 from playwright.sync_api import expect
 
 from snapshot import assert_matches
@@ -51,7 +51,7 @@ def seen_epoch(app) -> tuple[int, list] | None:
 
 def test_the_map_redraws_each_epoch_stop_keeps_it_and_it_opens_everywhere(app):
     start(app, "browser-run", 60)
-    seen, deadline = {}, time.monotonic() + 600  # generous: a busy machine trains slowly
+    seen, deadline = {}, time.monotonic() + 600 * SLOWDOWN  # generous: a busy machine trains slowly
     while len(seen) < 3:  # three epochs drawn, each its own map
         assert time.monotonic() < deadline, f"saw epochs {sorted(seen)} only"
         now = seen_epoch(app)
@@ -63,7 +63,7 @@ def test_the_map_redraws_each_epoch_stop_keeps_it_and_it_opens_everywhere(app):
     expect(app.page.get_by_text(re.compile(r"^Epoch \d+ of 60: batch"))).to_be_visible()
     app.widget("train_stop").get_by_role("button").click()
     outcome = app.widget("train_outcome")
-    expect(outcome).to_contain_text("stopped; it keeps", timeout=600_000)
+    expect(outcome).to_contain_text("stopped; it keeps", timeout=600_000 * SLOWDOWN)
     app.wait_idle()
     app.widget("train_open").get_by_role("button").click()
     app.page.wait_for_url(re.compile(r"/$|/overview$"))
@@ -80,7 +80,7 @@ def play(app, replay, epochs: int, js: str = REPLAY_JS) -> dict:
     """Press Play and watch the replay for up to 30 s: {epoch shown: the first map x values}
     until `epochs` different epochs were seen."""
     app.widget("replay").get_by_text("Play").click()
-    shown, deadline = {}, time.monotonic() + 30
+    shown, deadline = {}, time.monotonic() + 30 * SLOWDOWN
     while len(shown) < epochs and time.monotonic() < deadline:
         now = replay.evaluate(js)
         shown[now["epoch"]] = now["x"]
@@ -90,7 +90,7 @@ def play(app, replay, epochs: int, js: str = REPLAY_JS) -> dict:
 
 def test_train_and_history_pages_match_baselines_and_the_history_plays(app, update_snapshots):
     start(app, "three-epochs", 3)
-    expect(app.widget("train_outcome")).to_contain_text("finished 3 epochs", timeout=600_000)
+    expect(app.widget("train_outcome")).to_contain_text("finished 3 epochs", timeout=600_000 * SLOWDOWN)
     app.wait_idle()
     assert app.errors() == []
     assert_matches(app.screenshot(mask=VARYING), "train", update_snapshots)
