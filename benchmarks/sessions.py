@@ -1,7 +1,7 @@
 """A visitor without a browser: one Streamlit session over the websocket protocol, as the browser
 speaks it, that runs a page and uploads files to its file uploader (HTTP PUT to
 /_stcore/upload_file, then a rerun whose widget state names the files). Used by the upload
-measurement of benchmarks/load.py and by tests/test_upload_sessions.py. Plain Python."""
+measurement of benchmarks/load.py and by tests/test_uploads.py. Plain Python."""
 from __future__ import annotations
 
 import asyncio
@@ -71,21 +71,42 @@ class Session:
     async def upload(self, files: dict[str, bytes]) -> Run:
         """Put `files` ({name: bytes}) into the page's checkpoint uploader and rerun the page.
         An HTTP error (413: above server.maxUploadSize) comes back as the run's one error."""
-        from streamlit.proto.Common_pb2 import FileUploaderState
-        from streamlit.proto.WidgetStates_pb2 import WidgetState
+        stored, refused = await self.put(files)
+        if refused:
+            return Run(self.session_id, self.uploader, [f"refused by the server: {refused[0]}"])
+        return await self.run_with(stored)
+
+    async def put(self, files: dict[str, bytes], parallel: int = 1) -> tuple[list, list[str]]:
+        """PUT each file to the upload endpoint, `parallel` requests at a time, as a browser does
+        before it reruns the page; ([(name, size, file_id) of each file the server kept], [why
+        each other file was refused, e.g. 'HTTP 413 for a.zip'])."""
         if not self.uploader:
             await self.run()
-        state = FileUploaderState()
-        for name, data in files.items():
+        gate = asyncio.Semaphore(parallel)
+
+        async def one(name: str, data: bytes):
             file_id = uuid.uuid4().hex
+            async with gate:
+                try:
+                    await asyncio.to_thread(put_file, f"{self.url}/_stcore/upload_file/{self.session_id}/{file_id}",
+                                            name, data)
+                except urllib.error.HTTPError as e:
+                    return f"HTTP {e.code} for {name}: {e.read()[:200].decode(errors='replace')}"
+                except (urllib.error.URLError, ConnectionError) as e:  # a server may reset an oversized request
+                    return f"{e} for {name}"
+            return name, len(data), file_id
+
+        outcomes = await asyncio.gather(*(one(name, data) for name, data in files.items()))
+        return [o for o in outcomes if isinstance(o, tuple)], [o for o in outcomes if isinstance(o, str)]
+
+    async def run_with(self, stored: list) -> Run:
+        """Rerun the page with the uploader holding `stored` (put's first list)."""
+        from streamlit.proto.Common_pb2 import FileUploaderState
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+        state = FileUploaderState()
+        for name, size, file_id in stored:
+            info = state.uploaded_file_info.add(name=name, size=size, file_id=file_id)
             path = f"/_stcore/upload_file/{self.session_id}/{file_id}"
-            try:
-                await asyncio.to_thread(put_file, self.url + path, name, data)
-            except urllib.error.HTTPError as e:
-                return Run(self.session_id, self.uploader, [f"refused by the server: HTTP {e.code} for {name}"])
-            except (urllib.error.URLError, ConnectionError) as e:  # a server may reset an oversized request
-                return Run(self.session_id, self.uploader, [f"refused by the server: {e} for {name}"])
-            info = state.uploaded_file_info.add(name=name, size=len(data), file_id=file_id)
             info.file_urls.file_id, info.file_urls.upload_url, info.file_urls.delete_url = file_id, path, path
         return await self.run([WidgetState(id=self.uploader, file_uploader_state_value=state)])
 

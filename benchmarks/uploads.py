@@ -9,7 +9,10 @@ printed beside its goal. Sessions speak Streamlit's websocket protocol without a
 3. Uploads above the limits: a file above server.maxUploadSize (refused by Streamlit's server),
    a zip bomb (a small zip that unpacks past aecore's limit) and a config that describes a far
    bigger model than its weights: each must be refused with its message, costing no memory.
-4. All along, the peak resident memory of the server's process tree.
+4. The many-files session: one session PUTs MANY_FILES files of MANY_MB MB each (just under
+   server.maxUploadSize), MANY_PARALLEL at a time, reruns its page with those the server kept,
+   and closes. The server's resident memory before, at its peak, and once the session is gone.
+5. All along, the peak resident memory of the server's process tree.
 """
 from __future__ import annotations
 
@@ -24,8 +27,9 @@ from pathlib import Path
 from benchmarks.browser import REPO, streamlit_server
 from benchmarks.sessions import Session
 
-GOALS = {"memory_gb": 2.0, "left": 0, "slowest_s": 15.0}
+GOALS = {"memory_gb": 2.0, "left": 0, "slowest_s": 15.0, "returned": 0.10}
 SETTLE_S = 10.0  # how long the server may take to notice closed connections
+MANY_FILES, MANY_MB, MANY_PARALLEL = 150, 9.5, 8  # the attack of issue 23: 150 files of 9.5 MB in 5.4 s
 
 
 def checkpoint_zip(folder: Path, **changes) -> bytes:
@@ -87,6 +91,32 @@ async def settle(tmp: Path) -> int:
     return upload_folders(tmp)
 
 
+async def many_files(url: str, server_pid: int, timeout_s: float) -> dict:
+    """One session sends MANY_FILES files of MANY_MB MB and closes: what the server kept and
+    refused, its RSS before, at the peak and SETTLE_S after the session closed, and the seconds."""
+    from benchmarks.load import PeakMemory, tree_rss
+    data = os.urandom(int(MANY_MB * 2**20))  # one buffer: the client's own memory stays small
+    files = {f"part-{i:03d}.zip": data for i in range(MANY_FILES)}
+    m = {"rss_before_gb": tree_rss(server_pid) / 2**30}
+    memory = PeakMemory(server_pid)
+    memory.start()
+    start = time.perf_counter()
+    try:
+        async with Session(url, timeout_s=timeout_s) as session:
+            await session.run()
+            stored, refused = await session.put(files, parallel=MANY_PARALLEL)
+            m["seconds"] = time.perf_counter() - start
+            run = await session.run_with(stored)
+            m.update(kept=len(stored), refused=len(refused), first_refusal=(refused or [""])[0], errors=run.errors,
+                     rss_open_gb=tree_rss(server_pid) / 2**30)
+        await asyncio.sleep(SETTLE_S)  # the server notices the closed connection and drops the session
+    finally:
+        memory.stopped.set()
+        memory.join()
+    m.update(peak_gb=memory.peak / 2**30, rss_after_gb=tree_rss(server_pid) / 2**30)
+    return m
+
+
 async def measure_uploads(args, tmp: str, env: dict) -> dict:
     """Start the server, run the rounds of uploads and the hostile uploads; the numbers in a dict."""
     from benchmarks.load import PeakMemory, tree_rss
@@ -114,6 +144,7 @@ async def measure_uploads(args, tmp: str, env: dict) -> dict:
                 _, errors = await visit(url, hostile, args.timeout)
                 m["hostile"][what] = (any(expected in e for e in errors), errors, (tree_rss(server.pid) - before) / 2**20)
             m["left_at_end"] = await settle(uploads_tmp)
+            m["many"] = await many_files(url, server.pid, args.timeout)
         finally:
             memory.stopped.set()
             memory.join()
@@ -126,7 +157,7 @@ def report_uploads(m: dict, pages: int) -> int:
     results = [r for round_ in m["rounds"] for r in round_["results"]]
     failed = [r for r in results if isinstance(r, BaseException) or r[1]]
     slowest = max((r[0] for r in results if not isinstance(r, BaseException)), default=float("inf"))
-    left = max(r["left"] for r in m["rounds"])
+    left = max((r["left"] for r in m["rounds"]), default=0)
     hostile_ok = all(ok for ok, _, _ in m["hostile"].values())
     print(f"uploading {m['checkpoint']} ({m['zip_mb']:.1f} MB zip): the first upload's page after {m['cold']:.1f} s")
     rows = [
@@ -141,6 +172,14 @@ def report_uploads(m: dict, pages: int) -> int:
         ("uploads above the limits refused", f"{sum(ok for ok, _, _ in m['hostile'].values())} of "
          f"{len(m['hostile'])}", "all", hostile_ok),
     ]
+    many = m["many"]
+    returned = many["rss_after_gb"] / many["rss_before_gb"] - 1
+    rows += [
+        (f"one session sending {MANY_FILES} files of {MANY_MB:g} MB: server peak", f"{many['peak_gb']:.2f} GB",
+         f"<= {GOALS['memory_gb']:g} GB", many["peak_gb"] <= GOALS["memory_gb"]),
+        (f"  its RSS {SETTLE_S:g} s after it closed, against before", f"{returned:+.0%}",
+         f"<= +{GOALS['returned']:.0%}", returned <= GOALS["returned"]),
+    ]
     for name, value, goal, ok in rows:
         print(f"{name:<48} {value:>9}   goal {goal:<9} {'ok' if ok else 'MISSED'}")
     for i, r in enumerate(m["rounds"], 1):
@@ -148,6 +187,10 @@ def report_uploads(m: dict, pages: int) -> int:
               f"server RSS after {r['rss_gb']:.2f} GB")
     for what, (ok, errors, grew) in m["hostile"].items():
         print(f"{what}: {'refused' if ok else 'NOT refused'}, server RSS {grew:+.0f} MB: {(errors or ['no message'])[0][:160]}")
+    print(f"the many-files session: {many['kept']} files kept, {many['refused']} refused in {many['seconds']:.1f} s "
+          f"({many['first_refusal'][:120] or 'none refused'}); server RSS {many['rss_before_gb']:.2f} GB before, "
+          f"{many['rss_open_gb']:.2f} GB with the session open, {many['peak_gb']:.2f} GB at the peak, "
+          f"{many['rss_after_gb']:.2f} GB after; the page showed: {(many['errors'] or ['no error'])[0][:160]}")
     for r in failed[:3]:
         print(f"an upload failed: {str(r if isinstance(r, BaseException) else r[1][0])[:300]}")
     return 0 if all(ok for *_, ok in rows) else 1

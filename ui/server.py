@@ -72,6 +72,8 @@ async def lifespan(_app):
     """The st.App lifespan: before the first session, mark pages/ as st.navigation pages and start
     preloading in a thread. The server answers once this returns, so nothing slow runs here."""
     use_navigation_pages()
+    from ui import upload_memory
+    upload_memory.install()  # uploaded files within a quota, before any session can upload
     threading.Thread(target=_preload_then_freeze, name="aecore-preload", daemon=True).start()
     yield
 
