@@ -49,6 +49,74 @@ def test_the_upload_folder_goes_when_streamlit_releases_the_session(app_env, ope
     assert not root.exists()
 
 
+def png() -> bytes:
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.new("L", (28, 28)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def empty_zip() -> bytes:
+    buf = io.BytesIO()
+    zipfile.ZipFile(buf, "w").close()
+    return buf.getvalue()
+
+
+def picked(at) -> Path:
+    return Path(at.sidebar.selectbox(key="checkpoint").value)
+
+
+def test_an_upload_named_dotdot_zip_gets_a_folder_of_its_own(app_env, open_page):
+    """'...zip' was unpacked into a folder named '..': the session's upload root itself."""
+    at = upload(open_page(OVERVIEW, CKPT_2D), ("...zip", zip_of(app_env / CKPT_16D), "application/zip"))
+    root, path = Path(at.session_state["_upload_root"]), picked(at)
+    assert path.name.startswith("upload-") and path.parent.parent == root and path.resolve().is_relative_to(root)
+    assert f"{path.name} (upload) · vae · 16-D" in at.sidebar.selectbox(key="checkpoint").options
+
+
+def test_an_upload_named_like_a_zoo_checkpoint_gets_a_name_of_its_own(app_env, open_page):
+    at = upload(open_page(OVERVIEW, CKPT_2D), (f"{CKPT_2D}.zip", zip_of(app_env / CKPT_16D), "application/zip"))
+    assert picked(at).name == f"{CKPT_2D}-2"
+    assert [o.split(" · ")[0] for o in at.sidebar.selectbox(key="checkpoint").options] == \
+        [f"{CKPT_2D} (zoo)", f"{CKPT_16D} (zoo)", f"{CKPT_2D}-2 (upload)"]
+
+
+def test_loose_onnx_files_are_named_by_their_onnx_json(open_page, tmp_path):
+    from onnx_factories import linear_pair
+    linear_pair(tmp_path, d=3, meta={"name": "My linear model"})
+    files = [(n, (tmp_path / n).read_bytes(), "application/octet-stream") for n in ("encoder.onnx", "decoder.onnx", "onnx.json")]
+    at = upload(open_page(OVERVIEW, CKPT_2D), *files)
+    assert picked(at).name == "My-linear-model"
+    assert "My-linear-model (upload) · onnx · 3-D" in at.sidebar.selectbox(key="checkpoint").options
+    assert at.title[0].value == "My linear model"
+
+
+@pytest.mark.parametrize("files, message", [
+    ([("digit.onnx", png(), "application/octet-stream")],
+     "digit.onnx is a PNG image: none is a file of a checkpoint; expected config.json and model.safetensors"),
+    ([("empty.zip", empty_zip(), "application/zip")],
+     "empty.zip is an empty .zip archive (it holds no files); expected config.json and model.safetensors"),
+    ([("encoder.onnx", png(), "application/octet-stream"), ("decoder.onnx", png(), "application/octet-stream")],
+     "encoder.onnx is a PNG image, not an ONNX graph"),
+    ([("config.json", b"", "application/json")], "config.json is empty (0 bytes), not JSON"),
+])
+def test_an_upload_that_is_not_a_checkpoint_says_what_it_is_and_what_was_expected(open_page, files, message):
+    """A PNG renamed .onnx and an empty zip both said 'upload is missing config.json and model.safetensors'."""
+    at = upload(open_page(OVERVIEW, CKPT_2D), *files)
+    assert at.sidebar.error[0].value.startswith(f"Upload rejected: {message}"), at.sidebar.error[0].value
+    assert picked(at).name == CKPT_2D
+
+
+def test_a_checkpoints_first_file_asks_for_the_rest(app_env, open_page):
+    config = ("config.json", (app_env / CKPT_16D / "config.json").read_bytes(), "application/json")
+    at = upload(open_page(OVERVIEW, CKPT_2D), config)
+    assert at.sidebar.error[0].value == ("Upload rejected: the upload is missing model.safetensors (it holds "
+                                         "config.json): add model.safetensors of the same model")
+    weights = ("model.safetensors", (app_env / CKPT_16D / "model.safetensors").read_bytes(), "application/octet-stream")
+    at = upload(at, config, weights)
+    assert not at.sidebar.error and at.title[0].value == "Tiny 16-D VAE"
+
+
 @pytest.mark.slow
 def test_a_visitor_who_leaves_leaves_no_upload_behind(app_env, tmp_path):
     """A real `streamlit run app.py`, a session over the websocket protocol that uploads a zip."""

@@ -15,6 +15,9 @@ import streamlit as st
 
 from aecore.checkpoint import (MAX_UPLOAD_BYTES, CheckpointError, is_onnx_folder, list_checkpoints,
                                load_checkpoint, read_config, unpack_upload)
+from aecore.checkpoint.names import name_from, unique_name
+from aecore.checkpoint.upload import IncompleteUpload
+from ui import upload_memory
 from ui.cached import stamp
 
 UPLOADS = "uploaded_checkpoints"  # session_state: {path: picker label} of this session's valid uploads
@@ -95,34 +98,54 @@ def _uploads() -> dict[str, str]:
     return uploads
 
 
+def uploads() -> list[str]:
+    """Paths of this session's valid uploads."""
+    return list(_uploads())
+
+
 def available() -> list[str]:
     """Paths of every valid checkpoint in the checkpoint folder, then those the Train page saved,
     then this session's uploads."""
     return scan()[0] + scan(trained_dir())[0] + list(_uploads())
 
 
-def _described(name: str, kind: str, latent_dim: int) -> str:
-    return f"{name} · {kind} · {latent_dim}-D"
+def _described(name: str, origin: str, kind: str, latent_dim: int) -> str:
+    return f"{name} ({origin}) · {kind} · {latent_dim}-D"
 
 
 @st.cache_data(show_spinner=False)
-def _label(path: str, weights: str) -> str:
+def _label(path: str, weights: str, origin: str) -> str:
     if is_onnx_folder(path):  # no config.json: its model says what it is
         model = load_checkpoint(path).model
-        return _described(Path(path).name, model.kind, model.latent_dim)
+        return _described(Path(path).name, origin, model.kind, model.latent_dim)
     model = read_config(path)["model"]  # no weights loaded for a label
-    return _described(Path(path).name, model["kind"], model["latent_dim"])
+    return _described(Path(path).name, origin, model["kind"], model["latent_dim"])
 
 
 def label(path: str) -> str:
-    """'name · kind · d-D' for pickers; an upload's, 'file (upload) · kind · d-D', was made as it
-    was accepted (read-only here: a picker may ask outside a script run)."""
+    """'name (where it comes from) · kind · d-D' for pickers: (zoo) for the checkpoint folder's,
+    (trained here) for the Train page's, (upload) for this session's uploads, whose label was made
+    as they were accepted (read-only here: a picker may ask outside a script run)."""
     if path in (uploads := st.session_state.get(UPLOADS, {})):
         return uploads[path]
+    origin = "zoo" if Path(path).parent == checkpoint_dir() else "trained here"
     try:
-        return _label(path, stamp(path))
+        return _label(path, stamp(path), origin)
     except CheckpointError:
-        return Path(path).name
+        return f"{Path(path).name} ({origin})"
+
+
+def taken_names() -> set[str]:
+    """The names of the checkpoints in the picker (the zoo's, those trained here, this session's
+    uploads) and of the folders the zoo skipped: every checkpoint's name is unique, as pages, the
+    Leaderboard and Compare's default call a checkpoint by its name."""
+    return zoo_names() | {Path(p).name for p in scan(trained_dir())[0] + list(_uploads())}
+
+
+def zoo_names() -> set[str]:
+    """The names of the checkpoint folder's checkpoints (valid or skipped)."""
+    valid, skipped = scan()
+    return {Path(p).name for p in valid} | {name for name, _ in skipped}
 
 
 def over_limits(files) -> str | None:
@@ -147,37 +170,73 @@ def _digest(files) -> str:
 def handle_upload(files) -> None:
     """Unpack an upload into this session's upload folder and validate it; a valid one joins the
     picker and is selected, a bad one (or one above the limits, before any of it is read) gets its
-    message. The session keeps its last KEPT_UPLOADS valid uploads."""
+    message. Once read, its files leave the server's memory (ui/upload_memory), unless they are a
+    checkpoint's first files, to which the visitor may add the rest. The session keeps its last
+    KEPT_UPLOADS valid uploads."""
+    upload_memory.watch_session()  # this tab's files leave memory when it closes
     uploads = _uploads()  # first: a released folder means this upload must be unpacked again
-    signature = "|".join(f"{f.name}:{f.size}" for f in files)
+    signature = "|".join(str(getattr(f, "file_id", f"{f.name}:{f.size}")) for f in files)
     if st.session_state.get("_upload_done") == signature:
         return  # already handled on an earlier rerun
     st.session_state["_upload_done"] = signature
+    st.session_state.pop("_upload_released", None)
     if problem := over_limits(files):
         st.session_state["_upload_error"] = f"Upload rejected: {problem}."
+        _release(files)
         return
-    digest = _digest(files)
-    st.session_state["_upload_root"] = upload_root()
-    name = Path(files[0].name).stem if len(files) == 1 else f"upload-{digest[:6]}"
-    folder = Path(upload_root()) / digest / name  # pages call a checkpoint by its folder's name
     try:
-        path = unpack_upload({f.name: f.getvalue() for f in files}, folder)
-        model = load_checkpoint(path).model  # strictly: what the pages will load
-    except CheckpointError as err:  # name the uploaded file, not our temp folder
-        shutil.rmtree(folder.parent, ignore_errors=True)
-        text = str(err).replace(f"{folder}/", "uploaded ").replace(str(folder), "the upload")
-        st.session_state["_upload_error"] = f"Upload rejected: {text}"
+        path, label = _accept(files)
+    except CheckpointError as err:
+        st.session_state["_upload_error"] = f"Upload rejected: {err}"
+        if not isinstance(err, IncompleteUpload):
+            _release(files)
         return
+    _release(files)
     st.session_state.pop("_upload_error", None)
-    uploads.pop(str(path), None)
-    uploads[str(path)] = _described(f"{name} (upload)", model.kind, model.latent_dim)
+    uploads.pop(path, None)
+    uploads[path] = label
     while len(uploads) > KEPT_UPLOADS:
         shutil.rmtree(Path(old := next(iter(uploads))).parent, ignore_errors=True)
         del uploads[old]
-    st.session_state["checkpoint"] = str(path)  # before the picker exists, so this is allowed
+    st.session_state["checkpoint"] = path  # before the picker exists, so this is allowed
+
+
+def _accept(files) -> tuple[str, str]:
+    """(path, picker label) of a valid upload, unpacked and loaded as the pages will; its folder
+    is named by the one rule (aecore.checkpoint.names): a .zip's name, else its model's own
+    (onnx.json's name, config.json's title), else upload-<digest>, unique among the picker's."""
+    digest = _digest(files)
+    st.session_state["_upload_root"] = upload_root()
+    fallback = f"upload-{digest[:6]}"
+    zipped = len(files) == 1 and files[0].name.lower().endswith(".zip")
+    folder = Path(upload_root()) / digest / fallback
+    uploads = _uploads()
+    for same in [p for p in uploads if Path(p).parent == folder.parent]:  # the same files again: anew
+        del uploads[same]
+    shutil.rmtree(folder.parent, ignore_errors=True)
+    try:
+        unpack_upload({f.name: f.getvalue() for f in files}, folder)
+        model = (ckpt := load_checkpoint(folder)).model  # strictly: what the pages will load
+    except CheckpointError as err:  # name the uploaded file, not our temp folder
+        shutil.rmtree(folder.parent, ignore_errors=True)
+        text = str(err).replace(f"{folder}/", "uploaded ").replace(str(folder), "the upload")
+        raise type(err)(text) from None
+    own = Path(files[0].name).name[:-4] if zipped else str((ckpt.config.get("about") or {}).get("title") or "")
+    name = unique_name(name_from(own, fallback), taken_names())
+    if name != folder.name:
+        folder = folder.rename(folder.with_name(name))
+    return str(folder), _described(name, "upload", model.kind, model.latent_dim)
+
+
+def _release(files) -> None:
+    upload_memory.release(files)
+    st.session_state["_upload_released"] = True
 
 
 def forget_upload() -> None:
-    """The uploader was emptied: its next file is a new upload."""
+    """The uploader holds no file: its next file is a new upload. Unless this session let go of
+    the files itself (they were read): the uploader still shows them, so their message stays."""
+    if st.session_state.get("_upload_released"):
+        return
     st.session_state.pop("_upload_done", None)
     st.session_state.pop("_upload_error", None)

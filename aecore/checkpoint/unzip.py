@@ -15,6 +15,10 @@ METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what every zip tool writ
 AGAIN = "zip the checkpoint folder again with a standard zip tool"
 
 
+DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError,
+           NotImplementedError, struct.error, OverflowError)  # what a broken archive raises in zipfile
+
+
 class UnzipError(ValueError):
     """A .zip that cannot be unpacked safely; the message says what is wrong with it."""
 
@@ -64,12 +68,26 @@ def _copy(z: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, limit: int) -
     return size
 
 
+def listing(data: bytes) -> list[str]:
+    """The names of the files (not folders) in the zip `data`, for a message; UnzipError as unzip's."""
+    _check_entries(data)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return [i.filename[:80] for i in z.infolist() if i.filename and not i.filename.endswith("/")]
+    except DAMAGED as e:
+        raise UnzipError(f"the uploaded .zip is damaged ({str(e)[:120]}); {AGAIN}") from None
+
+
+def _check_entries(data: bytes) -> None:
+    if data.count(b"PK\x01\x02") > MAX_ENTRIES:  # an upper bound on the index's entries
+        raise UnzipError(f"the .zip holds more than {MAX_ENTRIES:,} entries; zip only the checkpoint folder")
+
+
 def unzip(data: bytes, limits: dict[str, int], total: int, dest: Path) -> list[str]:
     """Write each member of the zip `data` whose base name is a key of `limits` into the folder
     `dest` (which must exist) under that base name, each at most limits[name] bytes and all
     together at most `total`. Returns the names written; members of other names are not read."""
-    if data.count(b"PK\x01\x02") > MAX_ENTRIES:  # an upper bound on the index's entries
-        raise UnzipError(f"the .zip holds more than {MAX_ENTRIES:,} entries; zip only the checkpoint folder")
+    _check_entries(data)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             chosen = _choose(z.infolist(), set(limits))
@@ -79,6 +97,5 @@ def unzip(data: bytes, limits: dict[str, int], total: int, dest: Path) -> list[s
             return list(chosen)
     except UnzipError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError,
-            NotImplementedError, struct.error, OverflowError) as e:
+    except DAMAGED as e:
         raise UnzipError(f"the uploaded .zip is damaged ({str(e)[:120]}); {AGAIN}") from None
