@@ -36,7 +36,13 @@ def ensure_frame() -> None:
 
 
 def message(err: Exception) -> str:
-    """A short message that says what to do; the traceback goes to the server log only."""
+    """A short message that says what to do, without the server's folders in a hosted demo
+    (ui.text.without_paths); the traceback goes to the server log only."""
+    from ui.text import without_paths
+    return without_paths(_message(err))
+
+
+def _message(err: Exception) -> str:
     from aecore.checkpoint import CheckpointError  # here: app.py's server start imports this module,
     from aecore.data import DataError              # and must not wait for torch
     from aecore.pictures.images import ImageError

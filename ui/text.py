@@ -27,3 +27,14 @@ def with_article(noun: str) -> str:
     """'a digit', 'an image': the noun with its indefinite article (by its first letter, enough
     for the nouns a dataset calls its items)."""
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
+_PATH = re.compile(r"(?<![\w.~])(?:~|/)[^\s'\"`:;,()]*/([^\s'\"`:;,()/]+)")
+
+
+def without_paths(text: str) -> str:
+    """`text` with every absolute path shortened to its last part ('/srv/cache/aecore/trained/x'
+    -> 'x'), when the app runs as a hosted demo (AECORE_DEMO=1): a visitor learns nothing of the
+    server's folders from a message. Elsewhere the text as it is: a local user needs the path."""
+    import os
+    return _PATH.sub(r"\1", text) if os.environ.get("AECORE_DEMO") == "1" else text

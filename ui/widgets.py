@@ -11,6 +11,7 @@ import streamlit as st
 from aecore.data import DataError, datasets, default_dataset
 from ui import cached, checkpoints, touch
 from ui.frame import ensure_frame
+from ui.text import plain, without_paths
 
 
 def demo() -> bool:
@@ -37,7 +38,9 @@ def sidebar() -> None:
     with st.sidebar:
         st.selectbox("Checkpoint", paths, format_func=checkpoints.label, key="checkpoint",
                      placeholder="no checkpoint yet: upload one",
-                     help=f"Valid checkpoint folders in {checkpoints.checkpoint_dir()}, plus your uploads.")
+                     help="The explorer's checkpoints (zoo), those trained here, and your uploads." if demo() else
+                          f"Valid checkpoint folders in {checkpoints.checkpoint_dir()}, those the Train page saved "
+                          f"in {checkpoints.trained_dir()}, and your uploads.")
         st.file_uploader("Upload a checkpoint", type=["json", "safetensors", "onnx", "data", "zip"],
                          accept_multiple_files=True, key="upload",
                          help="config.json + model.safetensors of one checkpoint, or your own model as "
@@ -50,7 +53,7 @@ def sidebar() -> None:
         if skipped:
             with st.expander(f"Skipped checkpoints ({len(skipped)})"):
                 for folder, reason in skipped:
-                    st.caption(f"**{folder}**: {reason}")
+                    st.caption(f"**{plain(folder)}**: {plain(without_paths(reason))}")
         touch.hover_before_tap()
 
 
@@ -74,7 +77,7 @@ def dataset_picker(path: str | None) -> None:
             here = "; here " + ", ".join(f"{cached.size(chosen, s):,} {s}" for s in ("train", "test"))
         except DataError:  # the page says what is wrong with the files
             here = ""
-        st.caption(datasets()[chosen].description + here)
+        st.caption(plain(without_paths(datasets()[chosen].description)) + here)
     elif own_spec is not None and chosen == own_spec.stand_in:
         st.caption(_standing_in(own, chosen))
     else:
@@ -93,8 +96,8 @@ def context() -> Context | None:
     ensure_frame()  # a deep link right after start runs a page without app.py
     path = st.session_state.get("checkpoint")
     if not path or path not in checkpoints.available():
-        st.info(f"No checkpoint to show: pick or upload a checkpoint in the sidebar (train one "
-                f"with `python -m aecore train --out {checkpoints.checkpoint_dir()}/NAME`).")
+        st.info("No checkpoint to show: pick or upload a checkpoint in the sidebar" +
+                ("." if demo() else f" (train one with `python -m aecore train --out {checkpoints.checkpoint_dir()}/NAME`)."))
         return None
     return Context(path, st.session_state.get("dataset") or "mnist-sample",
                    int(st.session_state.get("seed") or 0))
