@@ -4,13 +4,14 @@ page's replay. The training thread is paced by the test: it waits after each epo
 test has looked, so every epoch is seen whatever the machine's speed."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from factories import CKPT_2D, train_tiny
+from factories import CKPT_2D, CKPT_16D, train_tiny
 from test_app import assert_clean, charts, values
 
 from aecore.checkpoint import load_checkpoint
@@ -145,14 +146,116 @@ def test_a_bad_name_is_refused_with_what_to_use(open_page, pace):
     assert job_of(at) is None
 
 
-def test_the_demo_bounds_what_it_trains(open_page, pace, monkeypatch):
+def test_the_demo_bounds_what_it_trains_and_shows_no_host_path(open_page, pace, monkeypatch, tmp_path):
     monkeypatch.setenv("AECORE_DEMO", "1")
     at = open_page(TRAIN, CKPT_2D)
     assert_clean(at)
     assert at.selectbox(key="train_dataset").options == ["mnist-sample"]
     assert at.selectbox(key="train_body").options == ["mlp"]
     assert at.number_input(key="train_latent_dim").max == 16 and at.number_input(key="train_epochs").max == 10
-    assert "Hosted demo" in at.caption[0].value and "session-" in at.caption[0].value  # a folder per session
+    assert "Hosted demo" in at.caption[0].value
+    shown = " ".join(e.value for e in [*at.caption, *at.markdown, *at.info, *at.warning, *at.success])
+    assert str(tmp_path) not in shown and "session-" not in shown and "/" not in at.caption[0].value
+
+
+@pytest.mark.parametrize("setting, value, part", [("umap_warm_epochs", 1000, "warm start 1,01"),
+                                                  ("umap_edges_per_image", 100.0, "epochs 2,020")])
+def test_the_demo_refuses_a_training_whose_settings_cost_too_much(open_page, pace, monkeypatch, setting, value, part):
+    """Each kind's own settings scale its cost: 1,000 warm-start epochs ran 1,010 epochs in the
+    demo, and 100 edges per image cost 58 s an epoch, under the 10-epoch cap."""
+    monkeypatch.setenv("AECORE_DEMO", "1")
+    at = open_page(TRAIN, CKPT_2D)
+    at.selectbox(key="train_kind").set_value("umap").run()
+    assert any("Cost: about 22 plain epochs of work; the demo trains up to 100" in c.value for c in at.caption)
+    at.number_input(key=f"train_umap_{setting}").set_value(value).run()
+    at.button(key="train_start").click().run()
+    assert_clean(at)
+    refusal = at.warning[0].value
+    assert "this training would cost about" in refusal and part in refusal and f"lower epochs, " in refusal
+    assert setting in refusal and job_of(at) is None
+    assert not any("Cost: about 22 " in c.value for c in at.caption)  # the caption follows the settings
+
+
+def test_a_demo_training_is_bounded_whatever_values_a_client_sends(app_env, tmp_path):
+    from ui.train_widgets import DEMO_LIMITS, LIMITS, check_limits
+    from ui.training import Request
+    from aecore.config import TrainConfig
+    ask = lambda model, **t: Request(ModelConfig.from_flat(model), TrainConfig(**t), "x", tmp_path, "me")  # noqa: E731
+    with pytest.raises(ValueError, match="up to 10 epochs"):
+        check_limits(ask({"kind": "plain"}, epochs=200), DEMO_LIMITS)
+    with pytest.raises(ValueError, match="codes up to 16-D"):
+        check_limits(ask({"kind": "plain", "latent_dim": 64}), DEMO_LIMITS)
+    with pytest.raises(ValueError, match="lower epochs, code size"):
+        check_limits(ask({"kind": "contractive", "latent_dim": 16, "hidden": [2048, 1024]}, epochs=10), DEMO_LIMITS)
+    for kind in ("plain", "denoising", "sparse", "contractive", "vae", "neighbour", "umap"):  # defaults fit
+        check_limits(ask({"kind": kind, "latent_dim": 16}, epochs=10), DEMO_LIMITS)
+    check_limits(ask({"kind": "umap", "umap_warm_epochs": 1000}, epochs=200), LIMITS)  # a host's own server: no cost cap
+
+
+def test_a_training_stops_when_its_time_is_up(app_env, tmp_path):
+    from ui import training
+    trainer = training.Trainer()
+    job = trainer.submit(training.Request(ModelConfig(hidden=[16]), training.TrainConfig(epochs=3), "late", tmp_path,
+                                          "me", seconds=0.0))
+    trainer.join(120)
+    assert job.timed_out and job.state == "failed" and "the demo's time limit (0 s) ended it" in job.error
+    assert not (tmp_path / "late").exists()
+
+
+def test_a_name_of_the_zoo_is_refused_and_the_picker_says_where_each_checkpoint_comes_from(open_page, pace):
+    """A training named like a zoo checkpoint put a second identical entry in the picker and took
+    the zoo's place on the Leaderboard and as Compare's default."""
+    at = start(open_page, epochs=1, name=CKPT_2D)
+    assert_clean(at)
+    assert at.warning[0].value == f"{CKPT_2D} is the name of a checkpoint in the zoo: pick another name"
+    assert job_of(at) is None
+    labels = at.sidebar.selectbox(key="checkpoint").options
+    assert [label.split(" · ")[0] for label in labels] == [f"{CKPT_2D} (zoo)", f"{CKPT_16D} (zoo)"]
+
+
+def test_training_again_under_a_name_asks_before_it_replaces_the_checkpoint(open_page, pace, tmp_path):
+    train_tiny(tmp_path / "trained", "again", ModelConfig(kind="plain", latent_dim=2, hidden=[64]),
+               {"title": "again"}, epochs=2, evaluate=False)
+    at = open_page(TRAIN, CKPT_2D)
+    labels = at.sidebar.selectbox(key="checkpoint").options
+    assert "again (trained here) · plain · 2-D" in labels and len(labels) == 3
+    at.number_input(key="train_epochs").set_value(1)
+    at.text_input(key="train_name").input("again")
+    at.button(key="train_start").click().run()
+    assert_clean(at)
+    assert "A checkpoint named **again** was trained here already" in at.warning[0].value
+    assert job_of(at) is None, "nothing starts before the visitor answers"
+    at.button(key="train_keep").click().run()
+    assert not at.warning and job_of(at) is None
+    at.button(key="train_start").click().run()
+    at.button(key="train_replace").click().run()
+    assert_clean(at)
+    wait_for(lambda: job_of(at) is not None and job_of(at).epoch == 1, "the replacing training's epoch")
+    pace.next()
+    wait_for(lambda: job_of(at).finished, "the replacing training to be saved")
+    assert len(load_checkpoint(tmp_path / "trained" / "again").config["history"]) == 1  # the new one, not the old 2
+
+
+def test_a_closed_tab_cancels_its_waiting_training_and_the_demo_deletes_its_checkpoints(open_page, pace, monkeypatch):
+    """Five demo tabs that closed while they waited trained anyway and left their checkpoints in
+    folders nothing listed or deleted."""
+    import streamlit as st
+    from ui import checkpoints
+    monkeypatch.setenv("AECORE_DEMO", "1")
+    first = start(open_page, epochs=2, name="first")
+    wait_for(lambda: job_of(first).epoch == 1, "the first training's epoch 1")
+    second = start(open_page, epochs=1, name="second")
+    assert job_of(second).state == "queued"
+    folders = [Path(s.session_state["_session_id"]) for s in (first, second)]
+    st.cache_resource.clear()  # what Streamlit does to the sessions' resources as their tabs close
+    from ui.training import trainer
+    assert trainer().line()[1] == [], "the closed tab's training left the line"
+    assert job_of(second) is None and job_of(first) is None
+    pace.next()
+    trainer().join(120)
+    trained = Path(os.environ["AECORE_TRAINED_DIR"])
+    assert not [p for p in trained.rglob("*") if p.is_file()], "nothing trained by a closed tab is kept"
+    assert not any((trained / f"session-{f}").exists() for f in folders)
 
 
 def test_each_kind_offers_its_own_settings_with_the_config_defaults(open_page, pace):
@@ -204,11 +307,14 @@ def test_the_line_refuses_a_second_request_of_a_session_and_a_full_line(monkeypa
     hold = threading.Event()
     monkeypatch.setattr(training.Trainer, "_train_and_save", lambda self, job: hold.wait(30))
     trainer = training.Trainer()
-    ask = lambda owner: training.Request(ModelConfig(), training.TrainConfig(), "x", tmp_path, owner)  # noqa: E731
+    ask = lambda owner, name=None: training.Request(ModelConfig(), training.TrainConfig(), name or f"x-{owner}",  # noqa: E731
+                                                    tmp_path, owner)
     try:
         assert trainer.submit(ask("a")).state == "running"
         with pytest.raises(training.Busy, match="stop it first"):
             trainer.submit(ask("a"))
+        with pytest.raises(training.Busy, match="another training will save a checkpoint named x-a"):
+            trainer.submit(ask("b", "x-a"))  # two visitors of a shared folder, one name
         for i in range(training.MAX_WAITING):
             assert trainer.submit(ask(f"w{i}")).state == "queued"
         with pytest.raises(training.Busy, match="already waiting"):

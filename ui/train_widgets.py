@@ -3,30 +3,39 @@ server's training (ui/training.py): a fragment that reruns every POLL_S seconds 
 runs or waits, so only it, not the whole page, is redrawn.
 
 The hosted demo (AECORE_DEMO=1) bounds what can be trained: the bundled sample, the mlp body,
-codes of at most 16 dimensions, at most 10 epochs (seconds each), and every visitor's models in a
-folder of their own session.
+codes of at most 16 dimensions, at most 10 epochs, a cost (aecore.train.cost: every setting that
+scales it) of at most 100 plain epochs, and 3 minutes of training; every visitor's models are in
+a folder of their own session, deleted with it.
+
+A checkpoint's name is unique: not a zoo checkpoint's, not one of the session's uploads; training
+again under the name of one trained here asks first.
 """
 from __future__ import annotations
 
 import inspect
 import re
 from dataclasses import fields
+from pathlib import Path
 
 import streamlit as st
 
 from aecore.config import KIND_OPTIONS, ModelConfig, TrainConfig
 from aecore.data import load_dataset
+from aecore.latent.projections import axis_names, default_method, map_caption
 from aecore.models.penalties import SPARSITY
 from aecore.pictures import plots
 from aecore.pictures.noise import NOISES
+from aecore.train.cost import scaled_by, training_cost
 from ui import cached, checkpoints
 from ui.training import Busy, Job, Request, trainer
-from aecore.latent.projections import axis_names, default_method, map_caption
 
 POLL_S = 1.0
 CHOICES = {"noise": list(NOISES), "sparsity": list(SPARSITY)}  # option fields that name a registry entry
-DEMO_LIMITS = {"datasets": ["mnist-sample"], "bodies": ["mlp"], "latent_dim": 16, "epochs": 10}
-LIMITS = {"datasets": None, "bodies": ["mlp", "conv"], "latent_dim": 64, "epochs": 200}
+# cost: plain epochs of work (aecore.train.cost), ~0.3 s each on one core: every kind at its
+# defaults fits at 10 epochs and 16-D (contractive, the dearest, costs 88); seconds: stopped then
+DEMO_LIMITS = {"datasets": ["mnist-sample"], "bodies": ["mlp"], "latent_dim": 16, "epochs": 10, "cost": 100,
+               "seconds": 180}
+LIMITS = {"datasets": None, "bodies": ["mlp", "conv"], "latent_dim": 64, "epochs": 200, "cost": None, "seconds": None}
 
 
 def option_help(cls) -> dict[str, str]:
@@ -37,7 +46,8 @@ def option_help(cls) -> dict[str, str]:
 
 def kind_options(kind: str, columns) -> None:
     """One widget per setting of the kind (aecore.config.KIND_OPTIONS), keyed train_<kind>_<field>,
-    its default the config's."""
+    its default the config's (a UMAP model's, with its 0 warm-start epochs and its flag, crashed
+    the page while every whole number started at 1)."""
     cls = KIND_OPTIONS[kind]
     helps = option_help(cls)
     for i, f in enumerate(fields(cls)):
@@ -45,8 +55,10 @@ def kind_options(kind: str, columns) -> None:
         if f.name in CHOICES:
             column.selectbox(label, CHOICES[f.name], index=CHOICES[f.name].index(f.default), key=key,
                              help=helps.get(f.name))
-        elif isinstance(f.default, int):
-            column.number_input(label, 1, 1000, f.default, 1, key=key, help=helps.get(f.name))
+        elif isinstance(f.default, bool):
+            column.checkbox(label, f.default, key=key, help=helps.get(f.name))
+        elif isinstance(f.default, int):  # the config's own rule refuses what it does not allow, at Start
+            column.number_input(label, 0, 1000, f.default, 1, key=key, help=helps.get(f.name))
         else:
             column.number_input(label, 0.0, 1000.0, float(f.default), 0.01, "%.3f", key=key,
                                 help=helps.get(f.name))
@@ -71,28 +83,88 @@ def form(demo: bool) -> None:
     c[2].number_input("Seed", 0, 2**31 - 1, 0, 1, key="train_seed",
                       help="weights, shuffling, noise: the same seed trains the same model")
     c[3].text_input("Checkpoint name", f"my-{kind}-{latent_dim}d", max_chars=64, key="train_name")
+    if demo:
+        try:
+            cost = sum(training_cost(*_configs(st.session_state)).values())
+            st.caption(f"Cost: about {cost:,.0f} plain epochs of work; the demo trains up to {limits['cost']} "
+                       "(about 30 s on one core).")
+        except ValueError:  # a setting the model config refuses: Start says which
+            pass
 
 
-def request(state) -> Request:
-    """The Request the form's widgets (in `state`, the session state) describe."""
+def _configs(state) -> tuple[ModelConfig, TrainConfig]:
     kind = state["train_kind"]
     options = {f.name: state[f"train_{kind}_{f.name}"] for f in fields(KIND_OPTIONS[kind])}
     model = ModelConfig(kind=kind, body=state["train_body"], latent_dim=int(state["train_latent_dim"]),
                         recon=state["train_recon"], options=options)
     training = TrainConfig(dataset=state["train_dataset"], epochs=int(state["train_epochs"]),
                            seed=int(state["train_seed"]))
-    return Request(model, training, state["train_name"].strip(), checkpoints.trained_dir(), checkpoints.session_id())
+    return model, training
 
 
-def submit() -> None:
+def request(state, demo: bool = False) -> Request:
+    """The Request the form's widgets (in `state`, the session state) describe, checked against
+    the limits (the demo's, whatever values a client sends) and the names already taken;
+    ValueError says what to change."""
+    model, training = _configs(state)
+    limits = DEMO_LIMITS if demo else LIMITS
+    r = Request(model, training, state["train_name"].strip(), checkpoints.trained_dir(), checkpoints.session_id(),
+                seconds=limits["seconds"])
+    check_limits(r, limits)
+    check_name_free(r.name)
+    return r
+
+
+def check_limits(r: Request, limits: dict) -> None:
+    """ValueError when `r` asks for more than `limits` allow, its cost included."""
+    m, t = r.model, r.training
+    if (limits["datasets"] and t.dataset not in limits["datasets"]) or m.body not in limits["bodies"] \
+            or m.latent_dim > limits["latent_dim"] or t.epochs > limits["epochs"]:
+        raise ValueError(f"this server trains {', '.join(limits['datasets'] or ['any dataset'])} with the "
+                         f"{' or '.join(limits['bodies'])} body, codes up to {limits['latent_dim']}-D and up to "
+                         f"{limits['epochs']} epochs")
+    cost = training_cost(m, t)
+    if limits["cost"] and (total := sum(cost.values())) > limits["cost"]:
+        parts = ", ".join(f"{part} {value:,.0f}" for part, value in cost.items())
+        raise ValueError(f"this training would cost about {total:,.0f} plain epochs of work ({parts}); the demo "
+                         f"trains up to {limits['cost']}: lower {', '.join(['epochs', *scaled_by(m)])}")
+
+
+def check_name_free(name: str) -> None:
+    """ValueError when `name` is a zoo checkpoint's or one of this session's uploads."""
+    if name in checkpoints.zoo_names():
+        raise ValueError(f"{name} is the name of a checkpoint in the zoo: pick another name")
+    if name in {Path(p).name for p in checkpoints.uploads()}:
+        raise ValueError(f"{name} is the name of one of your uploads: pick another name")
+
+
+def submit(demo: bool = False, replace: str = "") -> None:
     """Start's callback: it reads the widgets as they are now (a value typed just before the click
     included) and counts in AppTest too, where each run starts twice. The request starts or waits
-    in line; a refusal is kept for the page to show."""
+    in line; a refusal is kept for the page to show. A name this server has trained under already
+    is replaced only when `replace` is that name (the page asks first)."""
+    st.session_state.pop("_train_confirm", None)
     try:
-        trainer().submit(request(st.session_state))
+        r = request(st.session_state, demo)
+        if (r.folder / r.name).exists() and replace != r.name:
+            st.session_state["_train_confirm"] = r.name
+            return
+        trainer().submit(r)
         st.session_state.pop("_train_refused", None)
     except (Busy, ValueError) as err:
         st.session_state["_train_refused"] = str(err)
+
+
+def confirm(demo: bool) -> None:
+    """The question submit() left: replace the checkpoint of that name, or keep it."""
+    name = st.session_state.get("_train_confirm")
+    if not name or name != st.session_state.get("train_name", "").strip():
+        return
+    st.warning(f"A checkpoint named **{name}** was trained here already. Train again and replace it, "
+               "or pick another name?")
+    c = st.columns(4)
+    c[0].button(f"Replace {name}", key="train_replace", on_click=submit, args=(demo, name))
+    c[1].button("Keep it", key="train_keep", on_click=st.session_state.pop, args=("_train_confirm", None))
 
 
 def line_text(waiting: list[str], owner: str) -> str:
@@ -110,14 +182,14 @@ def _signature(owner: str) -> tuple:
     return (mine and (mine.id, mine.state), current is not None)
 
 
-def live(owner: str) -> None:
+def live(owner: str, demo: bool = False) -> None:
     """The server's training as this session sees it; polls while anything runs or waits."""
     st.session_state["_train_drawn"] = signature = _signature(owner)
     polling = signature[1] or (signature[0] is not None and signature[0][1] in ("queued", "running", "measuring"))
-    st.fragment(_live, run_every=POLL_S if polling else None)(owner)
+    st.fragment(_live, run_every=POLL_S if polling else None)(owner, demo)
 
 
-def _live(owner: str) -> None:
+def _live(owner: str, demo: bool) -> None:
     if _signature(owner) != st.session_state.get("_train_drawn"):
         st.rerun()  # started, finished or freed: the whole page changes (form, picker)
     mine, (current, waiting) = trainer().mine(owner), trainer().line()
@@ -133,7 +205,7 @@ def _live(owner: str) -> None:
         st.button("Leave the line", key="train_leave", on_click=trainer().stop, args=(owner,))
         return
     if mine.finished:
-        result(mine)
+        result(mine, demo)
     else:
         progress(mine, waiting)
     charts(mine)
@@ -164,15 +236,18 @@ def _open(path: str, page: str) -> None:
     st.session_state["checkpoint"], st.session_state["_train_goto"] = path, page
 
 
-def result(job: Job) -> None:
-    """Saved (with what to do next) or failed (why), and a way back to the form."""
+def result(job: Job, demo: bool = False) -> None:
+    """Saved (with what to do next; where, except in the demo, which shows no host path) or
+    failed (why), and a way back to the form."""
     if st.session_state.get("_train_goto"):
         st.switch_page(st.session_state.pop("_train_goto"))
     outcome = st.container(key="train_outcome")  # its times and folder differ from run to run
     if job.path is not None:
-        how = "stopped; it keeps" if job.stopped else "finished"
+        how = ("reached the demo's time limit; it keeps" if job.timed_out else
+               "stopped; it keeps" if job.stopped else "finished")
+        where = "for this browser tab" if demo else f"in {job.path.parent}"
         outcome.success(f"**{job.request.name}** {how} {job.epoch} epoch{'s' * (job.epoch != 1)} "
-                   f"({job.seconds:.1f} s) and is saved in {job.path.parent}: pick it in the sidebar.")
+                        f"({job.seconds:.1f} s) and is saved {where}: pick it in the sidebar.")
     else:
         outcome.error(f"Training **{job.request.name}** did not finish: {job.error}")
     c = st.columns(3)
@@ -189,9 +264,9 @@ def _figures(job_id: int, epoch: int, _job: Job) -> tuple:
     (shared, never mutated: st.plotly_chart only serialises them). The map's layout.meta names its
     epoch, for whoever reads the drawn chart (the browser tests: its caption may be drawn first)."""
     r, d = _job.request, _job.request.model.latent_dim
-    classes = load_dataset(r.training.dataset, "test").classes
-    latent_map = plots.latent_scatter(_job.maps[epoch - 1], _job.index, _job.labels, classes, height=440,
-                                      axis_names=axis_names(default_method(d), d))
+    test = load_dataset(r.training.dataset, "test")
+    latent_map = plots.latent_scatter(_job.maps[epoch - 1], _job.index, _job.labels, test.classes, height=440,
+                                      axis_names=axis_names(default_method(d), d), label=test.label)
     return plots.loss_curves(_job.history[:epoch]), latent_map.update_layout(meta={"epoch": epoch})
 
 

@@ -8,12 +8,13 @@ thread count is per thread) and a lower scheduling priority (Linux nice 10, for 
 """
 from __future__ import annotations
 
+import atexit
 import copy
 import itertools
 import logging
 import math
 import os
-import re
+import shutil
 import threading
 import time
 from collections import deque
@@ -24,6 +25,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from aecore.checkpoint.names import check_name
 from aecore.config import ModelConfig, TrainConfig
 from aecore.data import DataError, split_size
 from aecore.measure.evaluate import evaluate
@@ -34,7 +36,6 @@ MAX_WAITING = 4        # requests in line behind the running one
 EVAL_TEST = 1000       # test images metrics.json is measured on (seconds, not minutes, on full MNIST)
 KEEP_FINISHED = 64     # finished jobs remembered (one per session) for their page to show
 NICE = 10
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 JOB_IDS = itertools.count(1)  # unique in the process, even across Trainers (the figure cache's key)
 
 
@@ -49,6 +50,7 @@ class Request:
     name: str      # the checkpoint folder's name
     folder: Path   # saved as folder / name
     owner: str     # the session that asked (ui.checkpoints.session_id)
+    seconds: float | None = None  # the most training time it may take (the demo's), then it stops
 
 
 @dataclass
@@ -65,6 +67,8 @@ class Job:
     index: np.ndarray | None = None   # the subset's indices in the test split
     labels: np.ndarray | None = None  # and their labels
     stopped: bool = False   # a stop ended it (the last finished epoch was kept)
+    timed_out: bool = False  # the request's time ran out (the last finished epoch was kept)
+    discard: bool = False   # its session ended: whatever it trains is thrown away, not saved
     error: str = ""
     path: Path | None = None  # the saved checkpoint
     seconds: float = 0.0      # training time
@@ -79,14 +83,6 @@ class Job:
         out = copy.copy(self)
         out.history, out.maps = list(self.history), list(self.maps)
         return out
-
-
-def check_name(name: str) -> str:
-    """A checkpoint folder name: letters, digits, '.', '_', '-', at most 64, not hidden."""
-    if not NAME.fullmatch(name or ""):
-        raise ValueError(f"checkpoint name {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
-                         "starting with a letter or digit")
-    return name
 
 
 def batches_per_epoch(training: TrainConfig) -> int:
@@ -125,6 +121,9 @@ class Trainer:
                 raise Busy("this session already has a training running or waiting: stop it first")
             if self.current is not None and len(self.waiting) >= MAX_WAITING:
                 raise Busy(f"{MAX_WAITING} trainings are already waiting: try again in a few minutes")
+            target = request.folder / request.name
+            if any(j.request.folder / j.request.name == target for j in self._unfinished()):
+                raise Busy(f"another training will save a checkpoint named {request.name}: pick another name")
             job = Job(request, next(JOB_IDS))
             self._remember(job)
             if self.current is None:
@@ -132,6 +131,9 @@ class Trainer:
             else:
                 self.waiting.append(job)
             return job
+
+    def _unfinished(self) -> list[Job]:  # with the lock held
+        return ([self.current] if self.current else []) + list(self.waiting)
 
     def _remember(self, job: Job) -> None:
         self.latest.pop(job.request.owner, None)
@@ -152,7 +154,8 @@ class Trainer:
         try:
             self._train_and_save(job)
         except TrainingStopped:
-            job.error = "stopped before the first epoch finished: nothing was saved"
+            job.error = ("its browser tab closed: nothing was saved" if job.discard else
+                         f"{self._why_stopped(job)} before the first epoch finished: nothing was saved")
         except (TrainingError, DataError, ValueError, OSError) as err:
             job.error = str(err)
         except Exception as err:  # noqa: BLE001 -- the page shows a message, the log the traceback
@@ -164,6 +167,8 @@ class Trainer:
                 self.current = None
                 if self.waiting:
                     self._start(self.waiting.popleft())
+            if job.discard:  # its session ended while it ran: nothing it made is kept
+                shutil.rmtree(job.request.folder, ignore_errors=True)
 
     def _train_and_save(self, job: Job) -> None:
         r = job.request
@@ -171,10 +176,14 @@ class Trainer:
         recorder = Recorder(r.training.dataset, every_epoch=True)  # the page redraws the map after each epoch
         job.index, job.labels = recorder.index, recorder.labels
         losses: list[float] = []
+        deadline = time.monotonic() + r.seconds if r.seconds is not None else math.inf
 
         def on_batch(loss: float) -> None:
             losses.append(loss)
             job.batch, job.running_loss = len(losses), sum(losses) / len(losses)
+            if time.monotonic() > deadline and not job.stop.is_set():  # the request's time is up
+                job.timed_out = True
+                job.stop.set()
 
         def on_epoch(record: dict) -> None:
             with self.lock:
@@ -184,12 +193,35 @@ class Trainer:
             losses.clear()
 
         result = train(r.model, r.training, on_epoch=on_epoch, on_batch=on_batch, recorder=recorder, stop=job.stop)
+        if job.discard:
+            raise TrainingStopped("its browser tab closed: nothing was saved")
         job.stopped, job.seconds, job.state = result.stopped, result.seconds, "measuring"
         metrics = evaluate(result.model, r.training.dataset, max_test=EVAL_TEST)
         epochs = len(result.history)
         about = {"title": r.name, "purpose": f"trained on the Train page: {epochs} epoch{'s' * (epochs != 1)} "
                  f"on {r.training.dataset}, seed {r.training.seed}{' (stopped early)' if result.stopped else ''}"}
         job.path = save_result(r.folder / r.name, result, r.training, metrics, about)
+
+    @staticmethod
+    def _why_stopped(job: Job) -> str:
+        return f"the demo's time limit ({job.request.seconds:.0f} s) ended it" if job.timed_out else "stopped"
+
+    def end_session(self, owner: str, folder: Path | None = None) -> None:
+        """The session `owner` ended (its tab closed). Its waiting training leaves the line and its
+        running one stops, keeping its finished epochs; given its own checkpoint `folder` (the
+        demo's, which goes with the session), what it trained is thrown away and the folder is
+        deleted, now or once its training has stopped."""
+        with self.lock:
+            job = self.latest.pop(owner, None)
+            running = job is not None and job is self.current
+            if job is not None and job in self.waiting:
+                self.waiting.remove(job)
+                job.state, job.error = "failed", "its browser tab closed before it started"
+            if running:
+                job.discard = folder is not None
+                job.stop.set()
+        if folder is not None and not running:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def stop(self, owner: str) -> None:
         """Stop this session's training (it keeps the last finished epoch), or leave the line."""
@@ -236,3 +268,33 @@ class Trainer:
 def trainer() -> Trainer:
     """The server's Trainer, shared by every session."""
     return Trainer()
+
+
+_session_folders: set[Path] = set()  # the demo's per-session checkpoint folders of this process, for the exit
+
+
+def _session_ended(watched: tuple[Trainer, str, Path | None]) -> None:
+    trainer_, owner, folder = watched
+    _session_folders.discard(folder)
+    trainer_.end_session(owner, folder)
+
+
+@st.cache_resource(scope="session", on_release=_session_ended, show_spinner=False)
+def _watch(owner: str, folder: str | None) -> tuple[Trainer, str, Path | None]:
+    if folder:
+        _session_folders.add(Path(folder))
+    return trainer(), owner, Path(folder) if folder else None
+
+
+def watch_session(owner: str, folder: Path | None) -> None:
+    """In every run of the Train page: when this session ends (Streamlit releases its
+    session-scoped resources as its tab closes), its training waiting in line is cancelled, its
+    running one stopped, and `folder` (the demo's per-session checkpoints; None elsewhere)
+    deleted with whatever it trained."""
+    _watch(owner, str(folder) if folder else None)
+
+
+@atexit.register
+def _remove_session_folders() -> None:  # on_release is not called when the server stops
+    for folder in list(_session_folders):
+        shutil.rmtree(folder, ignore_errors=True)
