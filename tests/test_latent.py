@@ -272,3 +272,21 @@ def test_a_dense_map_draws_smaller_dots_and_a_small_one_full_size():
     assert sizes(500) == sizes(10_000) == {5}
     (dense,) = sizes(70_000)
     assert 2.5 < dense < 3.5 and sizes(32_699).pop() > dense  # shrinks with the count, not to nothing
+
+
+def test_thumbnails_spread_over_the_map_and_never_overlap():
+    import plotly.graph_objects as go
+
+    from aecore.pictures.plots import THUMB_SIZE, add_thumbnails, thumbnail_points
+    rng = np.random.default_rng(0)
+    xy = np.concatenate([rng.normal(c, 0.3, size=(300, 2)) for c in ((0, 0), (5, 5), (0, 5))])
+    picked = thumbnail_points(xy, grid=8)
+    cell = np.ptp(xy, axis=0) / 8
+    cells = {tuple(np.minimum(((xy[i] - xy.min(axis=0)) / cell).astype(int), 7)) for i in picked}
+    assert 10 <= len(picked) <= 64 and len(cells) == len(picked)  # at most one per cell, over all three clusters
+    gaps = np.abs(xy[picked, None] - xy[None, picked]) / (THUMB_SIZE * cell)
+    assert ((gaps >= 1).any(axis=2) | np.eye(len(picked), dtype=bool)).all()  # no two boxes overlap
+    fig = go.Figure()
+    drawn = add_thumbnails(fig, xy, rng.random((900, 28, 28)), np.repeat([0, 1, 2], 300), grid=8)
+    assert np.array_equal(drawn, picked) and len(fig.layout.images) == len(picked)
+    assert {im.layer for im in fig.layout.images} == {"above"}  # on top of the WebGL points

@@ -84,17 +84,27 @@ def colour_values(path: str, name: str, split: str, colour: str, method: str, se
     return _colour_values(path, name, split, colour, method, int(seed), json.dumps(params, sort_keys=True))
 
 
+class _Imported:
+    """`method in _imported`: has this process imported what a `method` map needs (umap-learn and
+    numba's machine code take seconds the first time)?"""
+
+    def __contains__(self, method: str) -> bool:
+        import sys
+        return {"umap": "umap", "tsne": "sklearn.manifold"}.get(method, "numpy") in sys.modules
+
+
+_imported = _Imported()
+
+
 def projection_work(path: str, name: str, split: str, method: str, seed: int, params: dict) -> jobs.Work | None:
     """The background work that makes this map (ui.jobs), or None for a map made in a moment."""
-    import sys
-
     if method not in ("umap", "tsne"):
         return None
     n, d = cached.codes(path, name, split).shape
     return jobs.Work(key=cache.projection_key(cached.stamp(path), name, split, n, method, int(seed), params),
                      task={"task": "projection", "cost": method, "method": method, "seed": int(seed), "params": params},
                      title=f"{NAMES[method]} of {n:,} {d}-D codes", estimate=cost.seconds(method, n, d, params),
-                     here=cost.seconds(method, n, d, params, started=method != "umap" or "umap" in sys.modules),
+                     here=cost.seconds(method, n, d, params, setup=0 if method in _imported else cost.IMPORT_S[method]),
                      inputs=lambda: cached.codes(path, name, split))
 
 
@@ -104,7 +114,7 @@ def neighbours_work(name: str, split: str) -> jobs.Work:
     n, pixels = len(cached.dataset(name, split)), 784
     return jobs.Work(key=_pixel_knn_key(name, split), task={"task": "knn", "cost": "knn", "k": K},
                      title=f"The {K} nearest images of each of {n:,} images (pixel space)",
-                     estimate=cost.seconds("knn", n, pixels), here=cost.seconds("knn", n, pixels, started=True),
+                     estimate=cost.seconds("knn", n, pixels), here=cost.seconds("knn", n, pixels, setup=0),
                      inputs=lambda: cached.dataset(name, split).images)
 
 
@@ -118,13 +128,14 @@ def needs(path: str, name: str, split: str, method: str, seed: int, params: dict
 
 @per_checkpoint(st.cache_resource(show_spinner=False, max_entries=8))
 def map_figure(path: str, weights: str, name: str, split: str, method: str, seed: int, params_json: str,
-               colour: str, thumbnails: int, backdrop_n: int = 0, shown: tuple | None = None,
+               colour: str, thumbnails: bool, backdrop_n: int = 0, shown: tuple | None = None,
                marked: tuple = (), marks_name: str = "marked", against: str = "", height: int = 620):
     """The latent map's figure for these settings, built once: a rerun for a selection, a click or
     a neighbour query sends the same figure (Streamlit then sends only its hash). Shared: never
-    mutate it. backdrop_n: an n x n decoded backdrop; shown: the classes not greyed; marked:
-    points ringed on top (those selected on another map, one found by index); colour
-    "disagreement" colours by disagreement() with the map `against` (a map_spec)."""
+    mutate it. thumbnails: images on top, one per patch of the map (plots.add_thumbnails);
+    backdrop_n: an n x n decoded backdrop; shown: the classes not greyed; marked: points ringed
+    on top (those selected on another map, one found by index); colour "disagreement" colours by
+    disagreement() with the map `against` (a map_spec)."""
     from aecore.pictures import plots
 
     data, params = cached.dataset(name, split), json.loads(params_json)

@@ -17,28 +17,33 @@ import tempfile
 from pathlib import Path
 
 # A fresh worker process: the interpreter, numpy, scikit-learn, and for UMAP umap-learn with
-# numba's machine code loaded from its disk cache (seconds; more on the very first run).
-START_S = {"umap": 4.0, "tsne": 1.5, "knn": 1.0}
-UMAP_S_PER_POINT = 0.8e-3      # 200 epochs with 15 neighbours, the spectral start and the graph
-TSNE_S_PER_POINT_LOG = 0.6e-3  # per n * log2(n), at perplexity 30 (1,000 iterations)
-KNN_S_PER_PAIR = 1.0e-11       # per (point pair x pixel) of the exact search
+# numba's machine code loaded from its disk cache (more on the very first run, which compiles).
+START_S = {"umap": 3.5, "tsne": 2.5, "knn": 2.5}
+# The same imports in a process that has not made such a map yet (the app's own, for small maps).
+IMPORT_S = {"umap": 3.0, "tsne": 0.5, "knn": 0.3}
+UMAP_S_PER_POINT = 0.85e-3     # 200 epochs with 15 neighbours, the spectral start and the graph
+TSNE_S_PER_POINT_LOG = 1.4e-3  # per n * log2(n), at perplexity 30 (1,000 iterations, one thread)
+KNN_S_PER_PAIR = 8.5e-11       # per (point pair x pixel) of the exact search
 RECENT = 10                    # finished jobs whose speed corrects the estimates
 
 
-def seconds(method: str, n: int, d: int = 2, params: dict | None = None, started: bool = False) -> float:
+def seconds(method: str, n: int, d: int = 2, params: dict | None = None, setup: float | None = None) -> float:
     """Estimated seconds to compute `method` ("umap", "tsne", or "knn": pixel neighbours, with d
-    the pixels per image) for n points; `started`: in a process that has already imported what
-    it needs (no START_S). Methods that take a moment (none, pca) estimate 0."""
-    params = params or {}
-    if method == "umap":
-        work = UMAP_S_PER_POINT * n * params.get("n_neighbors", 15) / 15
-    elif method == "tsne":
-        work = TSNE_S_PER_POINT_LOG * n * math.log2(max(n, 2)) * (0.5 + 0.5 * params.get("perplexity", 30.0) / 30)
-    elif method == "knn":
-        work = KNN_S_PER_PAIR * float(n) * n * d
-    else:
+    the pixels per image) for n points in a fresh worker process; `setup`: the seconds before the
+    work starts instead (0 in a process that has imported what it needs, IMPORT_S in one that
+    has not). Methods that take a moment (none, pca) estimate 0."""
+    if method not in START_S:
         return 0.0
-    return ((0.0 if started else START_S[method]) + work) * speed(method)
+    return (START_S[method] if setup is None else setup) + _work(method, n, d, params or {}) * speed(method)
+
+
+def _work(method: str, n: int, d: int, params: dict) -> float:
+    """The seconds of the work itself on the development machine, without any setup."""
+    if method == "umap":
+        return UMAP_S_PER_POINT * n * params.get("n_neighbors", 15) / 15
+    if method == "tsne":
+        return TSNE_S_PER_POINT_LOG * n * math.log2(max(n, 2)) * (0.5 + 0.5 * params.get("perplexity", 30.0) / 30)
+    return KNN_S_PER_PAIR * float(n) * n * d
 
 
 def _file() -> Path:
@@ -55,19 +60,21 @@ def _read() -> dict:
 
 
 def speed(method: str) -> float:
-    """The median ratio of measured to estimated seconds of this machine's last RECENT jobs of
-    `method` (1.0 before any): how much slower than the development machine it is."""
+    """The median ratio of measured to estimated work (without setup) of this machine's last
+    RECENT jobs of `method` (1.0 before any): how much slower than the development machine."""
     ratios = sorted(r for r in _read().get(method, []) if isinstance(r, (int, float)) and 0.05 < r < 50)
     return float(ratios[len(ratios) // 2]) if ratios else 1.0
 
 
-def record(method: str, estimated: float, measured: float) -> None:
-    """Keep measured / estimated of a finished job (estimated as seconds() said, with the speed
-    then known), for speed(). Unwritable: nothing is kept."""
-    if estimated <= 0 or measured <= 0:
+def record(method: str, n: int, d: int, params: dict | None, measured: float) -> None:
+    """Keep how much slower (or faster) than the development machine a finished worker's work
+    went: its measured seconds, less START_S, over the work's estimate; for speed().
+    Unwritable: nothing is kept."""
+    work = _work(method, n, d, params or {}) if method in START_S else 0.0
+    if work <= 0 or measured <= 0:
         return
     data = _read()
-    data[method] = (data.get(method, []) + [measured / estimated * speed(method)])[-RECENT:]
+    data[method] = (data.get(method, []) + [max(measured - START_S[method], 0.0) / work])[-RECENT:]
     try:
         path = _file()
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")

@@ -10,7 +10,8 @@ FOLDER holds what the app wrote:
   input.npy       the codes (N, d) to project, or the images (N, 28, 28) to search
 and what the worker writes:
   progress.jsonl  one JSON line per report: {"phase": words, "done": int|null, "total": int|null,
-                  "seconds": since start}
+                  "seconds": since start}; with a count, the phase names what is counted
+                  ("layout epoch" 90 of 200, "iteration" 350 of 1,000, "image" 5,000 of 70,000)
   error.txt       why it failed (it then exits with status 1)
 """
 from __future__ import annotations
@@ -90,9 +91,9 @@ class Console(io.TextIOBase):
     def write(self, text: str) -> int:
         for piece in re.split(r"[\r\n]+", text):
             if m := self.EPOCHS.search(piece):
-                self.progress("UMAP's layout: epoch", int(m.group(1)), int(m.group(2)))
+                self.progress("layout epoch", int(m.group(1)), int(m.group(2)))
             elif m := self.ITERATION.search(piece):
-                self.progress("t-SNE: iteration", int(m.group(1)), self.iterations)
+                self.progress("iteration", int(m.group(1)), self.iterations)
             else:
                 for needle, phase in self.PHASES:
                     if needle in piece:
@@ -119,8 +120,8 @@ def run_projection(task: dict, codes: np.ndarray, progress: Progress) -> np.ndar
 def run_knn(task: dict, images: np.ndarray, progress: Progress) -> np.ndarray:
     from .neighbour_lists import knn_lists
 
-    progress("Finding each image's nearest images", 0, len(images))
-    return knn_lists(images, task["k"], lambda done, total: progress("Finding each image's nearest images", done, total))
+    progress("image", 0, len(images))
+    return knn_lists(images, task["k"], lambda done, total: progress("image", done, total))
 
 
 TASKS = {"projection": run_projection, "knn": run_knn}
@@ -130,14 +131,15 @@ def main(folder: Path) -> int:
     start = time.monotonic()
     task = json.loads((folder / "task.json").read_text())
     progress = Progress(folder)
+    inputs = np.load(folder / "input.npy", allow_pickle=False)
     try:
-        result = TASKS[task["task"]](task, np.load(folder / "input.npy", allow_pickle=False), progress)
+        result = TASKS[task["task"]](task, inputs, progress)
     except Exception as err:  # the app shows why; the traceback goes to the log
         (folder / "error.txt").write_text(f"{type(err).__name__}: {err}")
         raise
     cache.store(task["key"], result)
     progress("Done", 1, 1)
-    record(task.get("cost", task.get("method", "knn")), task.get("estimate", 0), time.monotonic() - start)
+    record(task["cost"], len(inputs), int(np.prod(inputs.shape[1:])), task.get("params"), time.monotonic() - start)
     return 0
 
 
