@@ -4,11 +4,13 @@ epoch it kept: every one of a short training, 40 of a long one): a slider and a 
 the chart, and the animation as a GIF."""
 import streamlit as st
 
+from aecore.checkpoint import is_onnx_folder
 from aecore.data import DataError
 from aecore.latent.projections import axis_names, default_method, map_caption
 from aecore.pictures.replay import history_gif
 from ui import cached
 from ui.frame import guard
+from ui.text import plain
 from ui.widgets import require_context
 
 st.title("History")
@@ -18,7 +20,10 @@ with guard():
     ckpt = cached.load(ctx.path)
     history = cached.recorded(ctx.path)
     if history is None:
-        st.info(f"{ckpt.name} has no recorded history (history.safetensors): it was trained before "
+        st.info(f"{plain(ckpt.name)} is an ONNX model trained elsewhere: aecore records a training history "
+                "(history.safetensors) only when it trains a model, on the Train page or with `python -m aecore "
+                "train`." if is_onnx_folder(ckpt.path) else
+                f"{plain(ckpt.name)} has no recorded history (history.safetensors): it was trained before "
                 "training recorded one. Train a model on the Train page, or retrain it with "
                 "`python -m aecore train`, which records it.")
         st.stop()

@@ -3,11 +3,13 @@ published anchors, and test digits over their reconstructions."""
 import pandas as pd
 import streamlit as st
 
+from aecore.checkpoint import is_onnx_folder
 from aecore.measure.card import model_card
 from aecore.pictures.plots import loss_curves
 from ui import cached
 from ui.display import show_pairs
 from ui.frame import guard
+from ui.text import plain
 from ui.tables import metrics_table
 from ui.widgets import context
 
@@ -32,6 +34,9 @@ with guard():
             history = ckpt.config.get("history") or []
             if history:
                 st.plotly_chart(loss_curves(history), key="losses")
+            elif is_onnx_folder(ckpt.path):
+                st.info(f"{plain(ckpt.name)} is an ONNX model trained elsewhere: it carries no training history "
+                        "(aecore records one when it trains a model).")
             else:
                 st.info("This checkpoint has no training history in its config.json.")
 

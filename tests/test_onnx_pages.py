@@ -46,3 +46,22 @@ def test_the_leaderboard_works_with_onnx_models_in_the_picker(onnx_checkpoints, 
     at = clean(open_page("pages/8_leaderboard.py", EXPORTED))  # an ONNX folder has no config.json
     names = at.dataframe[0].value["name"].tolist()
     assert CKPT_2D in names, names  # the ONNX folders, without a metrics.json, have nothing to rank
+
+
+def test_an_onnx_model_is_not_told_to_retrain_or_to_read_its_config(onnx_checkpoints, open_page):
+    overview = clean(open_page("pages/1_overview.py", KERAS_LIKE))
+    infos = " ".join(i.value for i in overview.info)
+    assert "ONNX model trained elsewhere: it carries no training history" in infos
+    assert "config.json" not in infos
+    history = clean(open_page("pages/10_history.py", KERAS_LIKE))
+    (note,) = [i.value for i in history.info]
+    assert "ONNX model trained elsewhere" in note and "retrain" not in note
+
+
+def test_a_model_without_metrics_is_told_how_to_measure_it_without_the_servers_folder(onnx_checkpoints, open_page,
+                                                                                     monkeypatch):
+    local = " ".join(i.value for i in clean(open_page("pages/1_overview.py", KERAS_LIKE)).info)
+    assert f"python -m aecore evaluate {onnx_checkpoints / KERAS_LIKE} --json" in local
+    monkeypatch.setenv("AECORE_DEMO", "1")
+    demo = " ".join(i.value for i in clean(open_page("pages/1_overview.py", KERAS_LIKE)).info)
+    assert "evaluate FOLDER --json" in demo and str(onnx_checkpoints) not in demo

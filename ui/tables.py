@@ -12,13 +12,17 @@ from aecore.measure.card import DESCRIPTIONS, measured_on, metric_rows
 from aecore.measure.leaderboard import INFO, leaderboard_rows, metric_columns
 from aecore.measure.zoo import load_baselines
 from ui import cached, checkpoints
+from ui.widgets import demo
 
 
 def metrics_table(ckpt: Checkpoint, key: str) -> None:
     """The checkpoint's metrics.json beside the anchors its recipe names, or how to make one."""
     rows = metric_rows(ckpt)
     if not rows:
-        st.info(f"No metrics.json yet: run `python -m aecore evaluate {ckpt.path} --json`.")
+        here = Path(ckpt.path).parent in (checkpoints.checkpoint_dir(), checkpoints.trained_dir())
+        st.info(f"No metrics.json yet: run `python -m aecore evaluate {ckpt.path} --json`." if here and not demo() else
+                "No metrics.json came with this model. Measure it where its files are, with `python -m aecore "
+                "evaluate FOLDER --json`, and upload the metrics.json it writes with the model.")
         return
     st.caption(f"Measured on {measured_on(ckpt)}; anchors are published values for the "
                "same kind of model, where known.")
