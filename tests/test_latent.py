@@ -260,6 +260,9 @@ def test_selection_csv_reads_back_as_the_selected_points():
     assert [(r["split"], r["index_in_split"]) for r in rows] == [("train", "7"), ("test", "12")]
     with pytest.raises(ValueError, match="one value per point"):
         selection_csv([7, 4012], [0, 9], xy, names, {"split": ["test"]})
+    formulas = ("=HYPERLINK(\"http://x\")", "+1", "@SUM(A1)", "plain")
+    rows = list(csv.DictReader(io.StringIO(selection_csv([0, 1, 2, 3], [0, 1, 2, 3], np.zeros((4, 2)), formulas))))
+    assert [r["class"] for r in rows] == ["'=HYPERLINK(\"http://x\")", "'+1", "'@SUM(A1)", "plain"]  # text, not formulas
 
 
 def test_a_dense_map_draws_smaller_dots_and_a_small_one_full_size():

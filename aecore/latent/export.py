@@ -25,6 +25,15 @@ def _checked(extra: dict | None, n: int) -> dict[str, np.ndarray]:
     return extra
 
 
+def _text_cell(value):
+    """A text cell as spreadsheets will read it as text: one starting with = + - @ or a tab would
+    run as a formula in Excel or LibreOffice (class names come from the dataset's files), so it
+    gets a leading apostrophe, as OWASP advises. Numbers are written as they are."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def selection_csv(index, labels, xy, classes=None, extra: dict | None = None) -> str:
     """The selected points as CSV text: a header `index,label,class,x,y` and the names of `extra`
     (per-point columns, e.g. split_columns), then one row per point (index in the map's points,
@@ -39,8 +48,8 @@ def selection_csv(index, labels, xy, classes=None, extra: dict | None = None) ->
     writer = csv.writer(out, lineterminator="\n")  # quotes names with commas ("T-shirt, top")
     writer.writerow(["index", "label", "class", "x", "y", *extra])
     for row, (i, c, (x, y)) in enumerate(zip(index, labels, xy)):
-        writer.writerow([int(i), int(c), classes[int(c)] if classes is not None else int(c), str(x), str(y),
-                         *(v[row].item() for v in extra.values())])
+        writer.writerow([int(i), int(c), _text_cell(str(classes[int(c)])) if classes is not None else int(c),
+                         str(x), str(y), *(_text_cell(v[row].item()) for v in extra.values())])
     return out.getvalue()
 
 
