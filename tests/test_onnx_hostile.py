@@ -12,7 +12,8 @@ import time
 import numpy as np
 import onnx
 import pytest
-from onnx_attacks import LOAD_CASES, SECRET, file_reading_decoder, linked_weights, write
+from onnx_attack_cases import LOAD_CASES, SECRET
+from onnx_attacks import file_reading_decoder, linked_weights, write
 from onnx_factories import linear_pair
 
 from aecore.checkpoint import DECODER, ENCODER, CheckpointError, load_checkpoint

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from onnx_attacks import data_dependent_encoder, resize_bomb_encoder, slow_encoder, write
+from onnx_attacks import write
+from onnx_bombs import data_dependent_encoder, resize_bomb_encoder, slow_encoder
 from onnx_factories import linear_pair
 
 from aecore.checkpoint import ENCODER, CheckpointError, load_checkpoint
@@ -58,6 +59,12 @@ def test_a_graph_that_never_finishes_is_stopped_at_the_time_limit(tmp_path, monk
     assert time.perf_counter() - start < 15  # 2 s, a worker's start, and a busy machine's slack
 
 
+def test_a_graph_that_hangs_only_on_real_digits_passes_the_load_check_and_is_stopped(tmp_path, monkeypatch, images):
+    monkeypatch.setattr(onnx_sandbox, "CALL_SECONDS", 2.0)
+    model = load_checkpoint(_hostile(tmp_path, slow_encoder(on_digits=True))).model
+    _refused_twice(model, images[:4, 0], f"{ENCODER}: took more than 2 s on 4 inputs", 15)
+
+
 def test_a_graph_past_its_cpu_time_is_ended_by_the_kernel(tmp_path, monkeypatch):
     monkeypatch.setattr(onnx_sandbox, "CPU_SECONDS", 1.0)
     start = time.perf_counter()
@@ -82,15 +89,16 @@ def test_outputs_that_change_on_real_digits_are_caught_naming_the_file(tmp_path,
 def test_the_worker_has_limits_an_empty_folder_and_none_of_the_servers_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("AECORE_TEST_SECRET", "hunter2")
     linear_pair(tmp_path / "m")
-    model = load_checkpoint(tmp_path / "m").model
-    pid = _worker(model).pid
+    box = onnx_sandbox.Sandbox({"encoder": (tmp_path / "m" / ENCODER, (tmp_path / "m" / ENCODER).read_bytes())})
+    assert box.run("encoder", np.zeros((2, 1, 28, 28), np.float32), max_values=6).shape == (2, 3)
+    pid = box._process.popen.pid
     assert b"hunter2" not in Path(f"/proc/{pid}/environ").read_bytes()
     folder = os.readlink(f"/proc/{pid}/cwd")
     assert os.listdir(folder) == [] and Path(folder).name.startswith("aecore-onnx-")
     limits = {line[:26].strip(): line[26:].split() for line in Path(f"/proc/{pid}/limits").read_text().splitlines()[1:]}
     assert limits["Max file size"][:2] == ["0", "0"] and limits["Max core file size"][:2] == ["0", "0"]
     assert int(limits["Max address space"][0]) < onnx_sandbox.MEMORY_BYTES + 2**30
-    del model
+    del box  # a model's worker ends with it
     gc.collect()
     assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
     assert not Path(folder).exists()
@@ -125,3 +133,24 @@ def test_sessions_calling_one_model_at_once_each_get_their_own_answer(tmp_path, 
         t.join()
     for i, w in enumerate(want):
         np.testing.assert_array_equal(got[i], w)
+
+
+def test_a_folder_is_loaded_once_while_its_files_stay_as_they_are(tmp_path, monkeypatch, images):
+    """The checkpoint list, the picker's label and the page each load a folder: one model, one
+    worker; a changed file loads it again; a refusal that took the time limit is repeated at once."""
+    linear_pair(tmp_path / "m")
+    first = load_checkpoint(tmp_path / "m").model
+    assert load_checkpoint(tmp_path / "m").model is first
+    w = linear_pair(tmp_path / "m", seed=1)  # new weights, same sizes
+    again = load_checkpoint(tmp_path / "m").model
+    assert again is not first
+    np.testing.assert_allclose(encode_dataset(again, images[:3, 0]),
+                               images[:3].numpy().reshape(3, 784) @ w["we"].T + w["be"], atol=1e-5)
+    monkeypatch.setattr(onnx_sandbox, "CALL_SECONDS", 2.0)
+    folder = _hostile(tmp_path / "slow", slow_encoder())
+    with pytest.raises(CheckpointError, match="took more than 2 s") as refused:
+        load_checkpoint(folder)
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError) as again_refused:
+        load_checkpoint(folder)
+    assert str(again_refused.value) == str(refused.value) and time.perf_counter() - start < 0.5

@@ -11,6 +11,9 @@ size it had when loaded).
 """
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -250,10 +253,40 @@ def _card(meta: dict, layout: str, d: int, enc: onnx.ModelProto, dec: onnx.Model
     }
 
 
+REMEMBERED = 4  # ONNX folders whose model (or refusal) is kept: see load_onnx
+_remembered: OrderedDict[tuple, tuple[OnnxAutoencoder, dict] | CheckpointError] = OrderedDict()
+_remembered_lock = threading.Lock()
+
+
 def load_onnx(folder: str | Path) -> tuple[OnnxAutoencoder, dict]:
     """(the model, the config a Checkpoint carries: "about", "dataset", "onnx": onnx.json with its
-    defaults) of an ONNX model folder; CheckpointError naming the file for every problem."""
+    defaults) of an ONNX model folder; CheckpointError naming the file for every problem.
+
+    The last REMEMBERED folders' models, or refusals, are kept while their files stay as they
+    are: the checkpoint list's check, the picker's label and the page's load then share one
+    worker (onnx_sandbox), and a graph refused after 30 s is refused again at once."""
     folder = Path(folder)
+    key = (str(folder.resolve()), *sorted((p.name, s.st_size, s.st_mtime_ns) for p in folder.iterdir()
+                                          if (s := p.lstat())))
+    with _remembered_lock:
+        known = _remembered.get(key)
+        if known is not None:
+            _remembered.move_to_end(key)
+    if known is None:
+        try:
+            known = _load(folder)
+        except CheckpointError as e:
+            known = e
+        with _remembered_lock:
+            _remembered[key] = known
+            while len(_remembered) > REMEMBERED:
+                _remembered.popitem(last=False)
+    if isinstance(known, CheckpointError):
+        raise CheckpointError(str(known))
+    return known[0], copy.deepcopy(known[1])
+
+
+def _load(folder: Path) -> tuple[OnnxAutoencoder, dict]:
     meta = read_onnx_json(folder)
     encoder, decoder, d, (enc, dec) = _graphs(folder)
     try:

@@ -23,8 +23,8 @@ from google.protobuf.message import DecodeError, Message
 from ..checkpoint import CheckpointError
 
 MAX_GRAPH_BYTES = 64 * 2**20  # one graph with the weights it keeps beside it
-MAX_MESSAGES = 500_000        # protobuf messages in one file: a 10,000-operator graph with shapes has ~100,000
-MAX_FIELDS = 2_000_000        # fields of any kind: counting them takes at most a second or so
+MAX_MESSAGES = 100_000        # protobuf messages in one file: an exported MNIST autoencoder has ~50
+MAX_FIELDS = 500_000          # fields of any kind: counting them to this takes about half a second
 MAX_DEPTH = 16                # nesting of messages: a graph's deepest is ~8 (a dimension of a value's shape)
 EXTERNAL = onnx.TensorProto.EXTERNAL
 ITEM_BYTES = {onnx.TensorProto.FLOAT: 4, onnx.TensorProto.FLOAT16: 2, onnx.TensorProto.BFLOAT16: 2,
@@ -90,13 +90,16 @@ def _not_whole(file: Path, why: str) -> CheckpointError:
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
+    byte = data[pos]
+    if byte < 0x80:  # most keys and sizes: one byte
+        return byte, pos + 1
+    value, shift = byte & 0x7F, 7
     while True:
+        pos += 1
         byte = data[pos]
         value |= (byte & 0x7F) << shift
-        pos += 1
         if byte < 0x80:
-            return value, pos
+            return value, pos + 1
         shift += 7
         if shift > 63:
             raise ValueError("varint")
@@ -104,34 +107,37 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
 
 def count_messages(data: bytes, descriptor) -> str | None:
     """What is over the limits in protobuf `data` of the message type `descriptor` (messages,
-    fields, nesting), or None; None too for bytes that are not protobuf (the parser says why)."""
+    fields, nesting), or None; None too for bytes that are not protobuf (the parser says why).
+    It reads keys and sizes only, stops at the first limit, and holds one entry per message."""
     messages = fields = 0
     stack = [(0, len(data), descriptor, 0)]
     try:
         while stack:
             pos, end, desc, depth = stack.pop()
+            by_number = desc.fields_by_number
             while pos < end:
                 key, pos = _varint(data, pos)
                 fields += 1
                 wire = key & 7
-                if wire == 0:
+                if wire == 2:
+                    size, pos = _varint(data, pos)
+                    field = by_number.get(key >> 3)
+                    if field is not None and field.message_type is not None:
+                        messages += 1
+                        if depth >= MAX_DEPTH:
+                            return f"messages nested more than {MAX_DEPTH} deep"
+                        if messages > MAX_MESSAGES:
+                            return f"over {MAX_MESSAGES:,} protobuf messages, the budget for one graph"
+                        stack.append((pos, pos + size, field.message_type, depth + 1))
+                    pos += size
+                elif wire == 0:
                     pos = _varint(data, pos)[1]
                 elif wire in (1, 5):
                     pos += 8 if wire == 1 else 4
-                elif wire == 2:
-                    size, pos = _varint(data, pos)
-                    field = desc.fields_by_number.get(key >> 3)
-                    if field is not None and field.type == field.TYPE_MESSAGE:
-                        messages += 1
-                        if depth + 1 > MAX_DEPTH:
-                            return f"messages nested more than {MAX_DEPTH} deep"
-                        stack.append((pos, pos + size, field.message_type, depth + 1))
-                    pos += size
                 else:
                     return None
-                if messages > MAX_MESSAGES or fields > MAX_FIELDS:
-                    return (f"over {MAX_MESSAGES:,} protobuf messages or {MAX_FIELDS:,} fields, the budget for "
-                            "one graph")
+                if fields > MAX_FIELDS:
+                    return f"over {MAX_FIELDS:,} protobuf fields, the budget for one graph"
     except (IndexError, ValueError):
         return None
     return None

@@ -47,7 +47,7 @@ REFUSED = {  # why some operators an attacker reaches for are not on the list
                      "Bernoulli"), "it is random: the explorer caches codes, which must not change"),
 }
 MIN_OPSET = 7                     # the first opset with today's broadcasting; onnxruntime runs 7 and later
-MAX_NODES = 10_000                # operators in one graph
+MAX_NODES = 5_000                 # operators in one graph: aecore's exports have 4 to 7
 MAX_TENSOR_BYTES = 64 * 2**20     # one tensor for one image: a 256-channel 28 x 28 feature map is 0.8 MB
 CALL_TENSOR_BYTES = 256 * 2**20   # the largest tensor of one call, which sets how many images a call takes
 MAX_ROWS = 1024                   # images (or codes) in one call at most
