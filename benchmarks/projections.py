@@ -75,8 +75,9 @@ def main() -> None:
     parser.add_argument("--dataset", default="fashion-mnist")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"{'work':>6} {'points':>7} {'estimate s':>10} {'measured s':>10} {'ratio':>6} {'reports':>7}   "
-          f"(worker threads: {worker.threads(1)}, CPU cores: {os.cpu_count()})", flush=True)
+    print(f"{'work':>6} {'points':>7} {'estimate s':>10} {'measured s':>10} {'ratio':>6} {'reports':>7} {'load':>5}   "
+          f"(worker threads: {worker.threads(1)}, CPU cores: {os.cpu_count()}; load: the 1-minute load "
+          "average at the end, other programs' work included)", flush=True)
     codes = codes_of(args.checkpoint, args.dataset, max(sizes)) if set(args.methods.split(",")) - {"knn"} else None
     for method in args.methods.split(","):
         for n in sizes:
@@ -90,8 +91,8 @@ def main() -> None:
             os.environ["AECORE_CACHE_DIR"] = tempfile.mkdtemp()  # no earlier timings scale the estimate
             estimate = cost.seconds(method, n, d)
             seconds, reports = run(task, inputs)
-            print(f"{method:>6} {n:>7,} {estimate:>10.1f} {seconds:>10.1f} {seconds / estimate:>6.2f} {reports:>7}",
-                  flush=True)
+            print(f"{method:>6} {n:>7,} {estimate:>10.1f} {seconds:>10.1f} {seconds / estimate:>6.2f} {reports:>7} "
+                  f"{os.getloadavg()[0]:>5.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from factories import CKPT_2D, CKPT_16D, shared_checkpoints, train_tiny
 from test_app import assert_clean, charts, values
+from test_train_page import pace  # noqa: F401 -- the paced trainer fixture
 
 from aecore.config import ModelConfig
 from aecore.pictures.plots import GRID
@@ -103,3 +104,20 @@ def test_attribute_vectors_select_groups_on_a_1d_map(one_d, open_page):
     assert_clean(at)
     assert len(points(charts(at)[0])) == 1000
     assert any("Map: the 1-D codes along x" in c.value for c in at.caption)
+
+
+def test_the_train_page_draws_a_1d_models_live_map_on_its_own_labelled_map(open_page, pace):
+    from test_train_page import TRAIN, job_of, wait_for
+    at = open_page(TRAIN, CKPT_2D)
+    at.number_input(key="train_latent_dim").set_value(1)
+    at.number_input(key="train_epochs").set_value(2)
+    at.text_input(key="train_name").input("live-1d")
+    at.button(key="train_start").click().run()
+    wait_for(lambda: job_of(at).epoch == 1, "epoch 1")
+    at.run()
+    assert_clean(at)
+    live = charts(at)[1]  # the loss curves, then the map
+    assert live["layout"]["yaxis"]["title"]["text"] == "jitter (means nothing)"
+    assert len(points(live)) == 1000 and np.ptp(points(live)[:, 1]) > 1.5  # spread over the strip
+    assert any("jitter (seed 0) that means nothing" in c.value for c in at.caption)
+    pace.next()
