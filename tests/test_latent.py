@@ -280,7 +280,7 @@ def test_a_dense_map_draws_smaller_dots_and_a_small_one_full_size():
 def test_thumbnails_spread_over_the_map_and_never_overlap():
     import plotly.graph_objects as go
 
-    from aecore.pictures.plots import THUMB_SIZE, add_thumbnails, thumbnail_points
+    from aecore.pictures.thumbnails import THUMB_SIZE, add_thumbnails, thumbnail_points
     rng = np.random.default_rng(0)
     xy = np.concatenate([rng.normal(c, 0.3, size=(300, 2)) for c in ((0, 0), (5, 5), (0, 5))])
     picked = thumbnail_points(xy, grid=8)

@@ -132,11 +132,12 @@ def map_figure(path: str, weights: str, name: str, split: str, method: str, seed
                marked: tuple = (), marks_name: str = "marked", against: str = "", height: int = 620):
     """The latent map's figure for these settings, built once: a rerun for a selection, a click or
     a neighbour query sends the same figure (Streamlit then sends only its hash). Shared: never
-    mutate it. thumbnails: images on top, one per patch of the map (plots.add_thumbnails);
+    mutate it. thumbnails: images on top, one per patch of the map (aecore.pictures.thumbnails);
     backdrop_n: an n x n decoded backdrop; shown: the classes not greyed; marked: points ringed
     on top (those selected on another map, one found by index); colour "disagreement" colours by
     disagreement() with the map `against` (a map_spec)."""
     from aecore.pictures import plots
+    from aecore.pictures.thumbnails import add_thumbnails
 
     data, params = cached.dataset(name, split), json.loads(params_json)
     xy = cached.projection(path, name, split, method, seed, **params)
@@ -154,7 +155,7 @@ def map_figure(path: str, weights: str, name: str, split: str, method: str, seed
     if marked:
         plots.add_marks(fig, xy[list(marked)], np.asarray(marked), marks_name)
     if thumbnails:  # one per patch of the map, on top of the points
-        plots.add_thumbnails(fig, xy, data.images, data.labels, THUMB_GRID)
+        add_thumbnails(fig, xy, data.images, data.labels, THUMB_GRID)
     return fig
 
 
