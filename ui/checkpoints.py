@@ -89,8 +89,9 @@ def scan(folder: Path | None = None) -> tuple[list[str], list[tuple[str, str]]]:
 
 
 def _uploads() -> dict[str, str]:
-    """This session's valid uploads {path: label}; forgotten, with the files still in the
-    uploader unpacked anew, when Streamlit released their folder (the session had disconnected)."""
+    """This session's valid uploads {path: label}; forgotten when Streamlit released their folder
+    (the session had disconnected). Their files left the server's memory once read, so a visitor
+    whose tab reconnects uploads again; files still held (a checkpoint's first) are unpacked anew."""
     uploads = st.session_state.setdefault(UPLOADS, {})
     if uploads and st.session_state.get("_upload_root") != upload_root():
         uploads.clear()
