@@ -68,6 +68,7 @@ def test_a_tsne_worker_counts_its_iterations(tmp_path, monkeypatch):
     iterations = [r["done"] for r in reports if r["phase"] == "iteration"]
     assert iterations[0] == 50 and iterations == sorted(iterations) and len(iterations) >= 5
     assert {r["total"] for r in reports if r["phase"] == "iteration"} == {1000}
+    assert {(r["done"], r["total"]) for r in reports if r["phase"] == "neighbour probabilities, code"} == {(400, 400)}
 
 
 def test_estimates_grow_with_the_points_and_learn_the_machines_speed(tmp_path, monkeypatch):

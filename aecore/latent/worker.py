@@ -11,7 +11,8 @@ FOLDER holds what the app wrote:
 and what the worker writes:
   progress.jsonl  one JSON line per report: {"phase": words, "done": int|null, "total": int|null,
                   "seconds": since start}; with a count, the phase names what is counted
-                  ("layout epoch" 90 of 200, "iteration" 350 of 1,000, "image" 5,000 of 70,000)
+                  ("layout epoch" 90 of 200, "iteration" 350 of 1,000, "image" 5,000 of 70,000,
+                  "neighbour probabilities, code" 3,000 of 70,000)
   error.txt       why it failed (it then exits with status 1)
 """
 from __future__ import annotations
@@ -71,16 +72,18 @@ class Progress:
 
 class Console(io.TextIOBase):
     """What umap-learn and scikit-learn print when verbose, read as progress: tqdm's bar of
-    UMAP's epochs ("Epochs completed: ... 90/200"), t-SNE's "[t-SNE] Iteration 50: ...", and
-    their other lines as the phase."""
+    UMAP's epochs ("Epochs completed: ... 90/200"), t-SNE's "[t-SNE] Iteration 50: ..." and
+    "Computed conditional probabilities for sample 1000 / 70000", and their other lines as the
+    phase."""
 
     EPOCHS = re.compile(r"Epochs completed.*?(\d+)/(\d+)")
     ITERATION = re.compile(r"\[t-SNE\] Iteration (\d+)")
+    SAMPLE = re.compile(r"conditional probabilities for sample (\d+) / (\d+)")
     PHASES = (("nearest neighbors", "Finding each code's nearest neighbours"),
               ("fuzzy simplicial", "Building UMAP's neighbour graph"),
               ("Construct embedding", "Laying out the first map (spectral start)"),
               ("conditional probabilities", "Computing t-SNE's neighbour probabilities"),
-              ("Mean sigma", "Computing t-SNE's neighbour probabilities"))
+              ("Mean sigma", "t-SNE's first 50 iterations"))
 
     def __init__(self, progress: Progress, iterations: int = 1000):
         self.progress, self.iterations = progress, iterations
@@ -94,6 +97,8 @@ class Console(io.TextIOBase):
                 self.progress("layout epoch", int(m.group(1)), int(m.group(2)))
             elif m := self.ITERATION.search(piece):
                 self.progress("iteration", int(m.group(1)), self.iterations)
+            elif m := self.SAMPLE.search(piece):
+                self.progress("neighbour probabilities, code", int(m.group(1)), int(m.group(2)))
             else:
                 for needle, phase in self.PHASES:
                     if needle in piece:
