@@ -1,13 +1,15 @@
-"""The command line: python -m aecore {train, evaluate, export-onnx, download, zoo, report}.
+"""The command line: aecore (or python -m aecore) {app, train, evaluate, export-onnx, download, zoo, report}.
 
-Each command imports what it needs when it runs, so `download` and `report` never wait for torch."""
+Each command imports what it needs when it runs, so `app`, `download` and `report` never wait for torch."""
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import fields
 
+from . import __version__
 from .checks import lookup
 from .config import KIND_OPTIONS, ModelConfig, TrainConfig
 from .devices import DEVICES
@@ -210,9 +212,40 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_app(args) -> int:
+    from . import launch
+    try:
+        env = launch.environment(args.checkpoints, args.data or ())
+        launch.app_root()
+    except (NotADirectoryError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return launch.run(args.port, args.host, env)
+
+
+def _add_app(sub) -> None:
+    from .launch import HOST, PORT
+    p = sub.add_parser("app", help="start the explorer (as `make run` does in a clone)")
+    p.add_argument("--port", type=int, default=PORT, help=f"(default {PORT})")
+    p.add_argument("--host", default=HOST, help=f"the address to listen on (default {HOST}: this machine only; "
+                                                "0.0.0.0: every network it is on)")
+    p.add_argument("--checkpoints", metavar="DIR", default=None,
+                   help="the folder of checkpoints to pick from (default: the shipped zoo)")
+    p.add_argument("--data", metavar="DIR", action="append",
+                   help="a folder of datasets, as AECORE_DATA_DIR (repeat for more; default: $AECORE_DATA_DIR)")
+    p.set_defaults(func=cmd_app)
+
+
+def _prog() -> str:
+    """`aecore` when the console script runs, `python -m aecore` otherwise: usage says what was typed."""
+    return "aecore" if os.path.basename(sys.argv[0]).startswith("aecore") else "python -m aecore"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m aecore", description=__doc__)
+    parser = argparse.ArgumentParser(prog=_prog(), description=__doc__)
+    parser.add_argument("--version", action="version", version=f"aecore {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_app(sub)
     p = sub.add_parser("train", help="train a model and write a checkpoint folder")
     add_config_args(p, ModelConfig, "model")
     for kind, options in KIND_OPTIONS.items():

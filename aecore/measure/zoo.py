@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import ModelConfig, TrainConfig
+from ..launch import zoo_dir
 
-ZOO_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
+ZOO_DIR = zoo_dir()  # the app's checkpoints/: the clone's, or the installed package's
 RECIPE = ZOO_DIR / "recipe.json"
 BASELINES = ZOO_DIR / "baselines.json"  # {dataset: {"measured_on", "pca-2", ..., "median-3x3"}}
 
