@@ -133,7 +133,7 @@ TASKS = {"projection": run_projection, "knn": run_knn}
 
 
 def main(folder: Path) -> int:
-    start = time.monotonic()
+    began = time.monotonic()
     task = json.loads((folder / "task.json").read_text())
     progress = Progress(folder)
     inputs = np.load(folder / "input.npy", allow_pickle=False)
@@ -144,7 +144,7 @@ def main(folder: Path) -> int:
         raise
     cache.store(task["key"], result)
     progress("Done", 1, 1)
-    record(task["cost"], len(inputs), int(np.prod(inputs.shape[1:])), task.get("params"), time.monotonic() - start)
+    record(task["cost"], len(inputs), int(np.prod(inputs.shape[1:])), task.get("params"), time.monotonic() - began)
     return 0
 
 
