@@ -15,6 +15,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -129,6 +130,9 @@ def start(port: int, host: str, env: dict[str, str], log: Path, timeout_s: float
     with open(log, "ab") as out:
         process = subprocess.Popen(command(port, host), cwd=app_root(), env=env, stdout=out,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    # reaped the moment it exits: a Jupyter kernel shutting down waits for its children, and an
+    # unreaped server would stay one (a zombie) until the kernel is killed before its exit handlers
+    threading.Thread(target=process.wait, name="aecore-server-reaper", daemon=True).start()
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
     server, deadline = Server(process, url, log), time.monotonic() + timeout_s
     while not healthy(url):

@@ -83,8 +83,11 @@ def _available_in(data_dir: str, cache_dir: str) -> dict[str, bool]:
 
 
 def available() -> list[str]:
-    """The datasets whose files are on this machine (looked for at most once a minute)."""
-    found = _available_in(os.environ.get("AECORE_DATA_DIR", ""), os.environ.get("AECORE_CACHE_DIR", ""))
+    """The datasets whose files are on this machine (looked for at most once a minute, and at once
+    when a data folder changes: aecore.explore adds a notebook's images while the app runs)."""
+    from aecore.data.registry import data_roots
+    roots = ";".join(f"{root}:{root.stat().st_mtime_ns if root.is_dir() else 0}" for root in data_roots())
+    found = _available_in(roots, os.environ.get("AECORE_CACHE_DIR", ""))
     return [name for name, here in found.items() if here]
 
 

@@ -35,6 +35,12 @@ def sidebar() -> None:
     else:
         checkpoints.forget_upload()
     paths, skipped = checkpoints.available(), checkpoints.scan()[1]
+    if "checkpoint" not in st.session_state:  # a session's first run follows its link's ?checkpoint=NAME
+        linked = [p for p in paths if Path(p).name == st.query_params.get("checkpoint")]  # (aecore.explore's)
+        if linked:
+            st.session_state["checkpoint"] = linked[0]
+            if (data := st.query_params.get("dataset")) in cached.available():  # and &dataset=NAME
+                st.session_state["dataset"], st.session_state["_dataset_for"] = data, linked[0]
     with st.sidebar:
         st.selectbox("Checkpoint", paths, format_func=checkpoints.label, key="checkpoint",
                      placeholder="no checkpoint yet: upload one",

@@ -62,9 +62,10 @@ def cache_root() -> Path:
 
 
 def data_roots() -> list[Path]:
-    """The folders that hold datasets by name: $AECORE_DATA_DIR (when set), then the cache."""
-    roots = [Path(os.environ["AECORE_DATA_DIR"]).expanduser()] if os.environ.get("AECORE_DATA_DIR") else []
-    return roots + [cache_root()]
+    """The folders that hold datasets by name: $AECORE_DATA_DIR (when set; several folders are
+    joined by os.pathsep, as aecore.explore adds a notebook's images beside yours), then the cache."""
+    given = os.environ.get("AECORE_DATA_DIR", "").split(os.pathsep)
+    return [Path(root).expanduser() for root in given if root] + [cache_root()]
 
 
 def search_dirs(name: str) -> list[Path]:

@@ -24,7 +24,7 @@ from torch import nn
 
 from ..checkpoint import DECODER, ENCODER, ONNX_JSON, CheckpointError, read_json
 from ..checks import lookup
-from ..data.registry import DATASETS
+from ..data.registry import datasets
 from ..pictures.pixels import PIXELS, SIDE, as_image_batch
 from . import onnx_graphs as graphs
 from . import onnx_sandbox as sandbox
@@ -55,7 +55,8 @@ def _field(file: Path, key: str, value):
                     and value[0] < value[1]):
                 raise ValueError(f"input_range must be [black, white], e.g. [0, 1] or [0, 255], got {value!r}")
             return [float(v) for v in value]
-        choices = {"output": OUTPUTS, "prior": PRIORS, "code_activation": ACTIVATIONS, "dataset": DATASETS}
+        choices = {"output": OUTPUTS, "prior": PRIORS, "code_activation": ACTIVATIONS,
+                   "dataset": datasets()}  # a user's own set too, as a checkpoint's config may name
         if key in choices and not (value is None and key in ("prior", "code_activation")):  # null: none
             lookup(choices[key], value, key)
         return value
