@@ -80,16 +80,18 @@ def _folder(path: str | Path) -> Path:
 
 
 def run(port: int, host: str, env: dict[str, str]) -> int:
-    """`aecore app`: the server in the foreground until Ctrl-C; its exit status."""
-    process = subprocess.Popen(command(port, host), cwd=app_root(), env=env)
+    """`aecore app`: the server in the foreground until Ctrl-C; its exit status. On POSIX this
+    process becomes the server (exec), so every signal reaches Streamlit itself."""
+    cmd, root = command(port, host), app_root()
+    if os.name == "posix":
+        os.chdir(root)
+        os.execve(cmd[0], cmd, env)
+    process = subprocess.Popen(cmd, cwd=root, env=env)
     try:
         return process.wait()
-    except KeyboardInterrupt:  # the terminal sent it to the server too, which stops by itself
-        try:
-            return process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        return process.wait()
 
 
 class ServerDidNotStart(RuntimeError):
