@@ -12,6 +12,7 @@ from onnx_attacks import (SECRET, claims, deep_protobuf, file_reading_decoder, i
 from onnx_bombs import (broadcast_bomb_encoder, code_size_encoder, constant_code, constant_of_shape_encoder,
                         data_dependent_encoder, huge_conv_transpose, infinite_decoder, integer_code,
                         resize_bomb_encoder, slow_encoder)
+from onnx_factories import linear_encoder
 
 from aecore.checkpoint import DECODER, ENCODER
 
@@ -27,7 +28,8 @@ LOAD_CASES = {
         pair_then(DECODER, lambda: file_reading_decoder(SECRET, "sparse constant")), DECODER,
         f"'{SECRET}', not found beside it"),
     "Constant value read from the working directory": (
-        pair_then(DECODER, lambda: file_reading_decoder(SECRET, "constant")), DECODER, f"'{SECRET}', not found beside it"),
+        pair_then(DECODER, lambda: file_reading_decoder(SECRET, "constant")), DECODER,
+        f"'{SECRET}', not found beside it"),
     "initializer at ../": (
         pair_then(DECODER, lambda: file_reading_decoder(f"../{SECRET}", "initializer")), DECODER,
         f"'../{SECRET}', not a plain file name in its folder"),
@@ -50,7 +52,8 @@ LOAD_CASES = {
         lambda f: (os.unlink(f / ENCODER), os.symlink("/etc/passwd", f / ENCODER)), ENCODER,
         "encoder.onnx is a link to a file outside"),
     "a .data file that is a pipe": (
-        lambda f: (linked_weights(f, "real.data"), os.unlink(f / "encoder.onnx.data"), os.mkfifo(f / "encoder.onnx.data")),
+        lambda f: (linked_weights(f, "real.data"), os.unlink(f / "encoder.onnx.data"),
+                   os.mkfifo(f / "encoder.onnx.data")),
         ENCODER, "encoder.onnx.data is not a regular file"),
     "external data past the end of its file": (
         lambda f: (write(f, DECODER, file_reading_decoder("w.bin", "initializer")), write(f, "w.bin", b"x" * 100)),
@@ -59,7 +62,8 @@ LOAD_CASES = {
         lambda f: (write(f, DECODER, claims(file_reading_decoder("w.bin", "initializer"), 10**12)),
                    write(f, "w.bin", b"x" * 784)), DECODER, "MB with its weights, over the 64 MB budget"),
     "external data with a length that is not its shape's": (
-        lambda f: (write(f, DECODER, length(file_reading_decoder("w.bin", "initializer"), 10)), write(f, "w.bin", b"x" * 784)),
+        lambda f: (write(f, DECODER, length(file_reading_decoder("w.bin", "initializer"), 10)),
+                   write(f, "w.bin", b"x" * 784)),
         DECODER, "says it is 10 bytes at byte 0 of w.bin; its shape needs 784"),
     "external data in an If's branch": (
         pair_then(ENCODER, lambda: if_with_external(f"../{SECRET}")), ENCODER, r"'If' \(control flow"),
@@ -77,7 +81,8 @@ LOAD_CASES = {
     "a local function named like a standard operator": (
         pair_then(ENCODER, lambda: with_function(one_op_encoder("Relu"))), ENCODER, "defines local functions"),
     "a subgraph on an allowed operator": (pair_then(ENCODER, relu_with_graph), ENCODER, "holds a subgraph"),
-    "opset 1": (pair_then(ENCODER, lambda: opsets(one_op_encoder("Relu"), [("", 1)])), ENCODER, "imports the ONNX opset 1;"),
+    "opset 1": (pair_then(ENCODER, lambda: opsets(one_op_encoder("Relu"), [("", 1)])), ENCODER,
+                "imports the ONNX opset 1;"),
     "opset 99": (pair_then(ENCODER, lambda: opsets(one_op_encoder("Relu"), [("", 99)])), ENCODER, "opset 99;"),
     "two default opsets": (pair_then(ENCODER, lambda: opsets(one_op_encoder("Relu"), [("", 17), ("ai.onnx", 9)])),
                            ENCODER, "opset 2 versions"),
@@ -98,7 +103,12 @@ LOAD_CASES = {
     "If nested 30 deep": (pair_then(ENCODER, lambda: nested_ifs(30)), ENCODER, "messages nested more than 16 deep"),
     "subgraphs nested 10,000 deep": (pair_then(ENCODER, lambda: deep_protobuf(10_000)), ENCODER,
                                      "messages nested more than 16 deep"),
-    "20,000 operators": (pair_then(ENCODER, lambda: many_nodes(20_000)), ENCODER, "20,000 operators, over the budget of 5,000"),
+    "20,000 operators": (pair_then(ENCODER, lambda: many_nodes(20_000)), ENCODER,
+                         "20,000 operators, over the budget of 5,000"),
+    "a fixed batch of 100,000 images": (
+        pair_then(ENCODER, lambda: linear_encoder(np.zeros((3, 784), np.float32), np.zeros(3, np.float32),
+                                                  batch=100_000)),
+        ENCODER, "made for a fixed batch of 100,000, over the 1,024"),
     "a graph over 64 MB": (pair_then(ENCODER, lambda: b"\x00" * (65 * 2**20)), ENCODER, "65 MB with its weights, over"),
     "an integer output": (pair_then(ENCODER, integer_code), ENCODER, "its output holds int64 values, not floats"),
     "NaN codes at load": (pair_then(ENCODER, lambda: constant_code(np.nan)), ENCODER, "gave NaN or infinite values"),

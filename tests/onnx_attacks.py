@@ -39,7 +39,8 @@ def external(t: TensorProto, location: str, offset: int = 0, length: int | None 
     """`t` with its values said to be in the file `location` (its own values dropped)."""
     t.ClearField("raw_data")
     t.data_location = TensorProto.EXTERNAL
-    for key, v in (("location", location), ("offset", str(offset)), ("length", None if length is None else str(length))):
+    for key, v in (("location", location), ("offset", str(offset)),
+                   ("length", None if length is None else str(length))):
         if v is not None:
             e = t.external_data.add()
             e.key, e.value = key, v
@@ -93,7 +94,8 @@ def file_reading_decoder(location: str, where: str = "sparse values") -> onnx.Mo
 
 def if_with_external(location: str) -> onnx.ModelProto:
     """An encoder whose If holds, in its branch, an initializer kept in the file `location`."""
-    branch = helper.make_graph([helper.make_node("Identity", ["w"], ["y"])], "then", [], [value("y", [784], TensorProto.UINT8)],
+    branch = helper.make_graph([helper.make_node("Identity", ["w"], ["y"])], "then", [],
+                               [value("y", [784], TensorProto.UINT8)],
                                [external(_bytes_tensor("w", 784), location)])
     nodes = [helper.make_node("ReduceSum", ["pixels", "ax1"], ["s"], keepdims=0),
              helper.make_node("Cast", ["s"], ["c"], to=TensorProto.BOOL),
@@ -107,12 +109,14 @@ def loop_encoder(trip_from_pixels: bool = False) -> onnx.ModelProto:
                               helper.make_node("Identity", ["v_in"], ["v_out"])], "body",
                              [value("i", [], I64), value("cond_in", [], TensorProto.BOOL), value("v_in", ["B", 3])],
                              [value("cond_out", [], TensorProto.BOOL), value("v_out", ["B", 3])])
-    nodes = [helper.make_node("Reshape", ["pixels", "flat"], ["v"]), helper.make_node("Gemm", ["v", "w"], ["z"], transB=1)]
+    nodes = [helper.make_node("Reshape", ["pixels", "flat"], ["v"]),
+             helper.make_node("Gemm", ["v", "w"], ["z"], transB=1)]
     inits = [("flat", np.array([-1, 784], np.int64)), ("w", np.zeros((3, 784), np.float32)),
              ("cond", np.array(True)), ("trip", np.array(INT64_MAX, np.int64)), ("big", np.array(1e12, np.float32))]
     trip = "trip"
     if trip_from_pixels:
-        nodes += [helper.make_node("ReduceSum", ["pixels"], ["s"], keepdims=0), helper.make_node("Mul", ["s", "big"], ["sb"]),
+        nodes += [helper.make_node("ReduceSum", ["pixels"], ["s"], keepdims=0),
+                  helper.make_node("Mul", ["s", "big"], ["sb"]),
                   helper.make_node("Cast", ["sb"], ["t"], to=I64)]
         trip = "t"
     nodes.append(helper.make_node("Loop", [trip, "cond", "z"], ["code"], body=body))
@@ -130,7 +134,8 @@ def one_op_encoder(op: str, domain: str = "", **attrs) -> onnx.ModelProto:
 
 def nested_ifs(depth: int) -> onnx.ModelProto:
     """An encoder whose If holds an If holds an If ... `depth` deep."""
-    leaf = helper.make_graph([helper.make_node("Identity", ["c0"], ["y"])], "leaf", [], [value("y", [1], TensorProto.BOOL)])
+    leaf = helper.make_graph([helper.make_node("Identity", ["c0"], ["y"])], "leaf", [],
+                             [value("y", [1], TensorProto.BOOL)])
     inner = leaf
     for i in range(depth):  # one branch nests, the other is a leaf: a linear size, not 2 ** depth
         inner = helper.make_graph([helper.make_node("If", ["c0"], ["y"], then_branch=inner, else_branch=leaf)],

@@ -125,8 +125,10 @@ def test_sessions_calling_one_model_at_once_each_get_their_own_answer(tmp_path, 
     batches = [images[i:i + 50, 0] for i in range(0, 200, 50)]
     want = [decode_codes(model, encode_dataset(model, b)) for b in batches]
     got: dict[int, np.ndarray] = {}
-    threads = [threading.Thread(target=lambda i=i: got.__setitem__(i, decode_codes(model, encode_dataset(model, batches[i]))))
-               for i in range(len(batches))]
+
+    def visit(i: int) -> None:
+        got[i] = decode_codes(model, encode_dataset(model, batches[i]))
+    threads = [threading.Thread(target=visit, args=(i,)) for i in range(len(batches))]
     for t in threads:
         t.start()
     for t in threads:

@@ -91,15 +91,29 @@ def _check_opset(model: onnx.ModelProto, file: Path) -> None:
 
 
 def plan_rows(model: onnx.ModelProto, file: Path) -> int:
-    """How many images (or codes) one call may take: as many as keep the largest tensor whose size
-    the shapes say under CALL_TENSOR_BYTES (at most MAX_ROWS); CheckpointError naming `file` when
-    one image alone needs a tensor over MAX_TENSOR_BYTES."""
+    """How many images (or codes) one call may take: a fixed batch (at most MAX_ROWS), or as many
+    as keep the largest tensor whose size the shapes say under CALL_TENSOR_BYTES (at most
+    MAX_ROWS); CheckpointError naming `file` when one image (or the fixed batch) alone needs a
+    tensor over MAX_TENSOR_BYTES."""
+    batch = _fixed_batch(model)
+    if batch and batch > MAX_ROWS:
+        raise CheckpointError(f"{file}: made for a fixed batch of {batch:,}, over the {MAX_ROWS:,} the explorer runs "
+                              "at once; export it with a free batch size (torch.onnx.export's dynamic_shapes)")
     biggest, name = _largest_tensor(model, file)
     if biggest > MAX_TENSOR_BYTES:
-        raise CheckpointError(f"{file}: makes the tensor {name[:60]!r} of {biggest / 2**20:,.0f} MB for one image, "
+        per = f"its fixed batch of {batch:,}" if batch else "one image"
+        raise CheckpointError(f"{file}: makes the tensor {name[:60]!r} of {biggest / 2**20:,.0f} MB for {per}, "
                               f"over the {MAX_TENSOR_BYTES // 2**20} MB budget for one tensor; the explorer is for "
                               "small autoencoders of 28 x 28 digits")
-    return max(1, min(MAX_ROWS, CALL_TENSOR_BYTES // max(biggest, 1)))
+    return batch or max(1, min(MAX_ROWS, CALL_TENSOR_BYTES // max(biggest, 1)))
+
+
+def _fixed_batch(model: onnx.ModelProto) -> int | None:
+    """The first dimension of the graph's (first) data input, when the graph fixes it."""
+    weights = {t.name for t in model.graph.initializer}
+    data = [v for v in model.graph.input if v.name not in weights][:1]
+    dims = data[0].type.tensor_type.shape.dim if data else []
+    return dims[0].dim_value if len(dims) and dims[0].HasField("dim_value") else None
 
 
 def _largest_tensor(model: onnx.ModelProto, file: Path) -> tuple[int, str]:

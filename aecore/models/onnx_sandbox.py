@@ -2,7 +2,8 @@
 uploaded graph is a program, and the worker bounds what it can cost. Every ONNX model, shipped or
 uploaded, runs this way: one rule, and a folder copied into checkpoints/ is as untrusted as an upload.
 
-- Time: each request (creating a session, or one run of at most a graph's `rows` inputs) has
+- Time: each request (creating a session, or one run of at most a graph's `rows` inputs, which
+  it finds, and leaves its output, in memory shared with the server) has
   CALL_SECONDS of wall clock, after which the parent kills the worker, and a run CPU_SECONDS of
   CPU time, after which the kernel does.
 - Memory: the worker's address space is what it has after its imports plus MEMORY_BYTES.
@@ -17,7 +18,10 @@ the model is garbage collected, and at exit.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import mmap
 import os
 import select
 import shutil
@@ -42,6 +46,8 @@ MEMORY_BYTES = 2 * 2**30  # address space a worker may add to its imports: 8x th
 MAX_LIVE = 4             # workers at once (each ~60 MB resident); an idle one is restarted in about half a second
 WORKER = Path(__file__).with_name("onnx_worker.py")
 MAX_REPLY_HEADER = 1 << 16
+SLOT_BYTES = 4 * 2**20   # a run's input, and its output, in memory shared with the worker: 1,024 x 1,024 floats
+PIPE_BYTES = 1 << 20     # a graph sent to the worker in 1 MB writes (/proc/sys/fs/pipe-max-size)
 # the worker's whole environment: one BLAS thread (onnxruntime has its own), fewer malloc arenas
 ENV = {"PATH": os.defpath, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
        "MALLOC_ARENA_MAX": "2"}
@@ -61,16 +67,23 @@ class _Process:
         self.folder = tempfile.mkdtemp(prefix="aecore-onnx-")
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
+        shared_fd = os.memfd_create("aecore-onnx")  # inputs and outputs: no copy through a pipe
         try:
+            os.ftruncate(shared_fd, 2 * SLOT_BYTES)
+            self.shared = mmap.mmap(shared_fd, 2 * SLOT_BYTES)
             self.popen = subprocess.Popen(
-                [sys.executable, "-I", str(WORKER), str(req_r), str(rep_w), str(MEMORY_BYTES)],
-                pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                [sys.executable, "-I", str(WORKER), str(req_r), str(rep_w), str(shared_fd), str(SLOT_BYTES),
+                 str(MEMORY_BYTES)],
+                pass_fds=(req_r, rep_w, shared_fd), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, cwd=self.folder, env=ENV, start_new_session=True)
         finally:
-            os.close(req_r)
-            os.close(rep_w)
+            for fd in (req_r, rep_w, shared_fd):
+                os.close(fd)
         os.set_blocking(self.req_w, False)
-        self._finalizer = weakref.finalize(self, _kill, self.popen, (self.req_w, self.rep_r), self.folder)
+        for fd in (self.req_w, self.rep_r):
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        self._finalizer = weakref.finalize(self, _kill, self.popen, (self.req_w, self.rep_r), self.shared, self.folder)
 
     def stop(self) -> None:
         self._finalizer()
@@ -116,12 +129,13 @@ class _Process:
         return b"".join(parts)
 
 
-def _kill(popen: subprocess.Popen, fds: tuple[int, ...], folder: str) -> None:
+def _kill(popen: subprocess.Popen, fds: tuple[int, ...], shared: mmap.mmap, folder: str) -> None:
     if popen.poll() is None:
         popen.kill()
     popen.wait()
     for fd in fds:
         os.close(fd)
+    shared.close()
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -138,18 +152,23 @@ class Sandbox:
     def run(self, name: str, x: np.ndarray, max_values: int) -> np.ndarray:
         """The graph `name`'s first output for the float32 batch `x`, as float32; CheckpointError
         naming the graph's file when it fails, or breaks a limit (then for good)."""
-        file = self.graphs[name][0]
+        file, x = self.graphs[name][0], np.ascontiguousarray(x, np.float32)
+        if x.nbytes > SLOT_BYTES or max_values * 4 > SLOT_BYTES:
+            raise ValueError(f"{x.shape} in, {max_values:,} values out: more than one call takes")
         with self._lock:
             if self.failed:
                 raise CheckpointError(self.failed)
             process = self._started()
+            process.shared[:x.nbytes] = memoryview(x).cast("B")
             header = {"op": "run", "name": name, "shape": list(x.shape), "cpu_seconds": CPU_SECONDS,
                       "max_values": max_values}
-            reply, payload = self._request(process, header, np.ascontiguousarray(x, np.float32), file, len(x))
-        try:
-            return np.frombuffer(payload, np.float32).reshape(reply["shape"])
-        except (ValueError, TypeError, KeyError):
-            raise CheckpointError(f"{file}: its worker sent an output that does not fit its own shape") from None
+            reply, _ = self._request(process, header, b"", file, len(x))
+            shape = reply.get("shape")
+            if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)
+                    and int(np.prod(shape)) <= max_values):
+                raise CheckpointError(f"{file}: its worker sent an output that does not fit its own shape")
+            out = process.shared[SLOT_BYTES:SLOT_BYTES + 4 * int(np.prod(shape))]  # a copy
+        return np.frombuffer(out, np.float32).reshape(shape)
 
     def close(self) -> None:
         with self._lock:

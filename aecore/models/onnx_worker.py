@@ -1,19 +1,20 @@
 """The process that runs ONNX graphs for the explorer, behind aecore.models.onnx_sandbox, which
-starts it as a script by path (`python -I onnx_worker.py FD_IN FD_OUT MEMORY_BYTES`): it imports
-numpy and onnxruntime, never aecore, torch or the server's environment.
+starts it as a script by path (`python -I onnx_worker.py FD_IN FD_OUT FD_SHARED SLOT_BYTES
+MEMORY_BYTES`): it imports numpy and onnxruntime, never aecore, torch or the server's environment.
 
 Before it reads any request it limits itself: no core files, no file writes, and an address
 space of what it has after its imports plus MEMORY_BYTES. Each run also gets a CPU-time limit
 (the parent's wall-clock timeout is the other fence): past it the kernel ends the process.
 
 Messages, both ways, are frames: a 4-byte big-endian length, a JSON header, then header["bytes"]
-bytes of payload (a serialized graph, or a C-order array of header["dtype"] and header["shape"]).
-Requests: {"op": "load", "name", "bytes", "threads"} + a graph with no external data;
-{"op": "run", "name", "shape", "bytes", "cpu_seconds", "max_values"} + float32 input.
-Replies: {"ok": true, ...} (+ float32 output for a run), or {"ok": false, "error", "memory"}.
+bytes of payload. Requests: {"op": "load", "name", "bytes", "threads"} + a graph with no external
+data; {"op": "run", "name", "shape", "cpu_seconds", "max_values"}, its float32 input (C order) at
+the start of the shared memory FD_SHARED. Replies: {"ok": true} to a load; {"ok": true, "shape"} to
+a run, its float32 output at byte SLOT_BYTES of the shared memory; {"ok": false, "error", "memory"}.
 """
 import json
 import math
+import mmap
 import os
 import re
 import resource
@@ -72,8 +73,8 @@ def first_line(e: BaseException) -> str:
 
 
 class Worker:
-    def __init__(self, ort, np):
-        self.ort, self.np, self.sessions = ort, np, {}
+    def __init__(self, ort, np, shared: mmap.mmap, slot: int):
+        self.ort, self.np, self.sessions, self.shared, self.slot = ort, np, {}, shared, slot
 
     def load(self, header: dict, payload: bytes) -> tuple[dict, bytes]:
         options = self.ort.SessionOptions()
@@ -87,7 +88,8 @@ class Worker:
 
     def run(self, header: dict, payload: bytes) -> tuple[dict, bytes]:
         np, session = self.np, self.sessions[header["name"]]
-        x = np.frombuffer(payload, np.float32).reshape(header["shape"])
+        shape = [int(d) for d in header["shape"]]
+        x = np.frombuffer(self.shared, np.float32, count=math.prod(shape)).reshape(shape)
         # the kernel ends the process (SIGXCPU) once this run has used cpu_seconds of CPU time
         soft = math.ceil(cpu_used() + float(header["cpu_seconds"]))
         resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
@@ -98,8 +100,8 @@ class Worker:
         if out.size > int(header["max_values"]):
             return {"ok": False, "error": f"its output has shape {list(out.shape)}, {out.size:,} values "
                                           f"for {len(x)} inputs", "shape": list(out.shape)}, b""
-        out = np.ascontiguousarray(out, np.float32)
-        return {"ok": True, "shape": list(out.shape)}, out.tobytes()
+        np.frombuffer(self.shared, np.float32, count=out.size, offset=self.slot)[:] = out.ravel()
+        return {"ok": True, "shape": list(out.shape)}, b""
 
 
 def serve(fd_in: int, fd_out: int, worker: Worker) -> None:
@@ -121,12 +123,14 @@ def serve(fd_in: int, fd_out: int, worker: Worker) -> None:
 
 
 def main(argv: list[str]) -> int:
-    fd_in, fd_out, memory = int(argv[1]), int(argv[2]), int(argv[3])
+    fd_in, fd_out, fd_shared, slot, memory = (int(a) for a in argv[1:6])
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     import numpy as np
     import onnxruntime as ort
+    shared = mmap.mmap(fd_shared, 2 * slot)
+    os.close(fd_shared)
     limit_self(memory)
-    serve(fd_in, fd_out, Worker(ort, np))
+    serve(fd_in, fd_out, Worker(ort, np, shared, slot))
     return 0
 
 
