@@ -92,7 +92,7 @@ def build_wheel(tmp: Path) -> Path:
     source = tmp / "source"
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
         ".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", "build", "dist", "*.egg-info", "tests",
-        "benchmarks", "failures"))
+        "benchmarks", "failures", "tmp", ".cache"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation",
                     "--quiet", "--wheel-dir", str(tmp / "dist")], check=True, timeout=300)
     return next((tmp / "dist").glob("aecore-*.whl"))
