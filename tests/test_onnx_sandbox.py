@@ -156,3 +156,17 @@ def test_a_folder_is_loaded_once_while_its_files_stay_as_they_are(tmp_path, monk
     with pytest.raises(CheckpointError) as again_refused:
         load_checkpoint(folder)
     assert str(again_refused.value) == str(refused.value) and time.perf_counter() - start < 0.5
+
+
+def test_without_memfd_as_on_macos_inputs_and_outputs_go_through_an_unlinked_file(tmp_path, monkeypatch):
+    monkeypatch.delattr(os, "memfd_create")
+    linear_pair(tmp_path / "m")
+    file = tmp_path / "m" / ENCODER
+    box = onnx_sandbox.Sandbox({"encoder": (file, file.read_bytes())})
+    x = np.random.default_rng(0).random((300, 1, 28, 28), np.float32)
+    codes = box.run("encoder", x, max_values=900)
+    box.close()
+    linear = onnx_sandbox.Sandbox({"encoder": (file, file.read_bytes())})
+    monkeypatch.undo()
+    np.testing.assert_array_equal(codes, linear.run("encoder", x, max_values=900))
+    linear.close()

@@ -19,7 +19,6 @@ the model is garbage collected, and at exit.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import mmap
 import os
@@ -35,6 +34,11 @@ import time
 import weakref
 from collections import OrderedDict
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows, where the worker cannot run (see Sandbox._started)
+    fcntl = None
 
 import numpy as np
 
@@ -67,7 +71,7 @@ class _Process:
         self.folder = tempfile.mkdtemp(prefix="aecore-onnx-")
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
-        shared_fd = os.memfd_create("aecore-onnx")  # inputs and outputs: no copy through a pipe
+        shared_fd = _shared_file()  # inputs and outputs: no copy through a pipe
         try:
             os.ftruncate(shared_fd, 2 * SLOT_BYTES)
             self.shared = mmap.mmap(shared_fd, 2 * SLOT_BYTES)
@@ -81,7 +85,7 @@ class _Process:
                 os.close(fd)
         os.set_blocking(self.req_w, False)
         for fd in (self.req_w, self.rep_r):
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, AttributeError):  # Linux only
                 fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         self._finalizer = weakref.finalize(self, _kill, self.popen, (self.req_w, self.rep_r), self.shared, self.folder)
 
@@ -127,6 +131,14 @@ class _Process:
             parts.append(part)
             left -= len(part)
         return b"".join(parts)
+
+
+def _shared_file() -> int:
+    """A descriptor of an anonymous file: memfd on Linux, an unlinked temporary file elsewhere."""
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("aecore-onnx")
+    with tempfile.TemporaryFile() as f:
+        return os.dup(f.fileno())
 
 
 def _kill(popen: subprocess.Popen, fds: tuple[int, ...], shared: mmap.mmap, folder: str) -> None:
@@ -179,6 +191,9 @@ class Sandbox:
             _touch(self)
             return self._process
         self._stop()
+        if sys.platform == "win32":
+            raise CheckpointError(f"{next(iter(self.graphs.values()))[0]}: ONNX graphs run in a worker process with "
+                                  "limits, which needs Linux or macOS")
         _make_room(self)
         process = self._process = _Process()
         for name, (file, graph) in self.graphs.items():

@@ -52,11 +52,15 @@ def write_frame(fd: int, header: dict, payload=b"") -> None:
 
 
 def limit_self(memory: int) -> None:
-    """No core files, no file writes, and at most `memory` bytes more address space from here."""
+    """No core files, no file writes, and at most `memory` bytes more address space from here
+    (on Linux: macOS reserves gigabytes of address space it never uses, and enforces no such limit)."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-    with open("/proc/self/statm") as f:
-        used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    try:
+        with open("/proc/self/statm") as f:
+            used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return
     resource.setrlimit(resource.RLIMIT_AS, (used + memory, used + memory))
 
 
