@@ -7,6 +7,7 @@ import asyncio
 import ast
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -165,7 +166,8 @@ def test_the_wheel_installs_into_a_fresh_environment_and_serves_every_page(tmp_p
 
     port = launch_port()
     server = subprocess.Popen([bin_ / "aecore", "app", "--port", str(port)], cwd=elsewhere, env=env,
-                              stdout=open(tmp_path / "server.log", "w"), stderr=subprocess.STDOUT)
+                              stdout=open(tmp_path / "server.log", "w"), stderr=subprocess.STDOUT,
+                              start_new_session=True)  # its own group, stopped whole below
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
@@ -174,7 +176,7 @@ def test_the_wheel_installs_into_a_fresh_environment_and_serves_every_page(tmp_p
             time.sleep(0.3)
         pages = asyncio.run(visit_every_page(url))
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
     print(f"every page served: {time.monotonic() - installed:.0f} s")
     picker = pages.pop("picker")
