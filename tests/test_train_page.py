@@ -240,22 +240,38 @@ def test_a_closed_tab_cancels_its_waiting_training_and_the_demo_deletes_its_chec
     """Five demo tabs that closed while they waited trained anyway and left their checkpoints in
     folders nothing listed or deleted."""
     import streamlit as st
-    from ui import checkpoints
+    from ui.training import trainer
     monkeypatch.setenv("AECORE_DEMO", "1")
     first = start(open_page, epochs=2, name="first")
     wait_for(lambda: job_of(first).epoch == 1, "the first training's epoch 1")
     second = start(open_page, epochs=1, name="second")
     assert job_of(second).state == "queued"
-    folders = [Path(s.session_state["_session_id"]) for s in (first, second)]
-    st.cache_resource.clear()  # what Streamlit does to the sessions' resources as their tabs close
-    from ui.training import trainer
-    assert trainer().line()[1] == [], "the closed tab's training left the line"
-    assert job_of(second) is None and job_of(first) is None
-    pace.next()
-    trainer().join(120)
+    server, owners = trainer(), [at.session_state["_session_id"] for at in (first, second)]
+    st.cache_resource.clear()  # what Streamlit does to the tabs' resources as they close (no server: gone for good)
+    wait_for(lambda: server.line()[1] == [] and not server.latest, "the closed tabs' trainings to be ended")
+    pace.next()  # the first finishes its epoch, and stops
+    server.join(120)
     trained = Path(os.environ["AECORE_TRAINED_DIR"])
     assert not [p for p in trained.rglob("*") if p.is_file()], "nothing trained by a closed tab is kept"
-    assert not any((trained / f"session-{f}").exists() for f in folders)
+    assert not any((trained / f"session-{owner}").exists() for owner in owners)
+
+
+def test_a_tab_that_reconnects_keeps_its_training(monkeypatch):
+    """Streamlit releases a session's resources at every disconnect, and keeps the session for the
+    tab to come back: a training is ended only once its tab has been away for that whole time."""
+    from ui import tabs
+    state, ended = {"connected": False}, threading.Event()
+    monkeypatch.setattr(tabs, "connected", lambda session_id: state["connected"])
+    monkeypatch.setattr(tabs, "disconnected_ttl", lambda: 0.5)
+    monkeypatch.setattr(tabs, "CHECK_S", 0.05)
+    tabs._released(("tab-1", "train-me", ended.set))
+    time.sleep(0.2)
+    state["connected"] = True  # back within the TTL
+    time.sleep(0.8)
+    assert not ended.is_set(), "ended while the tab had come back"
+    tabs._released(("tab-1", "train-me", ended.set))  # the same watch again: not a second one
+    state["connected"] = False  # closed for good
+    assert ended.wait(5)
 
 
 def test_each_kind_offers_its_own_settings_with_the_config_defaults(open_page, pace):

@@ -174,6 +174,9 @@ def handle_upload(files) -> None:
     message. Once read, its files leave the server's memory (ui/upload_memory), unless they are a
     checkpoint's first files, to which the visitor may add the rest. The session keeps its last
     KEPT_UPLOADS valid uploads."""
+    if not (files := upload_memory.held(files)):  # all read and let go of already
+        forget_upload()
+        return
     upload_memory.watch_session()  # this tab's files leave memory when it closes
     uploads = _uploads()  # first: a released folder means this upload must be unpacked again
     signature = "|".join(str(getattr(f, "file_id", f"{f.name}:{f.size}")) for f in files)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import copy
+import functools
 import itertools
 import logging
 import math
@@ -273,25 +274,19 @@ def trainer() -> Trainer:
 _session_folders: set[Path] = set()  # the demo's per-session checkpoint folders of this process, for the exit
 
 
-def _session_ended(watched: tuple[Trainer, str, Path | None]) -> None:
-    trainer_, owner, folder = watched
-    _session_folders.discard(folder)
-    trainer_.end_session(owner, folder)
-
-
-@st.cache_resource(scope="session", on_release=_session_ended, show_spinner=False)
-def _watch(owner: str, folder: str | None) -> tuple[Trainer, str, Path | None]:
-    if folder:
-        _session_folders.add(Path(folder))
-    return trainer(), owner, Path(folder) if folder else None
-
-
 def watch_session(owner: str, folder: Path | None) -> None:
-    """In every run of the Train page: when this session ends (Streamlit releases its
-    session-scoped resources as its tab closes), its training waiting in line is cancelled, its
-    running one stopped, and `folder` (the demo's per-session checkpoints; None elsewhere)
-    deleted with whatever it trained."""
-    _watch(owner, str(folder) if folder else None)
+    """In every run of the Train page: when this tab is gone for good (ui/tabs: closed, not just
+    reconnecting), its training waiting in line is cancelled, its running one stopped, and
+    `folder` (the demo's per-session checkpoints; None elsewhere) deleted with what it trained."""
+    from ui import tabs
+    if folder is not None:
+        _session_folders.add(folder)
+    tabs.when_gone(f"train-{owner}", functools.partial(_session_ended, trainer(), owner, folder))
+
+
+def _session_ended(trainer_: Trainer, owner: str, folder: Path | None) -> None:
+    trainer_.end_session(owner, folder)
+    _session_folders.discard(folder)
 
 
 @atexit.register

@@ -10,7 +10,7 @@ sent 150 files of 9.5 MB took the server from 1.65 to 3.86 GB. So:
   take a session past SESSION_FILES files or SESSION_BYTES, or the server past SERVER_BYTES, is
   refused with HTTP 413 and a message, and dropped at once.
 - `release(files)`: once the app has read an upload (ui/checkpoints.handle_upload), its files
-  leave the store; the app works from the unpacked folder.
+  leave the store; the app works from the unpacked folder. `held(files)`: what is left of them.
 - `watch_session()`: when the session's tab closes, its files leave the store then, not 120 s later.
 - Memory freed goes back to the system. The route reads each file into one bytes object in a
   worker thread; glibc's malloc serves blocks of that size from per-thread arenas once a freed one
@@ -89,6 +89,13 @@ def install() -> bool:
     if (mallopt := _libc_function("mallopt")) is not None:
         mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
     return True
+
+
+def held(files) -> list:
+    """The UploadedFiles among a file uploader's value in session state: there, Streamlit hands a
+    file that left the store back as a DeletedFile (the widget's own return value drops those)."""
+    from streamlit.typing import UploadedFile
+    return [f for f in files or () if isinstance(f, UploadedFile)]
 
 
 def release(files) -> None:
