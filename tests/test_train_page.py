@@ -256,6 +256,21 @@ def test_a_closed_tab_cancels_its_waiting_training_and_the_demo_deletes_its_chec
     assert not any((trained / f"session-{owner}").exists() for owner in owners)
 
 
+def test_off_the_demo_a_closed_tab_cancels_its_waiting_training_and_its_running_one_is_saved(open_page, pace):
+    import streamlit as st
+    from ui.training import trainer
+    first = start(open_page, epochs=1, name="first")
+    wait_for(lambda: job_of(first).epoch == 1, "the first training's epoch 1")
+    second = start(open_page, epochs=1, name="second")
+    server = trainer()
+    st.cache_resource.clear()
+    wait_for(lambda: server.line()[1] == [] and not server.latest, "the closed tabs' trainings to be ended")
+    pace.next()
+    server.join(120)
+    trained = Path(os.environ["AECORE_TRAINED_DIR"])
+    assert (trained / "first" / "model.safetensors").is_file() and not (trained / "second").exists()
+
+
 def test_a_tab_that_reconnects_keeps_its_training(monkeypatch):
     """Streamlit releases a session's resources at every disconnect, and keeps the session for the
     tab to come back: a training is ended only once its tab has been away for that whole time."""

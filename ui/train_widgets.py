@@ -189,7 +189,7 @@ def live(owner: str, demo: bool = False) -> None:
     st.fragment(_live, run_every=POLL_S if polling else None)(owner, demo)
 
 
-def _live(owner: str, demo: bool) -> None:
+def _live(owner: str, demo: bool = False) -> None:
     if _signature(owner) != st.session_state.get("_train_drawn"):
         st.rerun()  # started, finished or freed: the whole page changes (form, picker)
     mine, (current, waiting) = trainer().mine(owner), trainer().line()

@@ -208,18 +208,18 @@ class Trainer:
         return f"the demo's time limit ({job.request.seconds:.0f} s) ended it" if job.timed_out else "stopped"
 
     def end_session(self, owner: str, folder: Path | None = None) -> None:
-        """The session `owner` ended (its tab closed). Its waiting training leaves the line and its
-        running one stops, keeping its finished epochs; given its own checkpoint `folder` (the
-        demo's, which goes with the session), what it trained is thrown away and the folder is
-        deleted, now or once its training has stopped."""
+        """The session `owner` ended (its tab is gone). Its training waiting in line is cancelled.
+        Given its own checkpoint `folder` (the demo's, which goes with the session), its running
+        training is stopped and thrown away and the folder deleted, now or once that training has
+        stopped; elsewhere a running training goes on and is saved where every visitor sees it."""
         with self.lock:
             job = self.latest.pop(owner, None)
             running = job is not None and job is self.current
             if job is not None and job in self.waiting:
                 self.waiting.remove(job)
                 job.state, job.error = "failed", "its browser tab closed before it started"
-            if running:
-                job.discard = folder is not None
+            if running and folder is not None:
+                job.discard = True
                 job.stop.set()
         if folder is not None and not running:
             shutil.rmtree(folder, ignore_errors=True)
@@ -276,8 +276,9 @@ _session_folders: set[Path] = set()  # the demo's per-session checkpoint folders
 
 def watch_session(owner: str, folder: Path | None) -> None:
     """In every run of the Train page: when this tab is gone for good (ui/tabs: closed, not just
-    reconnecting), its training waiting in line is cancelled, its running one stopped, and
-    `folder` (the demo's per-session checkpoints; None elsewhere) deleted with what it trained."""
+    reconnecting), its training waiting in line is cancelled; with `folder` (the demo's
+    per-session checkpoints; None elsewhere) its running one is thrown away and the folder
+    deleted (Trainer.end_session)."""
     from ui import tabs
     if folder is not None:
         _session_folders.add(folder)
