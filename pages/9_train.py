@@ -23,8 +23,8 @@ with guard():
         st.button("Start training", type="primary", key="train_start", on_click=train_widgets.submit,
                   args=(demo(),), help="If the server is training already, yours waits in line and starts by itself.")
         train_widgets.confirm(demo())
-        if st.session_state.get("_train_refused"):
-            st.warning(st.session_state["_train_refused"])
+        if refused := st.session_state.get("_train_refused"):
+            st.warning(train_widgets.without_paths(refused) if demo() else refused)
     else:
         m, t = mine.request.model, mine.request.training
         st.caption(f"**{mine.request.name}**: {m.kind}, {m.body}, {m.latent_dim}-D code, {t.epochs} epochs "

@@ -158,6 +158,24 @@ def test_the_demo_bounds_what_it_trains_and_shows_no_host_path(open_page, pace, 
     assert str(tmp_path) not in shown and "session-" not in shown and "/" not in at.caption[0].value
 
 
+def test_a_demo_training_that_fails_names_no_server_path(open_page, pace, monkeypatch, tmp_path):
+    from ui import training
+
+    def full_disk(path, *args, **kwargs):
+        raise OSError(28, "No space left on device", str(path))
+    monkeypatch.setenv("AECORE_DEMO", "1")
+    monkeypatch.setattr(training, "save_result", full_disk)
+    at = start(open_page, epochs=1, name="unlucky")
+    wait_for(lambda: job_of(at).epoch == 1, "epoch 1")
+    pace.next()
+    wait_for(lambda: job_of(at).finished, "the failed save")
+    at.run()
+    assert str(tmp_path) in job_of(at).error  # the server log's, not the visitor's
+    shown = at.error[0].value
+    assert shown.startswith("Training **unlucky** did not finish: [Errno 28] No space left on device")
+    assert str(tmp_path) not in shown and "a file on the server" in shown
+
+
 @pytest.mark.parametrize("setting, value, part", [("umap_warm_epochs", 1000, "warm start 1,01"),
                                                   ("umap_edges_per_image", 100.0, "epochs 2,020")])
 def test_the_demo_refuses_a_training_whose_settings_cost_too_much(open_page, pace, monkeypatch, setting, value, part):

@@ -236,6 +236,12 @@ def _open(path: str, page: str) -> None:
     st.session_state["checkpoint"], st.session_state["_train_goto"] = path, page
 
 
+def without_paths(text: str) -> str:
+    """`text` with every absolute path (an OSError's, a data file's) said as 'a file on the
+    server': the demo shows visitors no host path."""
+    return re.sub(r"(?<![\w.~])(?:/[\w.+@~-]+)+/?", "a file on the server", text)
+
+
 def result(job: Job, demo: bool = False) -> None:
     """Saved (with what to do next; where, except in the demo, which shows no host path) or
     failed (why), and a way back to the form."""
@@ -249,7 +255,8 @@ def result(job: Job, demo: bool = False) -> None:
         outcome.success(f"**{job.request.name}** {how} {job.epoch} epoch{'s' * (job.epoch != 1)} "
                         f"({job.seconds:.1f} s) and is saved {where}: pick it in the sidebar.")
     else:
-        outcome.error(f"Training **{job.request.name}** did not finish: {job.error}")
+        outcome.error(f"Training **{job.request.name}** did not finish: "
+                      f"{without_paths(job.error) if demo else job.error}")
     c = st.columns(3)
     if job.path is not None:
         c[0].button("Open it", key="train_open", on_click=_open, args=(str(job.path), "pages/1_overview.py"))
