@@ -170,3 +170,15 @@ def test_without_memfd_as_on_macos_inputs_and_outputs_go_through_an_unlinked_fil
     monkeypatch.undo()
     np.testing.assert_array_equal(codes, linear.run("encoder", x, max_values=900))
     linear.close()
+
+
+def test_a_worker_that_cannot_start_is_said_so_and_the_next_call_tries_again(tmp_path, monkeypatch):
+    linear_pair(tmp_path / "m")
+    file = tmp_path / "m" / ENCODER
+    box = onnx_sandbox.Sandbox({"encoder": (file, file.read_bytes())})
+    monkeypatch.setattr(onnx_sandbox, "WORKER", tmp_path / "missing.py")  # as when onnxruntime cannot import
+    with pytest.raises(CheckpointError, match=f"{ENCODER}: the worker process that runs ONNX graphs did not start"):
+        box.run("encoder", np.zeros((1, 784), np.float32), max_values=3)
+    monkeypatch.undo()  # not a breach: the graph is not to blame
+    assert box.run("encoder", np.zeros((1, 1, 28, 28), np.float32), max_values=3).shape == (1, 3)
+    box.close()

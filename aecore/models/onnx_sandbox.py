@@ -52,9 +52,10 @@ WORKER = Path(__file__).with_name("onnx_worker.py")
 MAX_REPLY_HEADER = 1 << 16
 SLOT_BYTES = 4 * 2**20   # a run's input, and its output, in memory shared with the worker: 1,024 x 1,024 floats
 PIPE_BYTES = 1 << 20     # a graph sent to the worker in 1 MB writes (/proc/sys/fs/pipe-max-size)
-# the worker's whole environment: one BLAS thread (onnxruntime has its own), fewer malloc arenas
+# the worker's whole environment: one BLAS thread (onnxruntime has its own), fewer malloc arenas, and
+# where a Python built elsewhere finds its libraries
 ENV = {"PATH": os.defpath, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-       "MALLOC_ARENA_MAX": "2"}
+       "MALLOC_ARENA_MAX": "2", **{k: os.environ[k] for k in ("LD_LIBRARY_PATH",) if k in os.environ}}
 
 _live: OrderedDict[int, weakref.ref] = OrderedDict()  # id(sandbox) -> sandbox, least recently used first
 _live_lock = threading.Lock()
@@ -99,6 +100,10 @@ class _Process:
         text = json.dumps(dict(header, bytes=payload.nbytes)).encode()
         self._write(memoryview(struct.pack(">I", len(text)) + text), deadline)
         self._write(payload, deadline)
+        return self.reply(header.get("max_values", 0), deadline)
+
+    def reply(self, max_values: int, deadline: float) -> tuple[dict, bytes]:
+        """The worker's next frame, by `deadline`, with at most `max_values` floats of payload."""
         (size,) = struct.unpack(">I", self._read(4, deadline))
         if size > MAX_REPLY_HEADER:
             raise Breach("a reply header over its limit")
@@ -107,7 +112,7 @@ class _Process:
             n = int(reply.get("bytes", 0))
         except (ValueError, TypeError, AttributeError):
             raise Breach("a reply that is not JSON") from None
-        if not 0 <= n <= header.get("max_values", 0) * 4:
+        if not 0 <= n <= max_values * 4:
             raise Breach("a reply over its limit")
         return reply, self._read(n, deadline)
 
@@ -196,6 +201,16 @@ class Sandbox:
                                   "limits, which needs Linux or macOS")
         _make_room(self)
         process = self._process = _Process()
+        try:  # its imports done and its limits set: anything after this is the graphs' doing
+            ready = process.reply(0, time.monotonic() + CALL_SECONDS)[0].get("ready")
+        except Breach:
+            ready = False
+        if not ready:
+            process.stop()
+            self._stop()
+            raise CheckpointError(f"{next(iter(self.graphs.values()))[0]}: the worker process that runs ONNX graphs "
+                                  f"did not start ({_signal_name(process.popen.returncode)}); check that "
+                                  f"onnxruntime imports in {sys.executable}")
         for name, (file, graph) in self.graphs.items():
             self._request(process, {"op": "load", "name": name, "threads": 0}, graph, file, None)
         return process
