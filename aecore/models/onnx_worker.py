@@ -9,9 +9,9 @@ space of what it has after its imports plus MEMORY_BYTES. Each run also gets a C
 Messages, both ways, are frames: a 4-byte big-endian length, a JSON header, then header["bytes"]
 bytes of payload. Requests: {"op": "load", "name", "bytes", "threads"} + a graph with no external
 data; {"op": "run", "name", "shape", "cpu_seconds", "max_values"}, its float32 input (C order) at
-the start of the shared memory FD_SHARED. First, unasked, {"ok": true, "ready": true} once the imports are done and the limits set.
-Replies: {"ok": true} to a load; {"ok": true, "shape"} to
-a run, its float32 output at byte SLOT_BYTES of the shared memory; {"ok": false, "error", "memory"}.
+the start of the shared memory FD_SHARED. Replies: first, unasked, {"ok": true, "ready": true} once
+the imports are done and the limits set; {"ok": true} to a load; {"ok": true, "shape"} to a run,
+its float32 output at byte SLOT_BYTES of the shared memory; {"ok": false, "error", "memory"}.
 """
 import json
 import math
