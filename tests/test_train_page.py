@@ -195,7 +195,7 @@ def test_the_demo_refuses_a_training_whose_settings_cost_too_much(open_page, pac
 
 
 def test_a_demo_training_is_bounded_whatever_values_a_client_sends(app_env, tmp_path):
-    from ui.train_widgets import DEMO_LIMITS, LIMITS, check_limits
+    from ui.train_rules import DEMO_LIMITS, LIMITS, check_limits
     from ui.training import Request
     from aecore.config import TrainConfig
     ask = lambda model, **t: Request(ModelConfig.from_flat(model), TrainConfig(**t), "x", tmp_path, "me")  # noqa: E731

@@ -2,20 +2,14 @@
 server's training (ui/training.py): a fragment that reruns every POLL_S seconds while a training
 runs or waits, so only it, not the whole page, is redrawn.
 
-The hosted demo (AECORE_DEMO=1) bounds what can be trained: the bundled sample, the mlp body,
-codes of at most 16 dimensions, at most 10 epochs, a cost (aecore.train.cost: every setting that
-scales it) of at most 100 plain epochs, and 3 minutes of training; every visitor's models are in
-a folder of their own session, deleted with it.
-
-A checkpoint's name is unique: not a zoo checkpoint's, not one of the session's uploads; training
-again under the name of one trained here asks first.
+What may be trained, and under which names, is ui/train_rules.py's; training again under the
+name of a checkpoint trained here asks first.
 """
 from __future__ import annotations
 
 import inspect
 import re
 from dataclasses import fields
-from pathlib import Path
 
 import streamlit as st
 
@@ -25,17 +19,13 @@ from aecore.latent.projections import axis_names, default_method, map_caption
 from aecore.models.penalties import SPARSITY
 from aecore.pictures import plots
 from aecore.pictures.noise import NOISES
-from aecore.train.cost import scaled_by, training_cost
+from aecore.train.cost import training_cost
 from ui import cached, checkpoints
+from ui.train_rules import DEMO_LIMITS, LIMITS, check_limits, check_name_free
 from ui.training import Busy, Job, Request, trainer
 
 POLL_S = 1.0
 CHOICES = {"noise": list(NOISES), "sparsity": list(SPARSITY)}  # option fields that name a registry entry
-# cost: plain epochs of work (aecore.train.cost), ~0.3 s each on one core: every kind at its
-# defaults fits at 10 epochs and 16-D (contractive, the dearest, costs 88); seconds: stopped then
-DEMO_LIMITS = {"datasets": ["mnist-sample"], "bodies": ["mlp"], "latent_dim": 16, "epochs": 10, "cost": 100,
-               "seconds": 180}
-LIMITS = {"datasets": None, "bodies": ["mlp", "conv"], "latent_dim": 64, "epochs": 200, "cost": None, "seconds": None}
 
 
 def option_help(cls) -> dict[str, str]:
@@ -113,29 +103,6 @@ def request(state, demo: bool = False) -> Request:
     check_limits(r, limits)
     check_name_free(r.name)
     return r
-
-
-def check_limits(r: Request, limits: dict) -> None:
-    """ValueError when `r` asks for more than `limits` allow, its cost included."""
-    m, t = r.model, r.training
-    if (limits["datasets"] and t.dataset not in limits["datasets"]) or m.body not in limits["bodies"] \
-            or m.latent_dim > limits["latent_dim"] or t.epochs > limits["epochs"]:
-        raise ValueError(f"this server trains {', '.join(limits['datasets'] or ['any dataset'])} with the "
-                         f"{' or '.join(limits['bodies'])} body, codes up to {limits['latent_dim']}-D and up to "
-                         f"{limits['epochs']} epochs")
-    cost = training_cost(m, t)
-    if limits["cost"] and (total := sum(cost.values())) > limits["cost"]:
-        parts = ", ".join(f"{part} {value:,.0f}" for part, value in cost.items())
-        raise ValueError(f"this training would cost about {total:,.0f} plain epochs of work ({parts}); the demo "
-                         f"trains up to {limits['cost']}: lower {', '.join(['epochs', *scaled_by(m)])}")
-
-
-def check_name_free(name: str) -> None:
-    """ValueError when `name` is a zoo checkpoint's or one of this session's uploads."""
-    if name in checkpoints.zoo_names():
-        raise ValueError(f"{name} is the name of a checkpoint in the zoo: pick another name")
-    if name in {Path(p).name for p in checkpoints.uploads()}:
-        raise ValueError(f"{name} is the name of one of your uploads: pick another name")
 
 
 def submit(demo: bool = False, replace: str = "") -> None:
