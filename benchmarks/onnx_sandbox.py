@@ -17,8 +17,10 @@ server's process and of any worker it started, and the message.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -66,6 +68,7 @@ def page_once(folder: str, where: str) -> dict[str, float]:
     if where == "before":
         onnx_sandbox.Sandbox = InProcess
     tmp = tempfile.mkdtemp(prefix="aecore-onnx-bench-")
+    atexit.register(shutil.rmtree, tmp, True)  # after the app's caches are done with it
     os.symlink(Path(folder).resolve(), Path(tmp) / Path(folder).name)
     os.environ.update(AECORE_CHECKPOINTS=tmp, AECORE_CACHE_DIR=str(Path(tmp) / "cache"), AECORE_NO_WARMUP="1")
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600)
@@ -133,6 +136,7 @@ def attack_once(case: str) -> dict:
     from aecore.latent import encode_dataset
     digits = load_dataset("mnist-sample", "test").images[:100]
     tmp = Path(tempfile.mkdtemp(prefix="aecore-attack-"))
+    atexit.register(shutil.rmtree, tmp, True)
     (tmp / SECRET).write_bytes(b"the server's secret " * 100)
     os.chdir(tmp)
     linear_pair(tmp / "m")

@@ -8,8 +8,8 @@ uploaded, runs this way: one rule, and a folder copied into checkpoints/ is as u
   CPU time, after which the kernel does.
 - Memory: the worker's address space is what it has after its imports plus MEMORY_BYTES.
 - Files: the graphs arrive as bytes with every weight inside (onnx_files.py refuses the rest);
-  the worker starts in an empty folder, with no environment but a few thread settings, and may
-  write no file.
+  the worker runs in a folder deleted as it starts, with no environment but a few thread
+  settings, and may write no file.
 
 A model whose graph breaks a limit is stopped and answers every later call with the same error
 at once; its worker is gone. At most MAX_LIVE workers run at once: the least recently used idle
@@ -23,7 +23,6 @@ import json
 import mmap
 import os
 import select
-import shutil
 import signal
 import struct
 import subprocess
@@ -66,10 +65,10 @@ class Breach(Exception):
 
 
 class _Process:
-    """One running worker: its process, the two pipe ends the server holds, its empty folder."""
+    """One running worker: its process, the two pipe ends the server holds, the memory they share."""
 
     def __init__(self):
-        self.folder = tempfile.mkdtemp(prefix="aecore-onnx-")
+        folder = tempfile.mkdtemp(prefix="aecore-onnx-")
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
         shared_fd = _shared_file()  # inputs and outputs: no copy through a pipe
@@ -80,15 +79,16 @@ class _Process:
                 [sys.executable, "-I", str(WORKER), str(req_r), str(rep_w), str(shared_fd), str(SLOT_BYTES),
                  str(MEMORY_BYTES)],
                 pass_fds=(req_r, rep_w, shared_fd), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, cwd=self.folder, env=ENV, start_new_session=True)
+                stderr=subprocess.DEVNULL, cwd=folder, env=ENV, start_new_session=True)
         finally:
             for fd in (req_r, rep_w, shared_fd):
                 os.close(fd)
+            os.rmdir(folder)  # the worker runs in a folder that no longer exists: nothing to find, nothing left
         os.set_blocking(self.req_w, False)
         for fd in (self.req_w, self.rep_r):
             with contextlib.suppress(OSError, AttributeError):  # Linux only
                 fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-        self._finalizer = weakref.finalize(self, _kill, self.popen, (self.req_w, self.rep_r), self.shared, self.folder)
+        self._finalizer = weakref.finalize(self, _kill, self.popen, (self.req_w, self.rep_r), self.shared)
 
     def stop(self) -> None:
         self._finalizer()
@@ -146,14 +146,13 @@ def _shared_file() -> int:
         return os.dup(f.fileno())
 
 
-def _kill(popen: subprocess.Popen, fds: tuple[int, ...], shared: mmap.mmap, folder: str) -> None:
+def _kill(popen: subprocess.Popen, fds: tuple[int, ...], shared: mmap.mmap) -> None:
     if popen.poll() is None:
         popen.kill()
     popen.wait()
     for fd in fds:
         os.close(fd)
     shared.close()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 class Sandbox:
