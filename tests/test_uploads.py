@@ -107,6 +107,14 @@ def test_an_upload_that_is_not_a_checkpoint_says_what_it_is_and_what_was_expecte
     assert picked(at).name == CKPT_2D
 
 
+def test_a_safetensors_file_whatever_its_header_length_is_not_taken_for_something_else():
+    from aecore.checkpoint.upload import describe
+    for length in (640, 896, 0x8B1F, 0x4034B50):  # the first bytes of a pickle, gzip, a zip
+        head = length.to_bytes(8, "little") + b'{"w":'
+        assert describe(head, length + 100) == "a safetensors file"
+    assert describe(b"\x80\x04\x95" + bytes(13), 1000) == "a Python pickle (never loaded here)"
+
+
 def test_a_checkpoints_first_file_asks_for_the_rest(app_env, open_page):
     config = ("config.json", (app_env / CKPT_16D / "config.json").read_bytes(), "application/json")
     at = upload(open_page(OVERVIEW, CKPT_2D), config)

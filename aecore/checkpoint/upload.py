@@ -29,10 +29,10 @@ def describe(head: bytes, size: int) -> str:
     """What a file whose first bytes are `head` (16 or more) is, in words."""
     if size == 0:
         return "empty (0 bytes)"
+    if len(head) > 8 and head[8:9] == b"{" and 0 < int.from_bytes(head[:8], "little") < size:
+        return "a safetensors file"  # first: a header of 640 bytes starts b"\x80\x02", as a pickle does
     if what := next((w for magic, w in SIGNATURES.items() if head.startswith(magic)), None):
         return what
-    if len(head) > 8 and head[8:9] == b"{" and 0 < int.from_bytes(head[:8], "little") < size:
-        return "a safetensors file"
     if head.lstrip()[:1] in (b"{", b"["):
         return "JSON"
     try:
