@@ -81,3 +81,8 @@ def test_the_leaderboard_page_shows_every_row_the_shipped_files_give(zoo_app):
     assert {"checkpoint", "anchor", "baseline"} == set(table["row"])
     assert (table["name"] == "3x3 median filter").sum() == 2  # one per dataset with checkpoints
     assert pd.api.types.is_float_dtype(table["knn5"])  # numbers, so the column sorts
+
+
+def test_the_picker_says_the_shipped_checkpoints_are_the_zoo(zoo_app, tmp_path):
+    options = zoo_app.selectbox(key="checkpoint").options
+    assert len(options) == len(ZOO) and all(o.split(" · ")[0] == f"{p.name} (zoo)" for o, p in zip(options, ZOO))

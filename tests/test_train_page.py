@@ -228,7 +228,7 @@ def test_a_name_of_the_zoo_is_refused_and_the_picker_says_where_each_checkpoint_
     assert at.warning[0].value == f"{CKPT_2D} is the name of a checkpoint in the zoo: pick another name"
     assert job_of(at) is None
     labels = at.sidebar.selectbox(key="checkpoint").options
-    assert [label.split(" · ")[0] for label in labels] == [f"{CKPT_2D} (zoo)", f"{CKPT_16D} (zoo)"]
+    assert [label.split(" · ")[0] for label in labels] == [f"{CKPT_2D} (local)", f"{CKPT_16D} (local)"]
 
 
 def test_training_again_under_a_name_asks_before_it_replaces_the_checkpoint(open_page, pace, tmp_path):

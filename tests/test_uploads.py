@@ -78,7 +78,7 @@ def test_an_upload_named_like_a_zoo_checkpoint_gets_a_name_of_its_own(app_env, o
     at = upload(open_page(OVERVIEW, CKPT_2D), (f"{CKPT_2D}.zip", zip_of(app_env / CKPT_16D), "application/zip"))
     assert picked(at).name == f"{CKPT_2D}-2"
     assert [o.split(" · ")[0] for o in at.sidebar.selectbox(key="checkpoint").options] == \
-        [f"{CKPT_2D} (zoo)", f"{CKPT_16D} (zoo)", f"{CKPT_2D}-2 (upload)"]
+        [f"{CKPT_2D} (local)", f"{CKPT_16D} (local)", f"{CKPT_2D}-2 (upload)"]
 
 
 def test_loose_onnx_files_are_named_by_their_onnx_json(open_page, tmp_path):

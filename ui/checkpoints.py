@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -123,17 +124,37 @@ def _label(path: str, weights: str, origin: str) -> str:
     return _described(Path(path).name, origin, model["kind"], model["latent_dim"])
 
 
+@st.cache_data(show_spinner=False)
+def _recipe_names(recipe: str, mtime: int) -> frozenset[str]:
+    try:
+        return frozenset(json.loads(Path(recipe).read_text()))
+    except (OSError, ValueError):
+        return frozenset()
+
+
+def origin(path: str) -> str:
+    """Where a checkpoint comes from: "zoo" (an entry of the checkpoint folder's recipe.json: the
+    shipped models), "local" (another folder there: one's own, a notebook's), "trained here" (the
+    Train page's), "upload" (this session's)."""
+    if path in st.session_state.get(UPLOADS, {}):
+        return "upload"
+    folder = Path(path).parent
+    if folder != checkpoint_dir():
+        return "trained here"
+    recipe = folder / "recipe.json"
+    return "zoo" if Path(path).name in _recipe_names(str(recipe), _mtime(recipe)) else "local"
+
+
 def label(path: str) -> str:
-    """'name (where it comes from) · kind · d-D' for pickers: (zoo) for the checkpoint folder's,
-    (trained here) for the Train page's, (upload) for this session's uploads, whose label was made
-    as they were accepted (read-only here: a picker may ask outside a script run)."""
+    """'name (origin(path)) · kind · d-D' for pickers; an upload's label was made as it was
+    accepted (read-only here: a picker may ask outside a script run)."""
     if path in (uploads := st.session_state.get(UPLOADS, {})):
         return uploads[path]
-    origin = "zoo" if Path(path).parent == checkpoint_dir() else "trained here"
+    origin_ = origin(path)
     try:
-        return _label(path, stamp(path), origin)
+        return _label(path, stamp(path), origin_)
     except CheckpointError:
-        return f"{Path(path).name} ({origin})"
+        return f"{Path(path).name} ({origin_})"
 
 
 def taken_names() -> set[str]:

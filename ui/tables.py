@@ -19,7 +19,7 @@ def metrics_table(ckpt: Checkpoint, key: str) -> None:
     """The checkpoint's metrics.json beside the anchors its recipe names, or how to make one."""
     rows = metric_rows(ckpt)
     if not rows:
-        here = Path(ckpt.path).parent in (checkpoints.checkpoint_dir(), checkpoints.trained_dir())
+        here = checkpoints.origin(str(ckpt.path)) != "upload"
         st.info(f"No metrics.json yet: run `python -m aecore evaluate {ckpt.path} --json`." if here and not demo() else
                 "No metrics.json came with this model. Measure it where its files are, with `python -m aecore "
                 "evaluate FOLDER --json`, and upload the metrics.json it writes with the model.")
