@@ -18,7 +18,7 @@ from aecore import cache
 from aecore.latent import cost, worker
 from aecore.latent.neighbour_lists import kept, knn_lists
 
-LATENT = "pages/2_latent_map.py"
+LATENT, COMPARE = "pages/2_latent_map.py", "pages/6_compare.py"
 
 
 def wait_for(condition, what: str, timeout: float = 120, step=None) -> None:
@@ -53,7 +53,7 @@ def test_a_umap_worker_reports_every_stage_and_epoch_and_stores_the_map(tmp_path
     phases = [r["phase"] for r in reports]
     assert "Building UMAP's neighbour graph" in phases and phases[-1] == "Done"
     epochs = [r["done"] for r in reports if r["phase"] == "layout epoch"]
-    assert len(epochs) >= 3 and epochs == sorted(epochs) and epochs[-1] == 200  # counted, to the last
+    assert len(epochs) >= 2 and epochs == sorted(epochs) and epochs[-1] == 200  # counted, to the last
     assert all(r["total"] == 200 for r in reports if r["phase"] == "layout epoch")
     xy = cache.read({"test": str(tmp_path)})
     assert xy.shape == (3000, 2) and np.isfinite(xy).all()
@@ -66,7 +66,7 @@ def test_a_tsne_worker_counts_its_iterations(tmp_path, monkeypatch):
     task = {"task": "projection", "cost": "tsne", "method": "tsne", "seed": 0, "params": {"perplexity": 10.0}}
     reports = run_worker(tmp_path, task, clusters(400))
     iterations = [r["done"] for r in reports if r["phase"] == "iteration"]
-    assert iterations[0] == 50 and iterations == sorted(iterations) and len(iterations) >= 5
+    assert iterations[0] == 50 and iterations == sorted(iterations) and len(iterations) >= 2  # reports are 0.25 s apart
     assert {r["total"] for r in reports if r["phase"] == "iteration"} == {1000}
     assert {(r["done"], r["total"]) for r in reports if r["phase"] == "neighbour probabilities, code"} == {(400, 400)}
 
@@ -190,3 +190,17 @@ def test_jobs_wait_in_line_and_start_when_a_worker_is_free(app_env, background, 
     background.cancel(works[0].digest)
     wait_for(lambda: second.state == "running", "the second job to start when the first stopped", 30)
     assert first.state == "cancelled"
+
+
+@pytest.mark.slow
+def test_compare_waits_for_a_background_map_beside_the_other_then_compares(open_page, background):
+    at = open_page(COMPARE, CKPT_16D)
+    at.sidebar.number_input(key="seed").set_value(4243).run()
+    at.selectbox(key="cmp_a_projection").set_value("umap").run()
+    assert_clean(at)
+    assert any("UMAP of 1,000 16-D codes" in i.value and "takes about" in i.value for i in at.info)
+    assert not charts(at) and not at.dataframe, "the comparison waits for both maps"
+    at.button(key="cmp_a_job_start_0").click().run()
+    wait_for(lambda: len(charts(at.run())) == 2, "both maps", step=lambda: time.sleep(0.5))
+    assert_clean(at)
+    assert len(at.dataframe) == 2  # then the rest of the page: both metrics tables

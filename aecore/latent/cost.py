@@ -2,28 +2,30 @@
 nearest images in pixel space, in seconds estimated from the point count (and the code size and
 parameters).
 
-The constants were measured on the machine the app is developed on (2 CPU cores, no GPU) with
-`python -m benchmarks.projections`, which prints each estimate beside the measured time. Another
-machine is faster or slower by a rough factor per kind of work, so every finished background
-job records how long it took against its estimate (timings.json in the cache folder), and later
-estimates on that machine are scaled by the median of the last RECENT of those ratios.
+The constants were fitted to `python -m benchmarks.projections` on the machine the app is
+developed on (2 CPU cores, no GPU, one worker thread), idle: UMAP of 1,000 / 10,000 / 70,000
+16-D codes took 2.6 / 5.5 / 42.6 s, t-SNE 5.6 / 53 / 615 s, the pixel neighbours of 10,000 /
+70,000 images 4.3 / 152 s. Both maps grow as about n^1.3 here. The same runs took 1.5 to 3 times
+as long while other programs kept both cores busy, and another machine is faster or slower by
+its own factor, so every finished background job records how long its work took against the
+estimate (timings.json in the cache folder), and later estimates on that machine are scaled by
+the median of the last RECENT of those ratios.
 """
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from pathlib import Path
 
 # A fresh worker process: the interpreter, numpy, scikit-learn, and for UMAP umap-learn with
 # numba's machine code loaded from its disk cache (more on the very first run, which compiles).
-START_S = {"umap": 3.5, "tsne": 2.5, "knn": 2.5}
+START_S = {"umap": 2.2, "tsne": 2.5, "knn": 1.3}
 # The same imports in a process that has not made such a map yet (the app's own, for small maps).
 IMPORT_S = {"umap": 3.0, "tsne": 0.5, "knn": 0.3}
-UMAP_S_PER_POINT = 0.85e-3     # 200 epochs with 15 neighbours, the spectral start and the graph
-TSNE_S_PER_POINT_LOG = 1.4e-3  # per n * log2(n), at perplexity 30 (1,000 iterations, one thread)
-KNN_S_PER_PAIR = 8.5e-11       # per (point pair x pixel) of the exact search
+GROWTH = {"umap": (2.3e-5, 1.29),   # seconds = a * n ** b: 200 epochs with 15 neighbours, graph, spectral start
+          "tsne": (3.85e-4, 1.28)}  # at perplexity 30: neighbours, probabilities, 1,000 iterations
+KNN_S_PER_PAIR = 3.9e-11            # per (point pair x pixel) of the exact search
 RECENT = 10                    # finished jobs whose speed corrects the estimates
 
 
@@ -38,12 +40,13 @@ def seconds(method: str, n: int, d: int = 2, params: dict | None = None, setup: 
 
 
 def _work(method: str, n: int, d: int, params: dict) -> float:
-    """The seconds of the work itself on the development machine, without any setup."""
+    """The seconds of the work itself on the development machine, idle, without any setup."""
+    if method == "knn":
+        return KNN_S_PER_PAIR * float(n) * n * d
+    a, b = GROWTH[method]
     if method == "umap":
-        return UMAP_S_PER_POINT * n * params.get("n_neighbors", 15) / 15
-    if method == "tsne":
-        return TSNE_S_PER_POINT_LOG * n * math.log2(max(n, 2)) * (0.5 + 0.5 * params.get("perplexity", 30.0) / 30)
-    return KNN_S_PER_PAIR * float(n) * n * d
+        return a * n ** b * params.get("n_neighbors", 15) / 15
+    return a * n ** b * (0.5 + 0.5 * params.get("perplexity", 30.0) / 30)
 
 
 def _file() -> Path:

@@ -237,28 +237,36 @@ def test_thumbnails_are_drawn_large_and_untinted_on_top_of_the_points(app):
 
 def test_a_slow_map_says_its_cost_shows_progress_cancels_and_is_then_drawn(app):
     app.open("latent_map", "vae-16d")
+    app.choose("split", re.compile(r"^train \+ test"))  # 5,000 codes: t-SNE takes tens of seconds
     app.choose("projection", "tsne")
-    expect(app.page.get_by_text(re.compile(r"t-SNE of 1,000 16-D codes takes about \d+ s on this machine"))).to_be_visible()
+    expect(app.page.get_by_text(re.compile(r"t-SNE of 5,000 16-D codes takes about \d+ s on this machine"))).to_be_visible()
     assert not app.widget("map").count(), "no map before it is started"
     app.page.get_by_role("button", name=re.compile(r"^Compute it")).click()
-    # the worker's own count of its iterations, while the page keeps polling (so no wait_idle)
-    expect(app.page.get_by_text(re.compile(r"iteration [\d,]+ of 1,000"))).to_be_visible(timeout=120_000 * SLOWDOWN)
+    # the worker's own count of its steps, while the page keeps polling (so no wait_idle)
+    expect(app.page.get_by_text(re.compile(r"(iteration|neighbour probabilities, code) [\d,]+ of [\d,]+"))).to_be_visible(
+        timeout=120_000 * SLOWDOWN)
     app.page.get_by_role("button", name="Cancel").click()
     expect(app.page.get_by_text(re.compile(r"cancelled after \d+ s\. Nothing was cached"))).to_be_visible()
     app.wait_idle()
     assert not app.widget("map").count()
     app.page.get_by_role("button", name=re.compile(r"^Compute it")).click()
-    expect(app.widget("map").locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=300_000 * SLOWDOWN)
+    expect(app.widget("map").locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=600_000 * SLOWDOWN)
     app.wait_idle()
-    assert len(data_points(map_points(app))[0]) == 1000
+    assert len(data_points(map_points(app))[0]) == 5000
     assert app.errors() == []
 
 
-def test_compare_computes_a_slow_map_in_the_background_then_draws_both(app):
+def test_compare_draws_a_tsne_map_beside_the_codes(app):
+    """On the 1,000 sample digits a t-SNE takes about the few seconds past which it runs in the
+    background (whether it does depends on what this machine's finished jobs taught the estimate:
+    tests/test_background_maps.py checks Compare's background path), so: start it if asked."""
     app.open("compare", "ae-2d")
     app.choose("cmp_a_projection", "tsne")
-    app.page.get_by_role("button", name=re.compile(r"^Compute it")).click()
+    start = app.page.get_by_role("button", name=re.compile(r"^Compute it"))
+    if start.count():
+        start.click()
     expect(app.widget("cmp_a_map").locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=300_000 * SLOWDOWN)
     app.wait_idle()
     assert len(data_points(map_points(app, "cmp_a_map"))[0]) == len(data_points(map_points(app, "cmp_b_view"))[0]) == 1000
+    expect(app.page.get_by_text(re.compile(r"^ae-2d: t-SNE \(perplexity=30.0\) of the 2-D codes, seed 0"))).to_be_visible()
     assert app.errors() == []
