@@ -286,6 +286,16 @@ def test_a_keras_style_npz_is_a_dataset(tmp_path, monkeypatch):
     assert test.images.dtype == np.uint8 and np.allclose(test.images / 255.0, x_test, atol=0.5 / 255)
 
 
+def test_a_replaced_file_is_read_anew(tmp_path, monkeypatch):
+    """The in-process cache is keyed by the files themselves, not by the dataset's name."""
+    monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
+    for n, when in ((6, 1_000_000_000), (9, 2_000_000_000)):  # a new file, with its own mtime
+        x = np.full((n, 28, 28), n, np.uint8)
+        np.savez(tmp_path / "notebook.npz", x_train=x, y_train=np.zeros(n, int), x_test=x, y_test=np.zeros(n, int))
+        os.utime(tmp_path / "notebook.npz", ns=(when, when))
+        assert len(load_dataset("notebook", "test")) == n
+
+
 @pytest.mark.parametrize("x_test, message", [
     (np.zeros((5, 32, 32, 3), np.uint8), r"x_test has shape \(5, 32, 32, 3\); expected \(N, 28, 28\)"),
     (np.full((5, 28, 28), 300.0), "outside 0..255"),

@@ -26,7 +26,7 @@ import streamlit as st
 from aecore.cache import cached_projection
 from aecore.checkpoint import (Checkpoint, config_dataset, is_onnx_folder, load_checkpoint, read_config, read_metrics,
                                stored_codes, weights_digest)
-from aecore.data import Dataset, available_datasets, load_dataset, shown_instead, split_size
+from aecore.data import Dataset, available_datasets, load_dataset, shown_instead, source_stamp, split_size
 from aecore.latent.neighbours import nearest_neighbours
 from aecore.latent.projections import project
 from aecore.pictures.pixels import unit_float
@@ -71,10 +71,15 @@ def load(path: str, weights: str) -> Checkpoint:
     return ckpt
 
 
-@st.cache_resource(show_spinner=False)
-def dataset(name: str, split: str = TEST) -> Dataset:
-    """A dataset split; its arrays are read-only and shared."""
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _dataset(name: str, split: str, files: str) -> Dataset:
     return load_dataset(name, split)
+
+
+def dataset(name: str, split: str = TEST) -> Dataset:
+    """A dataset split; its arrays are read-only and shared. Keyed by the files it is read from
+    (aecore.data.source_stamp), so a replaced file or another data folder is read anew."""
+    return _dataset(name, split, source_stamp(name))
 
 
 @st.cache_data(show_spinner=False, ttl=60)

@@ -4,4 +4,4 @@ official files."""
 from .idx import DataError, read_idx, write_idx  # noqa: F401 -- the package's interface
 from .loading import Dataset, default_dataset, load_dataset, split_size  # noqa: F401
 from .registry import (DATASETS, available_datasets, cache_root, datasets, describe, find_dataset_dir,  # noqa: F401
-                       shown_instead)
+                       shown_instead, source_stamp)

@@ -19,7 +19,7 @@ from .classes import clear_cache as _forget_class_names, names_for, read_classes
 from .idx import DataError, read_idx, read_images_and_labels
 from .npz import read_npz
 from .registry import (DATASETS, IDX_FILES, SPLITS, DatasetSpec, datasets, find_dataset_dir, locate, search_dirs,
-                       source_of)
+                       source_of, source_stamp)
 from .sample import sample_split
 
 
@@ -87,10 +87,10 @@ def _class_names(classes, labels: np.ndarray, where: str, name: str, source: Pat
 
 
 @functools.lru_cache(maxsize=8)
-def _load_cached(name: str, split: str, source: str) -> Dataset:
+def _load_cached(name: str, split: str, source: str, stamp: str) -> Dataset:
     spec = datasets().get(name) or DATASETS[name]
     if split == "all":
-        parts = [_load_cached(name, s, source) for s in ("train", "test")]
+        parts = [_load_cached(name, s, source, stamp) for s in ("train", "test")]
         images, labels = np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts])
         classes = max((p.classes for p in parts), key=len)
     else:
@@ -105,8 +105,9 @@ def load_dataset(name: str, split: str) -> Dataset:
     """Load split "train", "test" or "all" (train then test) of a dataset (cached; read-only)."""
     spec = lookup(datasets(), name, "dataset")
     lookup(dict.fromkeys(SPLITS), split, "split")
-    # the cache key includes the source, so a changed AECORE_DATA_DIR or a fresh download is seen
-    return _load_cached(name, split, str(source_of(name, spec)))
+    # the cache key is the source's files, so a changed AECORE_DATA_DIR, a fresh download or a
+    # replaced file is seen
+    return _load_cached(name, split, str(source_of(name, spec)), source_stamp(name))
 
 
 def split_size(name: str, split: str) -> int:

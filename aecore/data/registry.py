@@ -144,6 +144,21 @@ def source_of(name: str, spec: DatasetSpec) -> Path:
     return folder
 
 
+def source_stamp(name: str) -> str:
+    """What identifies the files dataset `name` is read from now: their place, sizes and
+    modification times (a few stats), so that caches see a replaced file or a changed folder."""
+    source = source_of(name, lookup(datasets(), name, "dataset"))
+    files = sorted(p for p in source.iterdir() if p.is_file()) if source.is_dir() else [source]
+    parts = []
+    for f in files:
+        try:
+            st = f.stat()
+            parts.append(f"{f.name}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{f.name}:gone")
+    return f"{source}|{';'.join(parts)}"
+
+
 def available_datasets() -> dict[str, bool]:
     """{name: whether its files can be found} for every dataset. Reads no pixels."""
     found = {}
