@@ -26,7 +26,7 @@ import streamlit as st
 from aecore.cache import cached_projection
 from aecore.checkpoint import (Checkpoint, config_dataset, is_onnx_folder, load_checkpoint, read_config, read_metrics,
                                stored_codes, weights_digest)
-from aecore.data import Dataset, available_datasets, load_dataset, shown_instead, source_stamp, split_size
+from aecore.data import DataError, Dataset, available_datasets, load_dataset, shown_instead, source_stamp, split_size
 from aecore.latent.neighbours import nearest_neighbours
 from aecore.latent.projections import project
 from aecore.pictures.pixels import unit_float
@@ -45,17 +45,34 @@ def stamp(path) -> str:
         return "missing"
 
 
+def files_of(name: str) -> str:
+    """What identifies dataset `name`'s files now (aecore.data.source_stamp), "" when none are
+    here: a cache keyed by it reads a replaced file anew."""
+    try:
+        return source_stamp(name)
+    except (DataError, ValueError, OSError):
+        return ""
+
+
 def per_checkpoint(cache):
     """Decorate `f(path, weights, *args)` cached by `cache` (st.cache_data(...) or
-    st.cache_resource(...)) into `f(path, *args)`: the weights' stamp joins the key."""
+    st.cache_resource(...)) into `f(path, *args)`: the weights' stamp joins the key, and when `f`
+    takes a dataset `name`, so do that dataset's files (files_of)."""
     def wrap(compute):
-        cached, signature = cache(compute), inspect.signature(compute)
+        signature = inspect.signature(compute)
+        by_data = "name" in signature.parameters
+
+        @functools.wraps(compute)  # Streamlit keys a cache by the function's name and source
+        def keyed(path, weights, files, *args):  # files: only a key
+            return compute(path, weights, *args)
+        cached = cache(keyed)
 
         @functools.wraps(compute)
         def call(path, *args, **kwargs):
             bound = signature.bind(str(path), stamp(path), *args, **kwargs)
             bound.apply_defaults()  # one key however the defaults were given
-            return cached(*bound.args)
+            files = files_of(bound.arguments["name"]) if by_data and bound.arguments["name"] else ""
+            return cached(bound.args[0], bound.args[1], files, *bound.args[2:])
         call.clear = cached.clear
         return call
     return wrap
@@ -78,8 +95,8 @@ def _dataset(name: str, split: str, files: str) -> Dataset:
 
 def dataset(name: str, split: str = TEST) -> Dataset:
     """A dataset split; its arrays are read-only and shared. Keyed by the files it is read from
-    (aecore.data.source_stamp), so a replaced file or another data folder is read anew."""
-    return _dataset(name, split, source_stamp(name))
+    (files_of), so a replaced file or another data folder is read anew."""
+    return _dataset(name, split, files_of(name))
 
 
 @st.cache_data(show_spinner=False, ttl=60)
@@ -162,9 +179,13 @@ def code_neighbours(path: str, weights: str, name: str, split: str, point: int, 
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def _pixel_neighbours(name: str, split: str, files: str, point: int, k: int):
+    return nearest_neighbours(dataset(name, split).images, point, k)
+
+
 def pixel_neighbours(name: str, split: str, point: int, k: int = 8):
     """The k nearest images to image `point` in pixel space: (indices, distances)."""
-    return nearest_neighbours(dataset(name, split).images, point, k)
+    return _pixel_neighbours(name, split, files_of(name), int(point), k)
 
 
 @per_checkpoint(st.cache_data(show_spinner=False, max_entries=32))
@@ -183,7 +204,7 @@ def projection(path: str, name: str, split: str, method: str, seed: int, **param
 
 
 @st.cache_data(show_spinner="Measuring PSNR at 7 noise levels on 200 test digits…", max_entries=32)
-def _psnr_curve(models: tuple, weights: tuple, name: str, kind: str, seed: int) -> dict:
+def _psnr_curve(models: tuple, weights: tuple, name: str, files: str, kind: str, seed: int) -> dict:
     from aecore.measure import denoise
     clean = dataset(name).images[:200]
     return denoise.psnr_curve(clean, kind, {label: load(p).model for label, p in models}, seed)
@@ -193,7 +214,7 @@ def psnr_curve(models: dict, name: str, kind: str, seed: int) -> dict:
     """aecore.measure.denoise.psnr_curve on the first 200 test digits for {label: checkpoint
     path}, cached by every checkpoint's stamp."""
     pairs = tuple(models.items())
-    return _psnr_curve(pairs, tuple(stamp(p) for _, p in pairs), name, kind, int(seed))
+    return _psnr_curve(pairs, tuple(stamp(p) for _, p in pairs), name, files_of(name), kind, int(seed))
 
 
 @per_checkpoint(st.cache_data(show_spinner=False, max_entries=16))

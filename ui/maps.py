@@ -42,11 +42,11 @@ def colour_name(colour: str, method: str) -> str | None:
 
 def _pixel_knn_key(name: str, split: str) -> dict:
     """What names a split's pixel neighbours on disk: the images themselves (their digest)."""
-    return {"pixel_knn": _digest(name, split), "k": K, "aecore": __version__}
+    return {"pixel_knn": _digest(name, split, cached.files_of(name)), "k": K, "aecore": __version__}
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _digest(name: str, split: str) -> str:
+def _digest(name: str, split: str, files: str) -> str:
     from aecore.checkpoint.codes import images_digest
     return images_digest(cached.dataset(name, split).images)
 
@@ -210,7 +210,7 @@ def _disagreement(a: str, b: str, stamps: tuple, name: str, split: str, seed: in
 def disagreement(a: str, b: str, name: str, split: str, seed: int, k: int = 10) -> np.ndarray:
     """Per point (N,): the fraction of its k map neighbours that differ between the maps a and b,
     each given as map_spec(...)."""
-    stamps = tuple(cached.stamp(json.loads(s)[0]) for s in (a, b))
+    stamps = (*(cached.stamp(json.loads(s)[0]) for s in (a, b)), cached.files_of(name))
     return _disagreement(a, b, stamps, name, split, int(seed), k)
 
 

@@ -50,3 +50,22 @@ def test_click_on_empty_space_of_a_umap_map_decodes_that_spot(app):
     app.wait_idle()
     assert_drawn(app, column_with(app, heading.inner_text()).locator('[data-testid="stImage"] img').first)
     assert app.errors() == []
+
+
+def test_compare_follows_the_sidebar_to_a_model_of_other_data(app):
+    """Compare on ae-2d, the sidebar switched to fashion-2d while on the page, then 'Select on: map
+    B': both maps are fashion-2d's on its own data (this crashed with KeyError: 'digit', the old
+    colour option's text coming back from the browser)."""
+    from aecore.data import available_datasets
+    if not available_datasets().get("fashion-mnist"):
+        pytest.skip("Fashion-MNIST is not on this machine (apt-get install dataset-fashion-mnist)")
+    app.open("compare", "ae-2d")
+    app.choose("checkpoint", picked("fashion-2d"))
+    for side in ("cmp_a_ckpt", "cmp_b_ckpt"):
+        expect(app.widget(side).get_by_role("combobox")).to_have_value(re.compile(r"^fashion-"))
+    app.widget("cmp_source").get_by_text("map B").click()
+    app.wait_idle()
+    assert app.errors() == []
+    legend = app.widget("cmp_b_map").locator(".legendtext").evaluate_all("els => els.map(e => e.textContent)")
+    assert "Ankle boot" in legend, legend
+    expect(app.widget("cmp_colour").get_by_role("combobox")).to_have_value("class")
