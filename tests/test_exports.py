@@ -59,6 +59,7 @@ def test_map_parquet_reads_back_in_pandas_and_pyarrow(points):
     assert str(schema.field("x").type) == "float" and str(schema.field("index").type) == "int64"
 
 
+@pytest.mark.slow
 def test_sprite_is_a_square_grid_in_row_order(points):
     png, side = sprite(points["images"])
     grid = np.asarray(Image.open(io.BytesIO(png)))

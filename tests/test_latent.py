@@ -69,6 +69,7 @@ def test_projections_registry():
     assert set(latent.PROJECTIONS) == {"none", "pca", "umap", "tsne"}
 
 
+@pytest.mark.slow
 def test_umap_map_keeps_clusters_apart_and_is_reproducible():
     rng = np.random.default_rng(0)
     centres = rng.normal(scale=10.0, size=(3, 16))

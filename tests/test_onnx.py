@@ -37,6 +37,7 @@ def test_every_input_layout_is_read_from_the_graph(tmp_path, layout, images):
     np.testing.assert_array_equal(model.first_layer_weights(), w["we"])  # read from the Gemm's initializer
 
 
+@pytest.mark.slow
 def test_a_channels_last_torch_export_gives_the_torch_models_codes_and_images(tmp_path, images):
     torch_model = channels_last_folder(tmp_path / "keras-like")
     model = load_checkpoint(tmp_path / "keras-like").model

@@ -51,6 +51,7 @@ def test_a_graph_that_allocates_gigabytes_on_real_digits_only_is_stopped(tmp_pat
     _refused_twice(model, images[:4, 0], "needed more than the 2 GB of memory a graph may use|past the 2 GB", 20)
 
 
+@pytest.mark.slow
 def test_a_graph_that_never_finishes_is_stopped_at_the_time_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(onnx_sandbox, "CALL_SECONDS", 2.0)
     start = time.perf_counter()
@@ -59,12 +60,14 @@ def test_a_graph_that_never_finishes_is_stopped_at_the_time_limit(tmp_path, monk
     assert time.perf_counter() - start < 15  # 2 s, a worker's start, and a busy machine's slack
 
 
+@pytest.mark.slow
 def test_a_graph_that_hangs_only_on_real_digits_passes_the_load_check_and_is_stopped(tmp_path, monkeypatch, images):
     monkeypatch.setattr(onnx_sandbox, "CALL_SECONDS", 2.0)
     model = load_checkpoint(_hostile(tmp_path, slow_encoder(on_digits=True))).model
     _refused_twice(model, images[:4, 0], f"{ENCODER}: took more than 2 s on 4 inputs", 15)
 
 
+@pytest.mark.slow
 def test_a_graph_past_its_cpu_time_is_ended_by_the_kernel(tmp_path, monkeypatch):
     monkeypatch.setattr(onnx_sandbox, "CPU_SECONDS", 1.0)
     start = time.perf_counter()
@@ -137,6 +140,7 @@ def test_sessions_calling_one_model_at_once_each_get_their_own_answer(tmp_path, 
         np.testing.assert_array_equal(got[i], w)
 
 
+@pytest.mark.slow
 def test_a_folder_is_loaded_once_while_its_files_stay_as_they_are(tmp_path, monkeypatch, images):
     """The checkpoint list, the picker's label and the page each load a folder: one model, one
     worker; a changed file loads it again; a refusal that took the time limit is repeated at once."""

@@ -60,6 +60,7 @@ def test_a_umap_map_decodes_a_cluster_centre_to_that_cluster():
     assert np.isfinite(z[3]).all()
 
 
+@pytest.mark.slow
 def test_the_light_umap_inverse_lands_among_the_codes_around_the_spot_and_is_seeded():
     """UmapInverse skips UMAP's layout (the fence around what it sets on umap-learn's reducer).
     What users rely on: a spot between map points decodes to a code among those points' codes,

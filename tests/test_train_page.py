@@ -85,6 +85,7 @@ def map_points(at) -> np.ndarray:
     return np.concatenate([np.stack([values(t["x"]), values(t["y"])], axis=1) for t in traces])
 
 
+@pytest.mark.slow
 def test_a_training_shows_every_epoch_stops_and_opens_on_every_page(open_page, pace, tmp_path):
     at = start(open_page, epochs=6, name="watched")
     maps = []
@@ -118,6 +119,7 @@ def test_a_training_shows_every_epoch_stops_and_opens_on_every_page(open_page, p
         assert at.sidebar.selectbox(key="checkpoint").value == str(saved), page
 
 
+@pytest.mark.slow
 def test_another_session_sees_the_training_and_whose_turn_is_next(open_page, pace):
     first = start(open_page, epochs=3, name="first")
     wait_for(lambda: job_of(first).epoch == 1, "the first training's epoch 1")
@@ -158,6 +160,7 @@ def test_the_demo_bounds_what_it_trains_and_shows_no_host_path(open_page, pace, 
     assert str(tmp_path) not in shown and "session-" not in shown and "/" not in at.caption[0].value
 
 
+@pytest.mark.slow
 def test_a_demo_training_that_fails_names_no_server_path(open_page, pace, monkeypatch, tmp_path):
     from ui import training
 
@@ -231,6 +234,7 @@ def test_a_name_of_the_zoo_is_refused_and_the_picker_says_where_each_checkpoint_
     assert [label.split(" · ")[0] for label in labels] == [f"{CKPT_2D} (local)", f"{CKPT_16D} (local)"]
 
 
+@pytest.mark.slow
 def test_training_again_under_a_name_asks_before_it_replaces_the_checkpoint(open_page, pace, tmp_path):
     train_tiny(tmp_path / "trained", "again", ModelConfig(kind="plain", latent_dim=2, hidden=[64]),
                {"title": "again"}, epochs=2, evaluate=False)
@@ -274,6 +278,7 @@ def test_a_closed_tab_cancels_its_waiting_training_and_the_demo_deletes_its_chec
     assert not any((trained / f"session-{owner}").exists() for owner in owners)
 
 
+@pytest.mark.slow
 def test_off_the_demo_a_closed_tab_cancels_its_waiting_training_and_its_running_one_is_saved(open_page, pace):
     import streamlit as st
     from ui.training import trainer
@@ -289,6 +294,7 @@ def test_off_the_demo_a_closed_tab_cancels_its_waiting_training_and_its_running_
     assert (trained / "first" / "model.safetensors").is_file() and not (trained / "second").exists()
 
 
+@pytest.mark.slow
 def test_a_tab_that_reconnects_keeps_its_training(monkeypatch):
     """Streamlit releases a session's resources at every disconnect, and keeps the session for the
     tab to come back: a training is ended only once its tab has been away for that whole time."""
