@@ -150,8 +150,10 @@ def test_pixels_become_unit_floats_and_batches_whatever_they_were():
     for same in (digits / 255.0, digits.reshape(3, 784), torch.from_numpy(digits)[:, None]):
         assert torch.allclose(pixels.as_image_batch(same), batch)
     assert pixels.as_image_batch(batch) is batch  # already a batch: no copy
-    with pytest.raises(ValueError, match="28, 28"):
+    with pytest.raises(ValueError, match="5x5 pixels; the explorer takes sides of 8 to 128"):
         pixels.image_stack(np.zeros((2, 5, 5)))
+    with pytest.raises(ValueError, match=r"got shape \(2, 4, 4, 4, 1\)"):
+        pixels.image_stack(np.zeros((2, 4, 4, 4, 1)))
 
 
 def test_drawn_and_uploaded_pictures_become_28x28_inputs():
