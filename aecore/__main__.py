@@ -177,8 +177,11 @@ def cmd_export_onnx(args) -> int:
 
 
 def cmd_download(args) -> int:
+    if args.name == "sprites":  # generated here from a seed, nothing to download
+        from .data.sprites import cli_generate
+        return cli_generate(args.to, args.train, args.test, args.seed)
     from .data.download import cli_download
-    return cli_download(args.name)
+    return cli_download(args.name, args.to)
 
 
 def cmd_zoo(args) -> int:
@@ -271,8 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("checkpoint", help="an aecore checkpoint folder")
     p.add_argument("out", help="the folder to write (replaced if it exists)")
     p.set_defaults(func=cmd_export_onnx)
-    p = sub.add_parser("download", help="download a dataset's official files into the cache")
-    p.add_argument("name", choices=["mnist", "fashion-mnist"])
+    p = sub.add_parser("download", help="download a dataset's official files into the cache (sprites: generate them)")
+    p.add_argument("name", choices=["mnist", "fashion-mnist", "sprites"])
+    p.add_argument("--to", default=None, metavar="DIR", help="the folder to write (default: <cache>/<name>)")
+    p.add_argument("--train", type=int, default=None, help="sprites only: training pictures (default 30000)")
+    p.add_argument("--test", type=int, default=None, help="sprites only: test pictures (default 10000)")
+    p.add_argument("--seed", type=int, default=0, help="sprites only: the seed they are drawn from (default 0)")
     p.set_defaults(func=cmd_download)
     p = sub.add_parser("zoo", help="retrain the shipped checkpoints from checkpoints/recipe.json")
     p.add_argument("names", nargs="*", help="entries to retrain (default: all, then the baselines)")

@@ -137,10 +137,10 @@ def download(name: str, dest: str | os.PathLike | None = None, mirrors=None, md5
     return folder
 
 
-def cli_download(name: str) -> int:
-    """Entry point for `python -m aecore download <name>`: 0 on success, 1 when download failed."""
+def cli_download(name: str, dest: str | os.PathLike | None = None) -> int:
+    """Entry point for `python -m aecore download <name> [--to DIR]`: 0 on success, 1 when download failed."""
     try:
-        folder = download(name)
+        folder = download(name, dest)
     except DownloadError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

