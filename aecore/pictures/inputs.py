@@ -1,5 +1,8 @@
-"""Pictures in and out: tiling, PNG/GIF encoding, and turning an uploaded or drawn picture into
-an MNIST-style input (white digit on black, fit in 20 x 20, centred by mass in 28 x 28).
+"""A picture a visitor gives -> the input a model sees: an uploaded file (bounded in bytes and
+pixels, EXIF orientation applied, transparency on white) or a drawing on the canvas, made either
+MNIST-style (white ink on black, fit in a box of 20/28 of the side, centred by mass: for grey
+models, whose data are digits and strokes) or fitted as a photo (centre-cropped to the model's
+aspect ratio and resized: for colour models).
 
 Float images have pixels in [0, 1]; uint8 images in [0, 255].
 """
@@ -8,58 +11,15 @@ from __future__ import annotations
 import io
 import math
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .pixels import numpy_of, to_uint8, unit_float
-
+from .pixels import MNIST, ImageShape, numpy_of, to_uint8, unit_float
 
 class ImageError(ValueError):
     """A picture that cannot be used; the message says what to do."""
-
-
-def tile(images, ncols: int, pad: int = 1, pad_value: float = 1.0) -> np.ndarray:
-    """Tile images (N, h, w) (or (N, 1, h, w)), float [0, 1] or uint8, into one 2-D grid image,
-    row by row, with `pad` pixels of `pad_value` (in [0, 1] units) between and around tiles.
-    Cells after the last image are filled with pad_value; ncols is clamped to N.
-    Returns uint8 for uint8 input, float32 otherwise."""
-    a = numpy_of(images)
-    if a.ndim == 4 and a.shape[1] == 1:
-        a = a[:, 0]
-    if a.ndim == 2:
-        a = a[None]
-    if a.ndim != 3 or len(a) == 0:
-        raise ValueError(f"tile needs a non-empty stack of images (N, h, w), got shape {a.shape}")
-    n, h, w = a.shape
-    ncols = max(1, min(int(ncols), n))
-    nrows = math.ceil(n / ncols)
-    is_uint8 = a.dtype == np.uint8
-    fill = round(pad_value * 255) if is_uint8 else pad_value
-    out = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad), fill,
-                  dtype=np.uint8 if is_uint8 else np.float32)
-    for i, img in enumerate(a):
-        r, c = divmod(i, ncols)
-        y, x = pad + r * (h + pad), pad + c * (w + pad)
-        out[y:y + h, x:x + w] = img
-    return out
-
-
-def gif_bytes(frames, scale: int = 4, duration_ms: int = 100, loop: int = 0) -> bytes:
-    """Animated GIF of frames (T, h, w) in [0, 1] (or uint8), or colour frames (T, h, w, 3),
-    each upscaled `scale` times with nearest-neighbour (crisp pixels), shown `duration_ms` each,
-    looping forever (loop=0)."""
-    a = numpy_of(frames)
-    if a.ndim == 4 and a.shape[1] == 1:
-        a = a[:, 0]
-    if not (a.ndim == 3 or (a.ndim == 4 and a.shape[3] == 3)) or len(a) == 0:
-        raise ValueError(f"gif_bytes needs frames (T, h, w) or (T, h, w, 3), got shape {a.shape}")
-    size = (a.shape[2] * scale, a.shape[1] * scale)
-    imgs = [Image.fromarray(to_uint8(f)).resize(size, Image.Resampling.NEAREST) for f in a]
-    buf = io.BytesIO()
-    imgs[0].save(buf, format="GIF", save_all=True, append_images=imgs[1:],
-                 duration=duration_ms, loop=loop)
-    return buf.getvalue()
 
 
 def _open(data: bytes, max_pixels: int, label: str) -> Image.Image:
@@ -84,31 +44,60 @@ def _open(data: bytes, max_pixels: int, label: str) -> Image.Image:
     return img
 
 
-def load_picture(data: bytes, max_bytes: int = 10 * 2**20, max_pixels: int = 4096 * 4096,
-                 name: str | None = None) -> np.ndarray:
-    """Uploaded file bytes -> grayscale float32 (H, W) in [0, 1] as it looks (dark ink stays
-    dark): EXIF orientation applied, transparency composited on white. `name` (the file name)
-    only goes into error messages. Raises ImageError for non-images and too-large files."""
+def _oriented(data: bytes, max_bytes: int, max_pixels: int, name: str | None) -> Image.Image:
+    """Uploaded bytes -> a decoded PIL image, within the byte and pixel bounds (checked before
+    decoding), its EXIF orientation applied. Raises ImageError."""
     label = f" ({name})" if name else ""
     if len(data) > max_bytes:
         raise ImageError(f"the file{label} is {len(data) / 2**20:.1f} MiB; the limit is "
                          f"{max_bytes / 2**20:.1f} MiB: upload a smaller picture")
     img = _open(data, max_pixels, label)
     try:
-        img = ImageOps.exif_transpose(img)
+        return ImageOps.exif_transpose(img)
     except Exception:  # a broken EXIF block should not reject a readable picture
-        pass
-    if img.mode in ("I", "F") or img.mode.startswith("I;16"):  # 16/32-bit or float pixels
-        a = np.asarray(img, dtype=np.float64)
-        if not np.isfinite(a).all():
-            raise ImageError(f"the picture{label} holds NaN or infinite pixel values: save it as a PNG or JPEG")
-        top = a.max(initial=0.0)
-        scale = 1.0 if top <= 1.0 else 255.0 if top <= 255.0 else 65535.0
-        return np.clip(a / scale, 0.0, 1.0).astype(np.float32)
+        return img
+
+
+def _deep_grey(img: Image.Image, label: str) -> np.ndarray | None:
+    """Float32 (H, W) in [0, 1] of a 16/32-bit or float picture (mode I, F, I;16...), None for
+    any other mode. Raises ImageError for NaN or infinite pixels."""
+    if not (img.mode in ("I", "F") or img.mode.startswith("I;16")):
+        return None
+    a = np.asarray(img, dtype=np.float64)
+    if not np.isfinite(a).all():
+        raise ImageError(f"the picture{label} holds NaN or infinite pixel values: save it as a PNG or JPEG")
+    top = a.max(initial=0.0)
+    scale = 1.0 if top <= 1.0 else 255.0 if top <= 255.0 else 65535.0
+    return np.clip(a / scale, 0.0, 1.0).astype(np.float32)
+
+
+def _on_white(img: Image.Image) -> Image.Image:
+    """Transparency composited on white (as a viewer shows it); RGBA or the image unchanged."""
     if "A" in img.getbands() or "transparency" in img.info:
         rgba = img.convert("RGBA")
-        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    return unit_float(np.asarray(img.convert("L")))
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return img
+
+
+def load_picture(data: bytes, max_bytes: int = 10 * 2**20, max_pixels: int = 4096 * 4096,
+                 name: str | None = None) -> np.ndarray:
+    """Uploaded file bytes -> grayscale float32 (H, W) in [0, 1] as it looks (dark ink stays
+    dark): EXIF orientation applied, transparency composited on white. `name` (the file name)
+    only goes into error messages. Raises ImageError for non-images and too-large files."""
+    img = _oriented(data, max_bytes, max_pixels, name)
+    deep = _deep_grey(img, f" ({name})" if name else "")
+    return deep if deep is not None else unit_float(np.asarray(_on_white(img).convert("L")))
+
+
+def load_colour(data: bytes, max_bytes: int = 10 * 2**20, max_pixels: int = 4096 * 4096,
+                name: str | None = None) -> Image.Image:
+    """Uploaded file bytes -> an RGB PIL image as it looks, with load_picture's bounds, orientation
+    and white background (a grey or 16-bit picture becomes grey RGB). Raises ImageError."""
+    img = _oriented(data, max_bytes, max_pixels, name)
+    deep = _deep_grey(img, f" ({name})" if name else "")
+    if deep is not None:
+        return Image.fromarray(to_uint8(deep)).convert("RGB")
+    return _on_white(img).convert("RGB")
 
 
 def load_rgba(data: bytes, max_pixels: int, name: str | None = None) -> np.ndarray:
@@ -143,31 +132,40 @@ def _fit_box(ink: np.ndarray, box: int = 20) -> np.ndarray:
     return out / out.max() if out.max() > 0 else out
 
 
-def _centre_by_mass(patch: np.ndarray, size: int = 28) -> np.ndarray:
-    """Paste the patch into size x size with an integer shift that puts its centre of mass
-    nearest the image centre (13.5, 13.5 in 0-based pixel-centre coordinates), as MNIST did;
-    the shift is clamped so no ink is cut off."""
+def _centre_by_mass(patch: np.ndarray, size: tuple[int, int] = (28, 28)) -> np.ndarray:
+    """Paste the patch into size (H, W) with an integer shift that puts its centre of mass
+    nearest the image centre (13.5, 13.5 in 0-based pixel-centre coordinates for 28 x 28), as
+    MNIST did; the shift is clamped so no ink is cut off."""
     h, w = patch.shape
     mass = patch.sum()
     cy = (patch.sum(axis=1) * np.arange(h)).sum() / mass
     cx = (patch.sum(axis=0) * np.arange(w)).sum() / mass
-    centre = (size - 1) / 2
-    top = int(np.clip(round(centre - cy), 0, size - h))
-    left = int(np.clip(round(centre - cx), 0, size - w))
-    out = np.zeros((size, size), np.float32)
+    top = int(np.clip(round((size[0] - 1) / 2 - cy), 0, size[0] - h))
+    left = int(np.clip(round((size[1] - 1) / 2 - cx), 0, size[1] - w))
+    out = np.zeros(size, np.float32)
     out[top:top + h, left:left + w] = patch
     return out
 
 
-def mnist_style(gray, invert="auto", threshold: float = 0.2) -> np.ndarray:
-    """A grayscale picture (H, W) in [0, 1] -> an MNIST-style input (28, 28) float32 in [0, 1].
+def _box(shape: ImageShape) -> int:
+    """The side of the box the ink is fitted in: 20 of 28 as in MNIST, the same share of a
+    grey model's shorter side (11 of 16, 6 of 8)."""
+    if shape.colour:
+        raise ValueError(f"an MNIST-style input is grey; this model takes {shape} images (fit a photo instead)")
+    return max(1, round(min(shape.height, shape.width) * 20 / 28))
+
+
+def mnist_style(gray, invert="auto", threshold: float = 0.2, shape: ImageShape = MNIST) -> np.ndarray:
+    """A grayscale picture (H, W) in [0, 1] -> an MNIST-style input float32 in [0, 1] of the grey
+    `shape` (28 x 28 by default): shape.display.
 
     As MNIST was made: white ink on black (invert='auto' inverts when the median border pixel is
     light, > 0.5; or pass True/False); the background level (median border) is subtracted and
     the ink stretched to peak at 1; cropped to the bounding box of ink > `threshold` (of the
-    peak); scaled to fit 20 x 20 keeping the aspect ratio; pasted into 28 x 28 centred by mass.
-    Raises ImageError when there is no ink.
+    peak); scaled to fit 20 x 20 keeping the aspect ratio (for another side, the same share of
+    it); pasted into 28 x 28 (the shape) centred by mass. Raises ImageError when there is no ink.
     """
+    box = _box(shape)
     g = np.asarray(gray, dtype=np.float64)
     if g.ndim != 2 or g.size == 0:
         raise ImageError(f"expected a grayscale picture (H, W), got shape {g.shape}: draw or upload a digit")
@@ -185,7 +183,7 @@ def mnist_style(gray, invert="auto", threshold: float = 0.2) -> np.ndarray:
     rows = np.flatnonzero((ink > threshold).any(axis=1))
     cols = np.flatnonzero((ink > threshold).any(axis=0))
     ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    return _centre_by_mass(_fit_box(ink))
+    return _centre_by_mass(_fit_box(ink, box), shape.display)
 
 
 def shrink(gray: np.ndarray, max_side: int) -> np.ndarray:
@@ -204,13 +202,49 @@ def shrink(gray: np.ndarray, max_side: int) -> np.ndarray:
 MAX_SIDE = 1024  # pixels an uploaded picture keeps on its longer side before mnist_style
 
 
-def picture_input(data: bytes, name: str | None = None) -> np.ndarray:
-    """Uploaded picture bytes -> the MNIST-style (28, 28) input the model sees.
-    Raises ImageError (not an image, too large, empty) with a message for the user."""
-    return mnist_style(shrink(load_picture(data, name=name), MAX_SIDE))
+def picture_input(data: bytes, name: str | None = None, shape: ImageShape = MNIST) -> np.ndarray:
+    """Uploaded picture bytes -> the MNIST-style input of a grey model's `shape` (28 x 28 by
+    default). Raises ImageError (not an image, too large, empty) with a message for the user."""
+    return mnist_style(shrink(load_picture(data, name=name), MAX_SIDE), shape=shape)
 
 
-def canvas_input(rgba) -> np.ndarray:
-    """A drawing canvas's RGBA (H, W, 4) -> the MNIST-style (28, 28) input the model sees.
-    Raises ImageError when nothing is drawn."""
-    return mnist_style(from_canvas_rgba(rgba))
+def canvas_input(rgba, shape: ImageShape = MNIST) -> np.ndarray:
+    """A drawing canvas's RGBA (H, W, 4) -> the MNIST-style input of a grey model's `shape`
+    (28 x 28 by default). Raises ImageError when nothing is drawn."""
+    return mnist_style(from_canvas_rgba(rgba), shape=shape)
+
+
+class Photo(NamedTuple):
+    image: np.ndarray  # shape.display float32 in [0, 1]: the input the model sees
+    note: str          # what was done to the picture, for a caption
+
+
+def _centre_crop(size: tuple[int, int], shape: ImageShape) -> tuple[int, int, int, int]:
+    """The largest box (left, top, right, bottom) of a picture of size (width, height) with the
+    shape's aspect ratio, centred."""
+    w, h = size
+    cw, ch = min(w, round(h * shape.width / shape.height)), min(h, round(w * shape.height / shape.width))
+    left, top = (w - cw) // 2, (h - ch) // 2
+    return left, top, left + max(cw, 1), top + max(ch, 1)
+
+
+def fit_photo(img: Image.Image, shape: ImageShape) -> Photo:
+    """A PIL picture -> the input of `shape`: centre-cropped to the shape's aspect ratio and
+    resized (Lanczos, antialiased) to its size; grey shapes take the luminance."""
+    box = _centre_crop(img.size, shape)
+    out = img.convert("RGB" if shape.colour else "L").resize((shape.width, shape.height), Image.Resampling.LANCZOS,
+                                                             box=box, reducing_gap=3.0)
+    cropped = (box[2] - box[0], box[3] - box[1])
+    what = f"the {img.width} x {img.height} picture"
+    if cropped != img.size:
+        what += f", centre-cropped to {cropped[0]} x {cropped[1]}"
+    if cropped != (shape.width, shape.height):
+        what += f", resized to {shape.width} x {shape.height}"
+    return Photo(unit_float(np.asarray(out)), what + f" (the model's {shape} input)")
+
+
+def photo_input(data: bytes, shape: ImageShape, name: str | None = None) -> Photo:
+    """Uploaded picture bytes (any size, colour or grey) -> a Photo of the model's `shape`:
+    centre-cropped to its aspect ratio and resized, with a note saying so. Bounded as
+    load_picture; raises ImageError (not an image, too large)."""
+    return fit_photo(load_colour(data, name=name), shape)
