@@ -129,3 +129,39 @@ def test_traversals_of_an_onnx_model_are_ordered_by_variance(tmp_path):
     assert order.measure == "variance" and len(order.active_units) == 3
     grid = traversals.traversal(model, codes.mean(axis=0), order.units, traversals.sweep(model, codes, steps=4))
     assert grid.shape == (3, 4, 28, 28) and np.ptp(grid[0], axis=0).max() > 0.01
+
+
+TRAVERSALS = "pages/11_traversals.py"
+
+
+@pytest.mark.parametrize("checkpoint, measure", [("tiny-vae-16d", "KL to the prior"), ("tiny-ae-2d", "the variance")])
+def test_the_page_shows_a_row_per_active_unit_and_folds_the_inactive_ones(open_page, checkpoint, measure):
+    from factories import clean
+
+    at = clean(open_page(TRAVERSALS, checkpoint))
+    caption = next(c.value for c in at.caption if c.value.startswith("Each row moves one unit"))
+    assert measure in caption and "(9 columns)" in caption
+    labels = [m.value for m in at.markdown if m.value.startswith("**unit ")]
+    d = 16 if checkpoint == "tiny-vae-16d" else 2
+    assert len(labels) == d  # every unit has its row, captioned
+    assert {int(label.split()[1].rstrip("*")) for label in labels} == set(range(d))
+    folded = [e for e in at.expander if "inactive unit" in e.label]
+    active = int(at.subheader[0].value.split()[0]) if at.subheader else 0
+    assert active + (int(folded[0].label.split()[0]) if folded else 0) == d
+    assert len(at.image) == d  # one picture per row
+    assert {b.proto.label for b in at.get("download_button")} == {
+        "Download the grid (PNG)", "Download as animated GIF (a frame per column)"}
+
+
+def test_the_columns_control_sets_the_steps_and_a_test_image_can_be_the_start(open_page):
+    from factories import clean
+
+    at = clean(open_page(TRAVERSALS, "tiny-ae-2d"))
+    at.slider(key="trav_steps").set_value(5)
+    at.radio(key="trav_start").set_value("a test digit")
+    at = clean(at.run())  # the index is enabled once a test image is the start
+    at.number_input(key="trav_index_mnist-sample").set_value(3)
+    at = clean(at.run())
+    caption = next(c.value for c in at.caption if c.value.startswith("Each row moves one unit"))
+    assert "(5 columns)" in caption and "test digit #3" in caption
+    assert any(i.proto.imgs[0].caption.startswith("the start: test digit #3") for i in at.image)
