@@ -83,6 +83,7 @@ def test_an_imagefolder_of_colour_pngs_of_mixed_sizes_with_a_broken_file(data_di
     assert train.notes == test.notes  # set-level notes: the sidebar shows them whichever split
     everything = load_dataset("pets", "all")
     assert len(everything) == 16 and everything.shape == train.shape
+    assert np.shares_memory(everything.images, test.images)  # one decoded array, the splits are views of it
     assert split_size("pets", "test") == 4
 
 

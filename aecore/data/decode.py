@@ -183,7 +183,7 @@ class Reader:
                 self.unreadable.append(f"{name} ({err})")
                 continue
             kept[i], row = True, row + 1
-        return (out if row == len(out) else out[:row].copy()), kept
+        return out[:row], kept  # a view: the rows of pictures that failed only now are a small waste
 
     def notes(self, shape: ImageShape) -> list[str]:
         notes = []
