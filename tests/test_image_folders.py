@@ -13,8 +13,9 @@ import pytest
 from PIL import Image
 
 from aecore.data import DataError, available_datasets, datasets, load_dataset, source_stamp, split_size
-from aecore.data import folder as folder_module, picture_set
+from aecore.data import decode, folder as folder_module, picture_set
 from aecore.pictures.pixels import ImageShape
+from benchmarks.hostile_data import png_bytes
 
 
 @pytest.fixture
@@ -82,6 +83,7 @@ def test_an_imagefolder_of_colour_pngs_of_mixed_sizes_with_a_broken_file(data_di
     assert train.notes == test.notes  # set-level notes: the sidebar shows them whichever split
     everything = load_dataset("pets", "all")
     assert len(everything) == 16 and everything.shape == train.shape
+    assert np.shares_memory(everything.images, test.images)  # one decoded array, the splits are views of it
     assert split_size("pets", "test") == 4
 
 
@@ -199,3 +201,43 @@ def test_an_unreadable_picture_keeps_the_columns_of_the_others_in_step(data_dir)
     (root / "test" / "metadata.csv").write_text("file,tone\n" + "".join(f"a/{i}.png,{10 * i}\n" for i in range(4)))
     test = load_dataset("gaps", "test")
     assert test.columns["tone"].tolist() == [0, 20, 30] and test.images[:, 0, 0].tolist() == [0, 20, 30]
+
+
+# ---------------------------------------------------------------- bounds (more in test_hostile_data.py)
+def test_more_pictures_than_the_limit_are_refused_before_any_is_read(data_dir, monkeypatch):
+    flat_folder(data_dir / "many", {"a": 4, "b": 4})
+    monkeypatch.setattr(folder_module, "MAX_FILES", 7)
+    monkeypatch.setattr(decode, "probe", lambda *a: pytest.fail("a picture was read"))
+    with pytest.raises(DataError, match=r"many: more than 7 pictures; an image folder may hold at most 7"):
+        load_dataset("many", "test")
+
+
+def test_pictures_decoding_past_the_dataset_limit_are_refused_before_decoding(data_dir, monkeypatch):
+    flat_folder(data_dir / "heavy", {"a": 6, "b": 6})
+    monkeypatch.setattr(decode, "MAX_DATASET_BYTES", 11 * 256)
+    monkeypatch.setattr(decode, "decode_into", lambda *a: pytest.fail("a picture was decoded"))
+    with pytest.raises(DataError, match=r"heavy: 12 pictures of 16x16 grey take 3,072 bytes, more than the 2,816"):
+        load_dataset("heavy", "test")
+
+
+def test_a_bomb_among_good_pictures_is_listed_and_the_rest_load(data_dir):
+    root = flat_folder(data_dir / "mixed", {"a": 6, "b": 6})
+    (root / "a" / "bomb.png").write_bytes(png_bytes(30_000, 30_000, rows=bytes(1000)))
+    (root / "a" / "wide.png").write_bytes(png_bytes(5000, 4000, rows=bytes(1000)))  # under Pillow's limit, over ours
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 16 16\n(x) show\n"  # Ghostscript must never see this
+    (root / "b" / "eps.png").write_bytes(eps)
+    os.mkfifo(root / "b" / "pipe.png")
+    os.symlink("000.png", root / "b" / "link.png")  # a link inside the folder is a picture like any
+    train, test = load_dataset("mixed", "train"), load_dataset("mixed", "test")
+    assert len(train) + len(test) == 13
+    note = next(n for n in test.notes if "unreadable" in n)
+    assert note.startswith("3 unreadable files skipped: a/bomb.png (more than 16,777,216 pixels")
+    assert "a/wide.png (5000x4000 pixels, more than 16,777,216)" in note and "b/eps.png (not a PNG" in note
+
+
+def test_a_picture_linked_out_of_the_folder_is_refused(data_dir, tmp_path):
+    root = flat_folder(data_dir / "linked", {"a": 3})
+    picture(tmp_path / "outside.png")
+    os.symlink(tmp_path / "outside.png", root / "a" / "z.png")
+    with pytest.raises(DataError, match=r"z.png: links outside its dataset folder .*linked; put the picture itself"):
+        load_dataset("linked", "train")

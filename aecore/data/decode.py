@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -46,7 +47,10 @@ class _Unreadable(Exception):
 def probe(path: Path) -> tuple[int, int, bool]:
     """(height, width, stored in colour) of a picture from its header; _Unreadable otherwise."""
     try:
-        size = os.stat(path).st_size
+        st = os.stat(path)
+        size = st.st_size
+        if not stat.S_ISREG(st.st_mode):
+            raise _Unreadable("not a regular file")
         if size > MAX_PICTURE_BYTES:
             raise _Unreadable(f"{size:,} bytes, more than {MAX_PICTURE_BYTES:,}")
         with warnings.catch_warnings():
@@ -54,10 +58,6 @@ def probe(path: Path) -> tuple[int, int, bool]:
             with Image.open(path, formats=FORMATS) as im:
                 width, height = im.size
                 mode = im.mode
-    except _Unreadable:
-        raise
-    except UnidentifiedImageError:
-        raise _Unreadable("not a PNG, JPEG, BMP, GIF or WebP picture") from None
     except Exception as err:  # noqa: BLE001 -- Pillow's plugins raise many kinds on corrupt files
         raise _Unreadable(_reason(err)) from None
     if width * height > MAX_PICTURE_PIXELS:
@@ -66,6 +66,15 @@ def probe(path: Path) -> tuple[int, int, bool]:
 
 
 def _reason(err: Exception) -> str:
+    """Why a picture cannot be read, in a few words and without its path."""
+    if isinstance(err, _Unreadable):
+        return str(err)
+    if isinstance(err, UnidentifiedImageError):
+        return "not a PNG, JPEG, BMP, GIF or WebP picture"
+    if isinstance(err, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return f"more than {MAX_PICTURE_PIXELS:,} pixels: a decompression bomb, says Pillow"
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror  # without the path str(err) would give
     text = str(err).splitlines()[0] if str(err) else type(err).__name__
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -132,10 +141,6 @@ def decode_into(out: np.ndarray, row: int, path: Path, shape: ImageShape, mode: 
             picture = picture.resize((shape.width, shape.height), Image.Resampling.LANCZOS, reducing_gap=3.0)
         out[row] = np.asarray(picture)
         return resized
-    except _Unreadable:
-        raise
-    except UnidentifiedImageError:
-        raise _Unreadable("not a PNG, JPEG, BMP, GIF or WebP picture") from None
     except Exception as err:  # noqa: BLE001 -- a truncated or corrupt picture: listed, not fatal
         raise _Unreadable(_reason(err)) from None
 
@@ -178,7 +183,7 @@ class Reader:
                 self.unreadable.append(f"{name} ({err})")
                 continue
             kept[i], row = True, row + 1
-        return (out if row == len(out) else out[:row].copy()), kept
+        return out[:row], kept  # a view: the rows of pictures that failed only now are a small waste
 
     def notes(self, shape: ImageShape) -> list[str]:
         notes = []

@@ -53,8 +53,7 @@ def read_metadata(path: Path, folder: Path, n: int, files: list[str] | None = No
     """({column: values (n,)}, notes) from the CSV at `path` for n images, which are `files`
     (paths) when they are files. DataError naming the file, row and column of any problem."""
     header, rows = read_table(path, folder)
-    where = path.relative_to(folder).as_posix()
-    row_of, notes, key = _match(header, rows, n, files, where)
+    row_of, notes, key = _match(header, rows, n, files, str(path), path.relative_to(folder).as_posix())
     columns = {}
     for j, name in enumerate(header):
         if name == key:
@@ -141,12 +140,15 @@ def _check_names(header: list[str], path: Path) -> None:
         seen.add(name)
 
 
-def _match(header: list[str], rows: list[list[str]], n: int, files: list[str] | None, where: str):
-    """(row of each image (n,), -1 where none; notes; the key column or None)."""
+def _match(header: list[str], rows: list[list[str]], n: int, files: list[str] | None, where: str, name: str):
+    """(row of each image (n,), -1 where none; notes; the key column or None). Errors name the
+    file `where`; notes its `name` in the dataset's folder."""
     if files is not None and "file" in header:
-        return (*_by_file(header.index("file"), rows, files, where), "file")
+        row_of, unknown = _by_file(header.index("file"), rows, files, where)
+        return row_of, _gaps(name, row_of, unknown), "file"
     if "index" in header:
-        return (*_by_index(header.index("index"), rows, n, where), "index")
+        row_of = _by_index(header.index("index"), rows, n, where)
+        return row_of, _gaps(name, row_of, []), "index"
     if len(rows) != n:
         raise DataError(f"{where}: {len(rows):,} rows for {n:,} images; give one row per image in the set's order, "
                         "or match rows to images by a file or an index column.")
@@ -166,7 +168,7 @@ def _by_file(j: int, rows: list[list[str]], files: list[str], where: str):
                             "each picture one row.")
         else:
             row_of[i] = r
-    return row_of, _gaps(where, row_of, unknown, "for no picture here")
+    return row_of, unknown
 
 
 def _by_index(j: int, rows: list[list[str]], n: int, where: str):
@@ -183,16 +185,17 @@ def _by_index(j: int, rows: list[list[str]], n: int, where: str):
             raise DataError(f"{where}: rows {row_of[i] + 1} and {r + 1} (below the header) are both for index {i}; "
                             "give each image one row.")
         row_of[i] = r
-    return row_of, _gaps(where, row_of, [], "")
+    return row_of
 
 
-def _gaps(where: str, row_of: np.ndarray, unknown: list[str], what: str) -> tuple[str, ...]:
+def _gaps(name: str, row_of: np.ndarray, unknown: list[str]) -> tuple[str, ...]:
+    """Notes on rows for no picture here and images without a row."""
     notes = []
     if unknown:
-        notes.append(f"{where}: {count(len(unknown), 'row')} {what}, left out: {shown(unknown, 3)}")
+        notes.append(f"{name}: {count(len(unknown), 'row')} for no picture here, left out: {shown(unknown, 3)}")
     missing = int((row_of < 0).sum())
     if missing:
-        notes.append(f"{where}: {count(missing, 'image')} without a row: their columns are blank")
+        notes.append(f"{name}: {count(missing, 'image')} without a row: their columns are blank")
     return tuple(notes)
 
 
