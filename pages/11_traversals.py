@@ -12,6 +12,8 @@ from ui.frame import guard
 from ui.text import plain
 from ui.widgets import require_context
 
+FIRST = 16  # active units shown at once; the rest of them in an expander
+
 
 @cached.per_checkpoint(st.cache_data(show_spinner="Measuring how much each unit carries…", max_entries=16))
 def unit_order(path: str, weights: str, name: str) -> traversals.UnitOrder:
@@ -70,7 +72,10 @@ with guard():
 
     if active:
         st.subheader(f"{active} active unit{'s' if active != 1 else ''} of {model.latent_dim}")
-        show_rows(grid[:active], order.active_units, order)
+        show_rows(grid[:FIRST], order.active_units[:FIRST], order)
+        if active > FIRST:  # a wide code's long tail: a page of 64 rows hides the ones that matter
+            with st.expander(f"{active - FIRST} more active units, carrying less"):
+                show_rows(grid[FIRST:active], order.active_units[FIRST:], order)
     else:
         st.info(f"No unit carries anything by this measure ({measure}): all {model.latent_dim} are shown below.")
     if order.inactive_units:

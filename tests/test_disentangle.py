@@ -127,3 +127,128 @@ def test_factor_scores_names_the_numbers_evaluate_stores():
     scores = disentangle.factor_scores(copy_code(factors), factors)
     assert set(scores) == {"mig", "dci_disentanglement", "dci_completeness", "dci_informativeness"}
     assert all(0.9 < v <= 1.0 for v in scores.values())
+
+
+# --- a dataset's columns as factors: evaluate, the model card, the leaderboard ---
+
+def test_columns_that_are_names_or_constant_are_not_factors_and_blank_rows_are_left_out():
+    factors = make_factors()
+    columns = {**factors, "file": np.array([f"img{i}.png" for i in range(N)]), "source": np.full(N, "generated")}
+    chosen, left_out = disentangle.factors_of(columns)
+    assert set(chosen) == {"scale", "x", "shape"}
+    assert left_out == {"file": "900 categories (more than 64: a name, not a factor)", "source": "one value only"}
+    codes = copy_code(factors)
+    x = factors["x"].copy()
+    x[:100] = np.nan  # blank cells of a metadata CSV
+    shape = factors["shape"].copy()
+    shape[50:150] = ""
+    report = disentangle.factor_report(codes, {**columns, "x": x, "shape": shape})
+    assert report["images"] == N - 150
+    assert report["scores"]["mig"] > 0.95
+    assert {name: row["unit"] for name, row in report["best_units"].items()} == {"scale": 0, "x": 1, "shape": 2}
+    assert set(report["left_out"]) == {"file", "source"}
+    assert disentangle.factor_report(codes, {"source": np.full(N, "generated")}) is None
+
+
+def _bars(n: int, seed: int):
+    """n 28x28 images of a bright bar, with its factors: x position (a number) and orientation
+    (a category)."""
+    rng = np.random.default_rng(seed)
+    x, upright = rng.integers(4, 24, n), rng.integers(0, 2, n).astype(bool)
+    images = np.zeros((n, 28, 28), np.uint8)
+    for i in range(n):
+        if upright[i]:
+            images[i, 6:22, x[i] - 1:x[i] + 2] = 255
+        else:
+            images[i, x[i] - 1:x[i] + 2, 6:22] = 255
+    return images, {"x": x, "orientation": np.where(upright, "upright", "flat")}
+
+
+@pytest.fixture
+def bars_dataset(tmp_path, monkeypatch):
+    """A user's .npz set "bars" with metadata-train.csv / metadata-test.csv of its factors, in
+    AECORE_DATA_DIR."""
+    from aecore.data import load_dataset
+    folder = tmp_path / "data" / "bars"
+    folder.mkdir(parents=True)
+    arrays = {}
+    for split, n, seed in (("train", 300, 0), ("test", 200, 1)):
+        images, factors = _bars(n, seed)
+        arrays[f"x_{split}"], arrays[f"y_{split}"] = images, (factors["x"] > 14).astype(np.uint8)
+        rows = ["x,orientation"] + [f"{a},{b}" for a, b in zip(factors["x"], factors["orientation"])]
+        (folder / f"metadata-{split}.csv").write_text("\n".join(rows) + "\n")
+    np.savez(folder / "bars.npz", **arrays)
+    monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path / "data"))
+    load_dataset.cache_clear()
+    yield "bars"
+    load_dataset.cache_clear()
+
+
+@pytest.mark.slow  # evaluate measures everything on 200 images
+def test_evaluate_scores_the_factors_of_a_dataset_with_columns(bars_dataset):
+    import json
+
+    import torch
+
+    from aecore.measure.evaluate import evaluate
+    from aecore.models import build_model
+    from factories import tiny_config
+
+    torch.manual_seed(0)
+    result = json.loads(json.dumps(evaluate(build_model(tiny_config("plain", "mlp")), bars_dataset)))  # as metrics.json
+    for name in ("mig", "dci_disentanglement", "dci_completeness", "dci_informativeness"):
+        assert 0.0 <= result["metrics"][name] <= 1.0
+    factors = result["factors"]
+    assert factors["images"] == 200 and set(factors["best_units"]) == {"x", "orientation"}
+    assert all(0 <= row["unit"] < 4 and 0 <= row["score"] <= 1 for row in factors["best_units"].values())
+
+
+@pytest.mark.slow
+def test_evaluate_on_mnist_adds_no_factor_numbers():
+    import torch
+
+    from aecore.measure.evaluate import evaluate
+    from aecore.models import build_model
+    from factories import tiny_config
+
+    torch.manual_seed(0)
+    result = evaluate(build_model(tiny_config("plain", "mlp")), "mnist-sample", max_test=100)
+    assert "factors" not in result and not {"mig", "dci_completeness"} & set(result["metrics"])
+
+
+def test_the_model_card_lists_each_factors_best_unit_and_shipped_mnist_cards_do_not(tmp_path):
+    import json
+    import shutil
+
+    from aecore.checkpoint import load_checkpoint
+    from aecore.measure.card import model_card
+
+    shipped = load_checkpoint("checkpoints/vae-16d")
+    assert not [field for field in model_card(shipped) if field.startswith("factor")]
+    folder = tmp_path / "vae-16d"
+    shutil.copytree("checkpoints/vae-16d", folder)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics["factors"] = {"images": 10, "best_units": {
+        "x": {"unit": 3, "score": 0.82, "gap": 0.61}, "scale": {"unit": 7, "score": 0.4, "gap": 0.05},
+        "junk": {"unit": "three"}, "also junk": [1, 2]}}  # an uploaded metrics.json may hold anything
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    card = model_card(load_checkpoint(folder))
+    assert card["factor: x"] == ("unit 3: 82% of its information (normalised mutual information), "
+                                 "61% ahead of the next unit")
+    assert card["factor: scale"].startswith("unit 7: 40%")
+    assert not [field for field in card if "junk" in field]
+
+
+def test_the_leaderboard_has_factor_columns_only_when_a_checkpoint_has_factor_scores():
+    import json
+    from pathlib import Path
+
+    from aecore.measure.leaderboard import leaderboard_rows, metric_columns
+
+    shipped = [(p.name, (json.loads((p / "config.json").read_text()), json.loads((p / "metrics.json").read_text())))
+               for p in sorted(Path("checkpoints").iterdir()) if (p / "metrics.json").is_file()]
+    assert not {"mig", "dci_disentanglement"} & set(metric_columns(leaderboard_rows(shipped)))
+    config, metrics = shipped[0][1]
+    scored = {**metrics, "metrics": {**metrics["metrics"], "mig": 0.3, "dci_disentanglement": 0.5}}
+    columns = metric_columns(leaderboard_rows([*shipped, ("sprites-vae", (config, scored))]))
+    assert columns[-2:] == ["mig", "dci_disentanglement"]  # after every metric the MNIST rows have

@@ -13,9 +13,9 @@ from aecore.models import build_model
 from factories import synthetic_digits, tiny_config
 
 
-def model_of(kind: str, seed: int = 0, **over):
+def model_of(kind: str, seed: int = 0, body: str = "mlp", **over):
     torch.manual_seed(seed)
-    return build_model(tiny_config(kind, "mlp", **over)).eval()
+    return build_model(tiny_config(kind, body, **over)).eval()
 
 
 def silence(model, unit: int) -> None:
@@ -165,3 +165,14 @@ def test_the_columns_control_sets_the_steps_and_a_test_image_can_be_the_start(op
     caption = next(c.value for c in at.caption if c.value.startswith("Each row moves one unit"))
     assert "(5 columns)" in caption and "test digit #3" in caption
     assert any(i.proto.imgs[0].caption.startswith("the start: test digit #3") for i in at.image)
+
+
+def test_a_colour_vae_is_ordered_by_kl_and_its_grid_is_in_colour():
+    model = model_of("vae", latent_dim=3, body="conv", image=[3, 16, 12])
+    images = np.random.default_rng(0).integers(0, 256, (40, 16, 12, 3), dtype=np.uint8)
+    codes = encode_dataset(model, images)
+    order = traversals.unit_order(model, codes, images)
+    assert order.measure == "KL" and len(order.units) == 3
+    grid = traversals.traversal(model, codes[0], order.units, traversals.sweep(model, codes, steps=4))
+    assert grid.shape == (3, 4, 16, 12, 3)
+    assert Image.open(io.BytesIO(traversals.grid_png(grid))).mode == "RGB"

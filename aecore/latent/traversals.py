@@ -81,11 +81,11 @@ def posterior(model, images, batch_size: int = 256) -> tuple[np.ndarray, np.ndar
     import torch
 
     from ..pictures.pixels import as_image_batch
-    from .codec import eval_mode, model_device
-    device, mus, logvars = model_device(model), [], []
+    from .codec import check_images, eval_mode, model_device
+    shape, device, mus, logvars = check_images(model, images), model_device(model), [], []
     with eval_mode(model), torch.no_grad():
         for start in range(0, len(images), batch_size):
-            mu, logvar = gaussian(as_image_batch(images[start:start + batch_size]).to(device))
+            mu, logvar = gaussian(as_image_batch(images[start:start + batch_size], shape).to(device))
             mus.append(mu.float().cpu().numpy())
             logvars.append(logvar.float().cpu().numpy())
     return np.concatenate(mus), np.concatenate(logvars)
@@ -124,14 +124,13 @@ def traversal_codes(start, units, values) -> np.ndarray:
     return out
 
 
-def traversal(model, start, units, values, decode=None) -> np.ndarray:
-    """The grid of images (len(units), steps, *image) decoded from traversal_codes; `decode`
-    (codes (n, d) -> display images) defaults to the codec's."""
-    if decode is None:
-        from .codec import decode_codes as decode
+def traversal(model, start, units, values) -> np.ndarray:
+    """The grid of images (len(units), steps, *image) decoded from traversal_codes, in the
+    display layout of the model's shape (codec.decode_all)."""
+    from .codec import decode_all
     codes = traversal_codes(start, list(units), values)
     rows, steps = codes.shape[:2]
-    images = np.asarray(decode(model, codes.reshape(rows * steps, -1)), np.float32)
+    images = decode_all(model, codes.reshape(rows * steps, -1))
     return images.reshape(rows, steps, *images.shape[1:])
 
 

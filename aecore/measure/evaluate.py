@@ -16,6 +16,7 @@ from ..models import Unavailable
 from ..pictures.pixels import unit_float
 from . import metrics
 from .denoise import standard_scores
+from .disentangle import factor_report
 
 ROWS = 1000  # test images decoded at a time for the reconstruction figures
 
@@ -52,11 +53,14 @@ def evaluate(model, dataset: str, max_test: int = 0) -> dict:
             unavailable[name] = str(why)
     if "neg_elbo" in out:
         out["neg_elbo_per_pixel"] = out["neg_elbo"] / shape.pixels
+    factors = _factors(test_codes, test.columns, unavailable)
+    out.update(factors.pop("scores", {}))
     return {
         "measured_on": {"dataset": dataset, "split": test.split, "size": len(test_images),
                         "train_split_size": len(train.images), "image": shape.to_list()},
         "metrics": {k: float(v) for k, v in out.items()},
         **({"unavailable": unavailable} if unavailable else {}),
+        **({"factors": factors} if factors else {}),
         "seconds": round(time.perf_counter() - start, 1),
     }
 
@@ -79,3 +83,14 @@ def reconstruction_figures(model, images, codes) -> dict:
     """metrics.reconstruction_errors of the model's reconstructions of `images` (from their
     `codes`), decoded a chunk at a time."""
     return metrics.reconstruction_errors(images, _Decoded(model, codes))
+def _factors(codes, columns: dict, unavailable: dict) -> dict:
+    """disentangle.factor_report of the test images' columns (the first len(codes) rows), {} for
+    a dataset without factor columns (MNIST); a set whose factors cannot be scored says why in
+    `unavailable`."""
+    if not columns:
+        return {}
+    try:
+        return factor_report(codes, {name: values[:len(codes)] for name, values in columns.items()}) or {}
+    except ValueError as why:
+        unavailable["mig"] = f"the factor columns cannot be scored: {why}"
+        return {}
