@@ -87,7 +87,7 @@ def umap_fresh_process(codes: np.ndarray, numba_cold: bool) -> tuple[float, floa
 
 def bench(ckpt_2d: str, ckpt_16d: str, repeats: int = 5, umap: bool = True,
           numba_cold: bool = False, onnx: bool = True, report: Callable[[str], None] = print,
-          every_point: str | None = None) -> list[dict]:
+          every_point: str | None = None, colour: str | None = None) -> list[dict]:
     """Run every timing; report(line) prints each as it is measured. Returns the rows."""
     m2, m16 = load_checkpoint(ckpt_2d).model, load_checkpoint(ckpt_16d).model
     if m2.latent_dim != 2:
@@ -123,7 +123,21 @@ def bench(ckpt_2d: str, ckpt_16d: str, repeats: int = 5, umap: bool = True,
     _bench_decode_anywhere(row, m16, codes, umap)
     if every_point:
         _bench_every_point(row, m16, ckpt_16d, every_point, repeats, umap, numba_cold)
+    if colour:
+        _bench_colour(row, colour, repeats, report)
     return rows
+
+
+def _bench_colour(row, ckpt: str, repeats: int, report) -> None:
+    from aecore.data import available_datasets
+    from benchmarks.colour import bench_colour
+
+    dataset = load_checkpoint(ckpt).dataset
+    if not available_datasets().get(dataset):
+        report(f"colour rows skipped: {ckpt} was trained on {dataset}, which is not here "
+               f"(`python -m aecore download {dataset}` makes it)")
+        return
+    bench_colour(ckpt, row, median_time, report, repeats)
 
 
 def onnx_twins(ckpt_2d: str, ckpt_16d: str) -> tuple:
@@ -263,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every-point", default="fashion-mnist", metavar="DATASET",
                         help="also time the map of every image of DATASET's train + test (default "
                              "%(default)s, 70,000 images); 'none' skips it")
+    parser.add_argument("--colour", default="checkpoints/sprites-vae", metavar="CHECKPOINT",
+                        help="a colour checkpoint for the colour rows (default %(default)s); 'none' skips them")
     parser.add_argument("--skip-onnx", action="store_true", help="leave out the two models exported to ONNX")
     parser.add_argument("--numba-cold", action="store_true",
                         help="empty numba's cache for the UMAP process, as on a fresh machine")
@@ -275,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bench(args.ckpt_2d, args.ckpt_16d, repeats=args.repeats, umap=not args.skip_umap,
               numba_cold=args.numba_cold, onnx=not args.skip_onnx,
-              every_point=None if args.every_point == "none" else args.every_point)
+              every_point=None if args.every_point == "none" else args.every_point,
+              colour=None if args.colour == "none" or not Path(args.colour).is_dir() else args.colour)
     except (CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -30,7 +30,7 @@ def _read(folder, split="train"):
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sprites")
-    return sprites.generate(folder, train=160, test=40, seed=3)
+    return sprites.generate(folder / "sprites", train=160, test=40, seed=3)
 
 
 def test_same_seed_gives_the_same_bytes_and_another_seed_other_pictures(made, tmp_path):
@@ -117,3 +117,23 @@ def test_unwritable_folder_or_no_pictures_is_a_clear_error(tmp_path, capsys):
     assert "--to another folder" in capsys.readouterr().err
     with pytest.raises(ValueError, match="at least 1"):
         sprites.generate(tmp_path / "none", train=0, test=5)
+
+
+def test_generated_set_is_the_sprites_dataset_with_its_factor_columns(made, monkeypatch):
+    """Where `download sprites` puts them, the data readers find the set "sprites": 64x64 colour
+    pictures named by shape, and the factors as columns of the kinds the map colours by."""
+    from aecore.data import available_datasets, describe, load_dataset
+    monkeypatch.setenv("AECORE_DATA_DIR", str(made.folder.parent))
+    load_dataset.cache_clear()
+    try:
+        assert available_datasets()["sprites"]
+        train = load_dataset("sprites", "train")
+        images, labels, classes, rows = _read(made.folder)
+        assert str(train.shape) == "64x64 colour" and np.array_equal(train.images, images)
+        assert train.classes == tuple(sprites.SHAPES) == describe("sprites").classes
+        assert list(train.columns) == list(sprites.FACTORS)
+        assert [train.column_kind(c) for c in sprites.FACTORS] == ["category"] * 2 + ["number"] * 4
+        np.testing.assert_array_equal(train.columns["x"], [float(r["x"]) for r in rows])
+        assert list(train.columns["colour"]) == [r["colour"] for r in rows]
+    finally:
+        load_dataset.cache_clear()

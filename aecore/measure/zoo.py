@@ -34,7 +34,33 @@ def train_entry(name: str, entry: dict, folder: Path = ZOO_DIR, on_epoch: Callab
     training = TrainConfig.from_dict(entry["training"])
     result = train(ModelConfig.from_dict(entry["model"]), training, on_epoch=on_epoch)
     metrics = evaluate(result.model, training.dataset)
-    return save_result(folder / name, result, training, metrics, about=entry.get("about"))
+    path = save_result(folder / name, result, training, metrics, about=entry.get("about"))
+    if "factors" in metrics:  # a dataset with known factors: show what each unit does
+        write_traversals(path)
+    return path
+
+
+TRAVERSALS = "traversals.png"
+
+
+def write_traversals(path: Path) -> Path:
+    """The checkpoint's latent traversals as `path`/traversals.png, for the report: a row per active
+    unit (most KL, or code variance, first), 7 steps over -3..+3 sd, from the mean code of its
+    dataset's test images; 64-pixel tiles are kept at their size."""
+    from ..checkpoint import load_checkpoint
+    from ..data import load_dataset
+    from ..latent import traversals
+    from ..latent.codec import encode_all
+
+    ckpt = load_checkpoint(path)
+    images = load_dataset(ckpt.dataset, "test").images[:2000]
+    codes = encode_all(ckpt.model, images)
+    order = traversals.unit_order(ckpt.model, codes, images)
+    active = [u for u in order.units if u not in set(order.inactive)] or list(order.units[:1])
+    grid = traversals.traversal(ckpt.model, codes.mean(axis=0), active, traversals.sweep(ckpt.model, codes, 7))
+    out = Path(path) / TRAVERSALS
+    out.write_bytes(traversals.grid_png(grid, scale=1 if max(grid.shape[2:4]) >= 56 else None))
+    return out
 
 
 def load_baselines(folder: Path = ZOO_DIR) -> dict:
@@ -55,6 +81,7 @@ def compute_baselines(dataset: str) -> dict:
     from ..pictures.pixels import unit_float
     from . import metrics
     from .denoise import standard_scores
+    from .disentangle import factor_report
 
     from ..checkpoint.fit import data_shape
 
@@ -70,6 +97,9 @@ def compute_baselines(dataset: str) -> dict:
             row[f"knn{k}"] = metrics.knn_accuracy(pca.train_codes, train.labels, pca.test_codes, test.labels, k)
         row.update(metrics.approximation_factors(test.images, train.images, pca.test_codes, pca.train_codes,
                                                  true_distances=true))
+        if test.columns:  # a dataset with factors: how well PCA's own units capture them
+            found = factor_report(pca.test_codes, test.columns)
+            row.update(found["scores"] if found else {})
         out[f"pca-{n}"] = {k: float(v) for k, v in row.items()}
     scores = standard_scores(test_px)
     out["median-3x3"] = {"denoise_psnr": scores["median_psnr"], "noisy_psnr": scores["noisy_psnr"]}
@@ -135,6 +165,8 @@ def measure_goal(name: str, goal: dict, checkpoints: dict, baselines: dict) -> t
 
 COLUMNS = [("sse_per_image", "SSE/img", 2), ("mse_per_pixel", "MSE/px", 4), ("knn1", "1-NN", 4),
            ("knn5", "5-NN", 4), ("trustworthiness", "trust.", 4), ("aaf", "AAF", 3), ("maf", "MAF", 2)]
+FACTOR_COLUMNS = [("mig", "MIG", 3), ("dci_disentanglement", "DCI-D", 3), ("dci_completeness", "DCI-C", 3),
+                  ("dci_informativeness", "DCI-I", 3)]  # shown for a dataset with factor columns
 
 
 def collect(folder: Path = ZOO_DIR) -> dict[str, dict]:
@@ -155,16 +187,18 @@ def _anchor_note(name: str, entry: dict) -> str:
 
 
 def _table(ckpts: dict, base: dict) -> list[str]:
-    lines = ["| checkpoint | kind / body | code | train s | " + " | ".join(c[1] for c in COLUMNS) + " |",
-             "|---" * (4 + len(COLUMNS)) + "|"]
+    factors = any("mig" in c["metrics"] for c in ckpts.values())
+    columns = COLUMNS + FACTOR_COLUMNS if factors else COLUMNS
+    lines = ["| checkpoint | kind / body | code | train s | " + " | ".join(c[1] for c in columns) + " |",
+             "|---" * (4 + len(columns)) + "|"]
     for name, c in ckpts.items():
         model = c["config"]["model"]
-        cells = [f"{c['metrics'][k]:.{p}f}" for k, _, p in COLUMNS]
+        cells = [f"{c['metrics'][k]:.{p}f}" if k in c["metrics"] else "" for k, _, p in columns]
         lines.append(f"| {name} | {model['kind']} / {model['body']} | {model['latent_dim']} | "
                      f"{c['config']['train_seconds']:.0f} | " + " | ".join(cells) + " |")
     for key in ("pca-2", "pca-20", "pca-30", "umap-learn-2"):
         if key in base:
-            cells = [f"{base[key][k]:.{p}f}" if k in base[key] else "" for k, _, p in COLUMNS]
+            cells = [f"{base[key][k]:.{p}f}" if k in base[key] else "" for k, _, p in columns]
             method, d = key.rsplit("-", 1)
             lines.append(f"| baseline {key.upper() if method == 'pca' else key} | {method} | {d} | | "
                          + " | ".join(cells) + " |")
@@ -172,6 +206,17 @@ def _table(ckpts: dict, base: dict) -> list[str]:
         mb = base["median-3x3"]
         lines += ["", f"Denoising baselines at Gaussian sigma 0.5: noisy input {mb['noisy_psnr']:.2f} dB, "
                       f"3x3 median filter {mb['denoise_psnr']:.2f} dB PSNR."]
+    return lines
+
+
+def _traversal_figures(group: dict, folder: Path) -> list[str]:
+    """The traversal grid of each checkpoint that has one (write_traversals), under its table."""
+    lines = []
+    for name in group:
+        if (Path(folder) / name / TRAVERSALS).is_file():
+            lines += ["", f"Traversals of {name}: a row per active unit, most KL first; -3 to +3 sd of the "
+                          "prior, from the mean code of the test images.", "",
+                      f"![traversals of {name}]({name}/{TRAVERSALS})"]
     return lines
 
 
@@ -196,7 +241,8 @@ def report(folder: Path = ZOO_DIR) -> str:
         group = {n: c for n, c in ckpts.items() if recipe[n]["training"]["dataset"] == dataset}
         base = baselines.get(dataset, {})
         on = next(iter(group.values()))["measured_on"] if group else base.get("measured_on", {})
-        lines += ["", f"## {dataset}", "", _measured_on(on), "", *_table(group, base)]
+        lines += ["", f"## {dataset}", "", _measured_on(on), "", *_table(group, base),
+                  *_traversal_figures(group, folder)]
     lines += ["", "## Goals", "", "| checkpoint | goal | measured | met | anchor |", "|---|---|---|---|---|"]
     for name, entry in recipe.items():
         base = baselines.get(entry["training"]["dataset"], {})
