@@ -207,11 +207,12 @@ def cmd_download(args) -> int:
 
 
 def cmd_zoo(args) -> int:
-    from .measure.zoo import BASELINES, compute_baselines, load_recipe, recipe_datasets, train_entry
+    from .measure.zoo import BASELINES, compute_baselines, load_baselines, load_recipe, recipe_datasets, train_entry
 
     recipe = load_recipe()
-    entries = {**recipe, "baselines": None}
-    names = args.names or list(entries)
+    # "baselines" measures every dataset's; "baselines:<dataset>" that one's, keeping the others as they are
+    entries = {**recipe, "baselines": None, **{f"baselines:{d}": None for d in recipe_datasets(recipe)}}
+    names = args.names or [*recipe, "baselines"]
     try:
         for name in names:
             lookup(entries, name, "zoo entry")
@@ -219,9 +220,13 @@ def cmd_zoo(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     for name in names:
-        if name == "baselines":
-            BASELINES.write_text(json.dumps({d: compute_baselines(d) for d in recipe_datasets(recipe)}, indent=2) + "\n")
-            print(f"wrote {BASELINES}")
+        if name.startswith("baselines"):
+            wanted = recipe_datasets(recipe) if name == "baselines" else [name.split(":", 1)[1]]
+            kept = load_baselines() if name != "baselines" else {}
+            measured = {d: compute_baselines(d) if d in wanted else kept[d] for d in recipe_datasets(recipe)
+                        if d in wanted or d in kept}
+            BASELINES.write_text(json.dumps(measured, indent=2) + "\n")
+            print(f"wrote {BASELINES} ({', '.join(wanted)} measured)")
             continue
         print(f"training {name} ...", flush=True)
         path = train_entry(name, recipe[name], on_epoch=lambda r: print(
@@ -304,7 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="sprites only: the seed they are drawn from (default 0)")
     p.set_defaults(func=cmd_download)
     p = sub.add_parser("zoo", help="retrain the shipped checkpoints from checkpoints/recipe.json")
-    p.add_argument("names", nargs="*", help="entries to retrain (default: all, then the baselines)")
+    p.add_argument("names", nargs="*", help="entries to retrain (default: all, then the baselines); "
+                   "'baselines:<dataset>' measures one dataset's baselines, keeping the others")
     p.set_defaults(func=cmd_zoo)
     p = sub.add_parser("report", help="print the markdown table of the zoo's measured metrics")
     p.set_defaults(func=cmd_report)

@@ -23,6 +23,7 @@ from benchmarks.browser import streamlit_server
 from benchmarks.load import PeakMemory, tree_rss
 
 GOAL_GB = 2.5
+PRELOAD_S = 5.0  # seconds between the server answering and the first session
 TEST_PICTURES, TRAIN_PICTURES = 100_000, 1_000
 
 
@@ -70,6 +71,9 @@ def measure(ckpt: Path, data: Path, timeout_s: float) -> dict:
         env = {**os.environ, "AECORE_DATA_DIR": str(data), "AECORE_CACHE_DIR": str(Path(tmp) / "cache"),
                "AECORE_CHECKPOINTS": str(checkpoints), "PYTHONDONTWRITEBYTECODE": "1"}
         with open(Path(tmp) / "server.log", "w+") as log, streamlit_server("app.py", env, log) as (server, url):
+            # as a browser's first page arrives a second or more after the server is up: a session at
+            # once races the server's preload thread importing aecore ("partially initialized module")
+            time.sleep(PRELOAD_S)
             idle = tree_rss(server.pid)
             memory = PeakMemory(server.pid)
             memory.start()

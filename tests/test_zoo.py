@@ -44,7 +44,10 @@ def test_checkpoint_carries_its_training_history_well_under_a_megabyte(name):
     recorded = ckpt.recorded()  # checked against config.json's epochs as it loads
     assert recorded is not None, f"{name} has no history.safetensors: retrain it with `python -m aecore zoo {name}`"
     assert recorded["epochs"][-1] == len(ckpt.config["history"]) and len(recorded["maps"]) <= 40
-    assert (zoo.ZOO_DIR / name / "history.safetensors").stat().st_size < 600_000
+    # a frame holds 12 reconstructions: 9 KB of 28x28 grey, 147 KB of 64x64 colour (a colour
+    # entry trains for a dozen epochs or fewer, so its history keeps as many frames)
+    limit = 600_000 if ckpt.model.image_shape.pixels <= 28 * 28 else 2_000_000
+    assert (zoo.ZOO_DIR / name / "history.safetensors").stat().st_size < limit
     assert (recorded["index"] == np.arange(1000)).all()  # the same test images for every checkpoint
 
 
@@ -67,9 +70,11 @@ def test_stored_codes_are_what_the_shipped_weights_give(name, monkeypatch):
         pytest.skip(f"{ckpt.dataset} is not on this machine")
 
 
-def test_checkpoints_fit_in_40_mb():
+def test_checkpoints_fit_in_50_mb():
+    """40 MB held the 14 grey entries (38 MB); the colour entries on 64x64x3 sprites add weights
+    of 1-2 MB, 10,000 stored codes and histories of 147 KB a frame each: 50 MB holds them."""
     total = sum(p.stat().st_size for p in zoo.ZOO_DIR.rglob("*") if p.is_file())
-    assert total <= 40 * 2**20
+    assert total <= 50 * 2**20
 
 
 def test_committed_report_is_what_report_prints():
@@ -79,7 +84,7 @@ def test_committed_report_is_what_report_prints():
 # Reproduce the cheap, deterministic metrics; the search-based ones (trustworthiness, AAF/MAF)
 # run on the same codes, so matching codes and errors covers them.
 REPRODUCED = ["sse_per_image", "mse_per_pixel", "knn1", "knn5", "denoise_psnr", "code_mean_activation",
-              "jacobian_frobenius", "neg_elbo"]
+              "jacobian_frobenius", "neg_elbo", "mig"]
 
 
 @pytest.mark.slow
@@ -124,3 +129,26 @@ def test_goals_are_data_that_measure_against_twins_and_baselines():
     assert zoo.measure_goal("a", beside, ckpts, base) == ("1.40 (PCA-20 1.90)", True)
     with pytest.raises(KeyError):
         zoo.measure_goal("untrained", beside, ckpts, base)
+
+
+FACTOR_ENTRIES = [n for n, e in RECIPE.items() if any(g["metric"] == "mig" for g in e.get("goals", []))]
+
+
+@pytest.mark.parametrize("name", FACTOR_ENTRIES)
+def test_shipped_disentangling_model_meets_its_mig_goals(name):
+    """Issue 25's goal, on the shipped files: the disentangling checkpoint's MIG is at least twice
+    the plain VAE's on the same data and not below the published beta-VAE figure."""
+    ckpts, base = zoo.collect(), zoo.load_baselines().get(RECIPE[name]["training"]["dataset"], {})
+    for goal in (g for g in RECIPE[name]["goals"] if g["metric"] == "mig" and ("at_least" in g or "at_most" in g)):
+        shown, met = zoo.measure_goal(name, goal, ckpts, base)
+        assert met, f"{name}: {goal['goal']}: measured {shown}"
+
+
+def test_zoo_has_colour_entries_with_traversals_in_the_report():
+    """Issue 24's colour zoo and issue 25's grids: checkpoints on the 64x64 colour sprites, a 2-D
+    one among them, each with its traversal grid shown in the committed report."""
+    colour = [n for n, e in RECIPE.items() if e["model"].get("image") == [3, 64, 64]]
+    assert colour and any(RECIPE[n]["model"]["latent_dim"] == 2 for n in colour)
+    text = (zoo.ZOO_DIR / "README.md").read_text()
+    for name in colour:
+        assert (zoo.ZOO_DIR / name / zoo.TRAVERSALS).is_file() and f"({name}/{zoo.TRAVERSALS})" in text

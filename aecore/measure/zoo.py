@@ -56,7 +56,7 @@ def write_traversals(path: Path) -> Path:
     images = load_dataset(ckpt.dataset, "test").images[:2000]
     codes = encode_all(ckpt.model, images)
     order = traversals.unit_order(ckpt.model, codes, images)
-    active = [u for u in order.units if u not in set(order.inactive)] or list(order.units[:1])
+    active = order.active_units or [int(order.units[0])]
     grid = traversals.traversal(ckpt.model, codes.mean(axis=0), active, traversals.sweep(ckpt.model, codes, 7))
     out = Path(path) / TRAVERSALS
     out.write_bytes(traversals.grid_png(grid, scale=1 if max(grid.shape[2:4]) >= 56 else None))
