@@ -53,7 +53,8 @@ class NaNs(nn.Module):
 
 
 BROKEN = {  # (encoder, decoder) -> what the message says
-    "decoder's output size": (mlp(784, 2), mlp(2, 10, end=nn.Sigmoid()), "784 pixels (28 x 28) per code"),
+    "decoder's output size": (mlp(784, 2), mlp(2, 10, end=nn.Sigmoid()), "the decoder gave (16, 10) for 16 codes; it "
+                               "must give images of the encoder's shape, 28x28 grey (784 values per code)"),
     "decoder taking another code": (mlp(784, 2), mlp(3, 784, end=nn.Sigmoid()),
                                     "the decoder does not take the encoder's codes, shape (16, 2)"),
     "NaN codes": (NaNs(), mlp(2, 784, end=nn.Sigmoid()), "NaN or infinite codes"),
