@@ -6,8 +6,10 @@ Four layouts, each with 1 or 3 channels and sides of 8 to 128 pixels:
 - (B, C*H*W), flat rows, in C, H, W order (torch's flatten) or H, W, C order (a Keras reshape).
 A flat layout says its shape only when it is square: n = s*s is grey, n = 3*s*s is colour (one
 n cannot be both: 3 is not a square). Any other n needs the shape said elsewhere (onnx.json's
-"image", or the other graph's layout). Four-dimensional layouts are never ambiguous: a side is
-at least 8, so a 1 or a 3 can only be the channels.
+"image", or the other graph's layout). Flat colour rows say no order either: they are taken in
+H, W, C order beside a channels-last graph (a Keras model's), else in C, H, W order, unless
+onnx.json's "flat_order" says. Four-dimensional layouts are never ambiguous: a side is at least
+8, so a 1 or a 3 can only be the channels.
 
 A Layout converts the batch layout every model speaks, (N, C, H, W), to the graph's and back; on
 numpy arrays and torch tensors alike.
@@ -124,11 +126,15 @@ def read(sizes: list, file: Path, what: str, known: ImageShape | None = None) ->
                               f"{FIXED_SIZES}")
     if len(rest) == 1:
         shape = known if known is not None and known.pixels == rest[0] else _square(rest[0])
+        if shape is None and known is not None:
+            raise CheckpointError(f"{file}: its {what} has shape {text(sizes)}: flat rows of {rest[0]:,} values, not "
+                                  f"the {known.pixels:,} of the {known} images onnx.json or the other graph says; "
+                                  "export the two graphs from one autoencoder, or correct onnx.json's \"image\"")
         if shape is None:
-            said = f"not the {known.pixels:,} of {known} images" if known else "which are no square image"
             raise CheckpointError(f"{file}: its {what} has shape {text(sizes)}: flat rows of {rest[0]:,} values, "
-                                  f"{said} (s x s grey or 3 x s x s colour); {IMAGE_FIELD} (e.g. \"image\": [3, 32, "
-                                  "24]), or export the graph with a (B, C, H, W) layout")
+                                  f"which are no square image (s x s grey or 3 x s x s colour, sides of {MIN_SIDE} to "
+                                  f"{MAX_SIDE}); {IMAGE_FIELD} (e.g. \"image\": [3, 32, 24]), or export the graph "
+                                  "with a (B, C, H, W) layout")
         return Layout("flat", shape)
     found = []
     if len(rest) == 2 and (shape := _shape(1, *rest)):
