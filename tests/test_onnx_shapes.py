@@ -86,33 +86,34 @@ def test_images_of_another_shape_are_refused_naming_both(tmp_path):
         model.encode(photos(3, (1, 28, 28)))
 
 
-def test_flat_rows_follow_a_channels_last_partner_or_onnx_json(tmp_path):
+@pytest.mark.parametrize("inputs, meta", [("hwc", None), ("flat", {"flat_order": "hwc"})])
+def test_flat_rows_follow_a_channels_last_partner_or_onnx_json(tmp_path, inputs, meta):
     """Flat colour rows say no channel order: a Keras decoder's (B, 3072) next to a (B, 32, 32, 3)
     encoder is in H, W, C order; onnx.json's flat_order says it where no graph does."""
     images = photos(5, (3, 32, 32))
-    for name, inputs, order, meta in (("keras", "hwc", "hwc", None), ("said", "flat", "hwc", {"flat_order": "hwc"})):
-        w = image_pair(tmp_path / name, (3, 32, 32), inputs, "flat", order=order, meta=meta)
-        model = load_checkpoint(tmp_path / name).model
-        z = batch(images).reshape(5, -1) @ w["we"].T + w["be"]
-        np.testing.assert_allclose(model.encode(images).numpy(), z, atol=1e-4)
-        np.testing.assert_allclose(model.decode(torch.from_numpy(z.astype(np.float32))).numpy(),
-                                   sigmoid(z @ w["wd"] + w["bd"]).reshape(5, 3, 32, 32), atol=1e-5)
+    w = image_pair(tmp_path / "m", (3, 32, 32), inputs, "flat", order="hwc", meta=meta)
+    model = load_checkpoint(tmp_path / "m").model
+    z = batch(images).reshape(5, -1) @ w["we"].T + w["be"]
+    np.testing.assert_allclose(model.encode(images).numpy(), z, atol=1e-4)
+    np.testing.assert_allclose(model.decode(torch.from_numpy(z.astype(np.float32))).numpy(),
+                               sigmoid(z @ w["wd"] + w["bd"]).reshape(5, 3, 32, 32), atol=1e-5)
 
 
-def test_flat_rows_of_a_non_square_image_need_the_shape_said(tmp_path):
+def test_flat_rows_of_a_non_square_image_without_its_shape_say_what_to_add(tmp_path):
     image_pair(tmp_path / "m", (3, 32, 20), "flat")  # (B, 1920): neither s x s nor 3 x s x s
     with pytest.raises(CheckpointError, match=r"encoder.onnx: its input has shape \(B, 1920\): flat rows of 1,920 "
                                               r"values, which are no square image .* add \"image\": \[C, H, W\] to onnx.json"):
         load_checkpoint(tmp_path / "m")
-    (tmp_path / "m" / ONNX_JSON).write_text(json.dumps({"image": [3, 32, 20]}))
-    assert load_checkpoint(tmp_path / "m").model.image_shape == ImageShape(3, 32, 20)
-    image_pair(tmp_path / "d", (3, 32, 20), "flat", "chw")  # the decoder's (B, 3, 32, 20) says it
-    assert load_checkpoint(tmp_path / "d").model.image_shape == ImageShape(3, 32, 20)
-    # 2,304 values are a square 48 x 48 grey image, unless onnx.json says they are 3 x 32 x 24
-    image_pair(tmp_path / "s", (3, 32, 24), "flat")
-    assert load_checkpoint(tmp_path / "s").model.image_shape == ImageShape(1, 48, 48)
-    (tmp_path / "s" / ONNX_JSON).write_text(json.dumps({"image": [3, 32, 24]}))
-    assert load_checkpoint(tmp_path / "s").model.image_shape == ImageShape(3, 32, 24)
+
+
+@pytest.mark.parametrize("chw, outputs, meta, found", [
+    ((3, 32, 20), "flat", {"image": [3, 32, 20]}, (3, 32, 20)),  # said in onnx.json
+    ((3, 32, 20), "chw", None, (3, 32, 20)),                       # the decoder's (B, 3, 32, 20) says it
+    ((3, 32, 24), "flat", None, (1, 48, 48)),                      # 2,304 values are a square grey image...
+    ((3, 32, 24), "flat", {"image": [3, 32, 24]}, (3, 32, 24))])   # ...unless onnx.json says otherwise
+def test_flat_rows_take_the_shape_said_elsewhere(tmp_path, chw, outputs, meta, found):
+    image_pair(tmp_path / "m", chw, "flat", outputs, meta=meta)
+    assert load_checkpoint(tmp_path / "m").model.image_shape == ImageShape(*found)
 
 
 def test_named_image_sizes_are_refused_with_the_fix(tmp_path):
