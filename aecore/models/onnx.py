@@ -162,7 +162,7 @@ def _graphs(folder: Path, meta: dict) -> tuple[Graph, Graph, int | None, tuple, 
         raise _mismatch(enc_file, dec_file, d_enc, d_dec)
     box = sandbox.Sandbox({"encoder": (enc_file, enc.SerializeToString()),
                            "decoder": (dec_file, dec.SerializeToString())})
-    box.images = str(inputs.shape)  # what its limits' messages speak of
+    box.images = f"{inputs.shape} images"  # what the messages of its limits speak of
     most = max(inputs.shape.pixels, graphs.MAX_CODE_SIZE)  # values per item any output may have
     encoder = Graph(enc_file, box, "encoder", inputs.item, graphs.batch_size(enc, enc_file),
                     _rows(enc_file, enc_rows, graphs.batch_size(enc, enc_file), most), most)
