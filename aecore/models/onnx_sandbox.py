@@ -51,7 +51,7 @@ MAX_LIVE = 4             # workers at once (each ~60 MB resident); an idle one i
 WORKER = Path(__file__).with_name("onnx_worker.py")
 MAX_REPLY_HEADER = 1 << 16
 SLOT_BYTES = 16 * 2**20  # a run's input, and its output, in memory shared with the worker: 4,096 x 1,024 floats,
-                         # 85 images of 3 x 128 x 128 (pages only touch what a run uses)
+                         # so a graph made for a fixed batch of up to 85 images of 3 x 128 x 128 runs (4 MB: 21)
 PIPE_BYTES = 1 << 20     # a graph sent to the worker in 1 MB writes (/proc/sys/fs/pipe-max-size)
 # the worker's whole environment: one BLAS thread (onnxruntime has its own), fewer malloc arenas, and
 # where a Python built elsewhere finds its libraries
