@@ -146,3 +146,10 @@ def test_onnx_json_image_must_be_the_graphs(tmp_path):
     (tmp_path / "m" / ONNX_JSON).write_text(json.dumps({"image": [2, 32, 32]}))
     with pytest.raises(CheckpointError, match="onnx.json: images have 2 channels; the explorer takes 1"):
         load_checkpoint(tmp_path / "m")
+
+
+def test_a_fixed_batch_of_large_images_that_one_call_cannot_hold_is_refused_with_the_fix(tmp_path):
+    image_pair(tmp_path / "m", (3, 128, 128), "chw", input_sizes=[200, 3, 128, 128])
+    with pytest.raises(CheckpointError, match=r"encoder.onnx: made for a fixed batch of 200, over the 85 images of its "
+                                              r"size the explorer runs at once; export it with a free batch size"):
+        load_checkpoint(tmp_path / "m")
