@@ -22,6 +22,7 @@ if __name__ == "__main__":
         st.Page("pages/8_leaderboard.py", title="Leaderboard"),
         st.Page("pages/9_train.py", title="Train"),
         st.Page("pages/10_history.py", title="History"),
+        st.Page("pages/11_traversals.py", title="Traversals"),
     ])
     with guard():
         widgets.sidebar()

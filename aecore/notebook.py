@@ -31,7 +31,7 @@ from .checks import lookup
 
 PAGES = {"overview": "", "latent map": "latent_map", "generate": "generate", "denoise": "denoise",
          "units": "units", "compare": "compare", "attribute vectors": "steer", "leaderboard": "leaderboard",
-         "train": "train", "history": "history"}  # app.py's pages: title -> URL path (tests check the two agree)
+         "train": "train", "history": "history", "traversals": "traversals"}  # app.py's pages: title -> URL path (tests check the two agree)
 OUTPUTS, PRIORS = ("probabilities", "logits"), (None, "normal")
 
 

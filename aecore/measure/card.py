@@ -3,6 +3,7 @@ beside published anchors. Plain data (dicts and rows), so the app and reports ca
 from __future__ import annotations
 
 from ..checkpoint import Checkpoint
+from .disentangle import FACTOR_DESCRIPTIONS
 
 # metric name -> what it measures (units), for tables
 DESCRIPTIONS = {
@@ -21,6 +22,7 @@ DESCRIPTIONS = {
     "jacobian_frobenius": "||dz/dx||_F of the encoder, mean over images",
     "neg_elbo": "negative ELBO, nats per image (lower is better)",
 }
+DESCRIPTIONS.update(FACTOR_DESCRIPTIONS)  # mig, dci_*: measured on datasets with factor columns only
 
 
 def anchors_for(checkpoint: Checkpoint) -> dict[str, tuple[float, str]]:
@@ -56,7 +58,29 @@ def model_card(checkpoint: Checkpoint) -> dict[str, str]:
                          + trained_on(c.get("trained_with") or {})
                          if "train_seconds" in c else outside,
         "created": f"{c['created']} (aecore {c.get('aecore_version', '?')})" if "created" in c else outside,
+        **{f"factor: {row['factor']}": factor_text(row) for row in factor_rows(checkpoint)},
     }
+
+
+def factor_rows(checkpoint: Checkpoint) -> list[dict]:
+    """For each factor of the dataset it was measured on (metrics.json's "factors", written by
+    evaluate), the unit that predicts it best: [{"factor", "unit", "score", "gap"}]; [] when there
+    is none. Entries that are not as evaluate writes them are skipped (metrics.json may be uploaded)."""
+    best = ((checkpoint.metrics or {}).get("factors") or {}).get("best_units")
+    rows = []
+    for name, entry in (best.items() if isinstance(best, dict) else ()):
+        try:
+            rows.append({"factor": str(name)[:64], "unit": int(entry["unit"]),
+                         "score": float(entry["score"]), "gap": float(entry["gap"])})
+        except (TypeError, KeyError, ValueError, AttributeError):
+            continue
+    return rows
+
+
+def factor_text(row: dict) -> str:
+    """'unit 3: 82% of its information, 61 points ahead of the next unit'."""
+    return (f"unit {row['unit']}: {row['score']:.0%} of its information "
+            f"(normalised mutual information), {row['gap']:.0%} ahead of the next unit")
 
 
 def metric_rows(checkpoint: Checkpoint) -> list[dict]:

@@ -13,6 +13,7 @@ from ..models import Unavailable
 from ..pictures.pixels import as_image_batch, unit_float
 from . import metrics
 from .denoise import standard_scores
+from .disentangle import factor_report
 
 
 def evaluate(model, dataset: str, max_test: int = 0) -> dict:
@@ -43,10 +44,26 @@ def evaluate(model, dataset: str, max_test: int = 0) -> dict:
             out[name] = measure()
         except Unavailable as why:
             unavailable[name] = str(why)
+    factors = _factors(test_codes, test.columns, unavailable)
+    out.update(factors.pop("scores", {}))
     return {
         "measured_on": {"dataset": dataset, "split": test.split, "size": len(test_images),
                         "train_split_size": len(train.images)},
         "metrics": {k: float(v) for k, v in out.items()},
         **({"unavailable": unavailable} if unavailable else {}),
+        **({"factors": factors} if factors else {}),
         "seconds": round(time.perf_counter() - start, 1),
     }
+
+
+def _factors(codes, columns: dict, unavailable: dict) -> dict:
+    """disentangle.factor_report of the test images' columns (the first len(codes) rows), {} for
+    a dataset without factor columns (MNIST); a set whose factors cannot be scored says why in
+    `unavailable`."""
+    if not columns:
+        return {}
+    try:
+        return factor_report(codes, {name: values[:len(codes)] for name, values in columns.items()}) or {}
+    except ValueError as why:
+        unavailable["mig"] = f"the factor columns cannot be scored: {why}"
+        return {}
