@@ -154,3 +154,9 @@ def test_colour_reconstructions_are_replayed_in_colour():
     assert np.array_equal(tile_part, picture)
     fig = replay.history_figure(maps, np.arange(50), np.arange(50) % 10, [str(c) for c in range(10)], recon, [1, 2, 3])
     assert _png(fig.layout.images[0].source).shape == picture.shape
+
+
+def test_a_grid_is_never_scaled_past_the_page_where_streamlit_would_blur_it():
+    filters = _sprites(64, 32)  # 16 a row: 529 pixels; 3x would be 1,587, past Streamlit's 1,460
+    grid = images.readable_grid(filters, ncols=16)
+    assert grid.shape[1] == 2 * 529 and (grid[2:4, 2:4] == filters[0, 0, 0]).all()  # 2x, crisp

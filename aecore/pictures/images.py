@@ -75,12 +75,16 @@ def readable_grid(images, ncols: int, width: int | None = None, max_width: int =
     """The uint8 picture the pages show for a stack of images: tile(images, ncols) scaled up by a
     whole factor (nearest neighbour) so that the whole is about `width` pixels wide, or, without
     a width, so that each tile's longer side is about READABLE pixels (4x for 28x28, 14x for 8x8,
-    1x for 128x128) as long as the whole stays within max_width. A grid of large images wider
-    than PAGE_WIDTH (and `width`) is shrunk to fit (fit_width), as Streamlit would."""
+    1x for 128x128) as long as the whole stays within max_width. A whole factor that would
+    make it wider than PAGE_WIDTH is taken one lower (Streamlit would shrink it, blurring the
+    pixels); a grid of large images wider than PAGE_WIDTH at 1x is shrunk to fit (fit_width)."""
     grid = to_uint8(tile(images, ncols))
-    side = max(_stack(images).shape[1:3])
-    target = width or min(crisp_scale(side) * grid.shape[1], max_width)
-    return fit_width(enlarge(grid, max(1, round(target / grid.shape[1]))), max(PAGE_WIDTH, width or 0))
+    side, across = max(_stack(images).shape[1:3]), grid.shape[1]
+    target = width or min(crisp_scale(side) * across, max_width)
+    scale = max(1, round(target / across))
+    if scale * across > max(PAGE_WIDTH, width or 0):  # rounded up past the page: one step less, still crisp
+        scale = max(1, scale - 1)
+    return fit_width(enlarge(grid, scale), max(PAGE_WIDTH, width or 0))
 
 
 def png_bytes(picture) -> bytes:
