@@ -9,14 +9,12 @@ compress like decoded images do; `--noise` draws plain noise instead, the worst 
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import statistics
 import time
 
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from aecore.pictures import images, plots, thumbnails
@@ -47,12 +45,6 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def _png(picture: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(picture).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -64,7 +56,7 @@ def main(argv=None) -> None:
         grid, frames = decoded_like(400, shape, args.noise), decoded_like(24, shape, args.noise, seed=1)
         xy = np.random.default_rng(0).normal(size=(400, 2))
         steps = {
-            "manifold": lambda: _png(images.readable_grid(grid, 20, width=900)),
+            "manifold": lambda: images.png_bytes(images.readable_grid(grid, 20, width=900)),  # as ui.display
             "backdrop": lambda: plots.add_backdrop(go.Figure(), grid[:256], (0.0, 1.0, 0.0, 1.0)),
             "thumbnails": lambda: thumbnails.add_thumbnails(go.Figure(), xy, grid, np.arange(400) % 10),
             "gif": lambda: images.gif_bytes(frames, duration_ms=120),
