@@ -15,6 +15,7 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]  # one per class, as matplotlib's tab10
 GRID = -1  # customdata of the click grid's points
 FULL_SIZE_POINTS = 10_000  # a map of up to this many points draws them at full size
+BACKDROP_PIXELS = 1024  # the widest decoded backdrop picture: wider than any map on a page
 
 
 _PLOTLY_MARKUP = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "%": "&#37;", "$": "&#36;"}
@@ -138,11 +139,13 @@ def add_backdrop(fig: go.Figure, decoded: np.ndarray, extent: tuple[float, float
     positions (row-major, top row at ymax: aecore.latent.inverse.backdrop_grid) as one picture
     under the points over `extent`: grey as dark ink on the plot's background, as in the Keras
     VAE example's manifold; colour as the pictures themselves. Images smaller than 28 pixels are
-    scaled up crisply first, so the browser's stretching does not blur them."""
-    from .images import crisp_scale, enlarge, png_uri, tile
+    scaled up crisply first, so the browser's stretching does not blur them; a picture wider
+    than BACKDROP_PIXELS (16 x 16 images of 128 x 128) is shrunk to it."""
+    from .images import crisp_scale, enlarge, fit_width, png_uri, tile
 
     n = int(round(np.sqrt(len(decoded))))
     grid = enlarge(tile(decoded, n, pad=0), crisp_scale(max(decoded.shape[1:3]), 28))
+    grid = fit_width(to_uint8(grid), BACKDROP_PIXELS)  # the map is narrower: more would only cost time
     x0, x1, y0, y1 = extent
     fig.add_layout_image(source=png_uri(grid if grid.ndim == 3 else _ink(grid, (40, 40, 40))), x=x0, y=y1,
                          xref="x", yref="y", sizex=x1 - x0, sizey=y1 - y0, xanchor="left", yanchor="top",
