@@ -10,8 +10,8 @@ import streamlit as st
 from aecore.latent.projections import map_caption
 from aecore.measure.disagreement import most_disagreeing
 from aecore.pictures import plots
-from aecore.pictures.pixels import unit_float
-from ui import cached, jobs, maps
+from aecore.pictures.pixels import image_stack
+from ui import cached, colourings, jobs, maps
 from ui.display import show_digits
 from ui.frame import guard
 from ui.tables import metrics_table
@@ -25,8 +25,9 @@ ctx = require_context()
 
 with guard():
     data = cached.dataset(ctx.dataset)
-    top = st.columns([1, 1, 2])
-    colour = select_shown(top[0], "Colour by", {"class": data.label, "disagreement": "disagreement (neighbours that differ)"},
+    top = st.columns([2, 1, 1])  # the first holds "disagreement (neighbours that differ)" whole
+    colour = select_shown(top[0], "Colour by",
+                          colourings.options(data, {"disagreement": "disagreement (neighbours that differ)"}),
                           key="cmp_colour")
     source = top[1].radio("Select on", list(SIDES), format_func=lambda s: f"map {SIDES[s]}", horizontal=True,
                           key="cmp_source", help="Select points on this map; the other map rings the same points.")
@@ -62,7 +63,7 @@ with guard():
     if len(selected):
         first = selected[:SHOWN]
         st.subheader(f"{len(selected)} selected: {data.item}s, then their reconstructions by A and by B")
-        rows = [unit_float(data.images[first]), *(cached.reconstruct(chosen[s][0], ctx.dataset, first) for s in SIDES)]
+        rows = [image_stack(data.images[first]), *(cached.reconstruct(chosen[s][0], ctx.dataset, first) for s in SIDES)]
         show_digits(np.concatenate(rows), len(first), width=60 * len(first),
                     caption=f"top: #{', #'.join(map(str, first))}; middle: A ({Path(chosen['a'][0]).name}); "
                             f"bottom: B ({Path(chosen['b'][0]).name})")

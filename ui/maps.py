@@ -1,6 +1,6 @@
 """The maps the pages draw of a checkpoint's codes, cached: the latent map's figure for each
-setting, its colourings, the inverse that decodes any spot of it, its decoded backdrop, and the
-disagreement of two maps (Compare). Built on what ui.cached holds (codes, projections, models),
+setting (coloured as ui.colourings says), the inverse that decodes any spot of it, its decoded
+backdrop, and the disagreement of two maps (Compare). Built on what ui.cached holds (codes, projections, models),
 under the same keys: the weights' stamp is part of every per-checkpoint one.
 """
 from __future__ import annotations
@@ -10,78 +10,16 @@ import json
 import numpy as np
 import streamlit as st
 
-from aecore import __version__, cache
+from aecore import cache
 from aecore.latent import cost
-from aecore.latent.neighbours import neighbour_preservation
 from aecore.latent.projections import NAMES, axis_names, default_method, shown_positions
-from ui import cached, jobs
+from ui import cached, colourings, jobs
 from ui.cached import TEST, per_checkpoint
 
-COLOURS = {"class": None, "reconstruction error": "error per pixel",
-           "neighbour preservation": "kept neighbours (k=10)"}  # colour mode -> its colour bar's name
-KEPT = {"code": "code neighbours kept (k=10)", "pixel": "pixel neighbours kept (k=10)"}
-COLOUR_HELP = ("neighbour preservation: of each point's 10 nearest neighbours before the map, how many are "
-               "among its 10 nearest on it. Before a projection (PCA, UMAP, t-SNE) that is code space. The "
-               "codes' own map (none) is the codes, so it keeps every code neighbour: there it is pixel "
-               "space, the images the encoder mapped, and the colour shows where the codes tear apart "
-               "images that look alike.")
-DISAGREE = "neighbours that differ (k=10)"  # the colour bar of "disagreement" (Compare)
 INVERTIBLE = ("none", "pca", "umap")  # maps whose empty space decodes (aecore.latent.inverse)
 BACKDROP = 16                         # the decoded backdrop's grid: BACKDROP x BACKDROP images
 THUMB_GRID = 8                        # thumbnails: at most one per cell of an 8 x 8 cut of the map
 THUMBS = THUMB_GRID ** 2
-K = 10                                # neighbours per point of "neighbour preservation"
-
-
-def colour_name(colour: str, method: str) -> str | None:
-    """The colour bar's title of a colour mode on a `method` map (None for "class")."""
-    if colour == "neighbour preservation":
-        return KEPT["pixel" if method == "none" else "code"]
-    return COLOURS[colour]
-
-
-def _pixel_knn_key(name: str, split: str) -> dict:
-    """What names a split's pixel neighbours on disk: the images themselves (their digest)."""
-    return {"pixel_knn": _digest(name, split, cached.files_of(name)), "k": K, "aecore": __version__}
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _digest(name: str, split: str, files: str) -> str:
-    from aecore.checkpoint.codes import images_digest
-    return images_digest(cached.dataset(name, split).images)
-
-
-def pixel_knn(name: str, split: str) -> np.ndarray:
-    """Each image's K nearest images in pixel space (N, K) int32, through the disk cache (a
-    background job makes it first where that takes long: neighbours_work)."""
-    from aecore.latent.neighbour_lists import knn_lists
-    key = _pixel_knn_key(name, split)
-    with st.spinner("Finding each image's nearest images (cached on disk afterwards)…"):
-        return cache.cached_array(key, lambda: knn_lists(cached.dataset(name, split).images, K))
-
-
-@per_checkpoint(st.cache_data(show_spinner="Measuring…", max_entries=16))
-def _colour_values(path: str, weights: str, name: str, split: str, colour: str, method: str,
-                   seed: int, params_json: str) -> np.ndarray:
-    if colour == "reconstruction error":
-        return cached.reconstruction_errors(path, name, split)
-    codes = cached.codes(path, name, split)
-    if method == "none":  # the map is the codes: what do they keep of the images' neighbours?
-        from aecore.latent.neighbour_lists import kept, knn_lists
-        return kept(pixel_knn(name, split), knn_lists(codes, K))
-    xy = cached.projection(path, name, split, method, seed, **json.loads(params_json))
-    return neighbour_preservation(codes, shown_positions(codes, xy, method), k=K)
-
-
-def colour_values(path: str, name: str, split: str, colour: str, method: str, seed: int,
-                  **params) -> np.ndarray | None:
-    """Per point (N,): None for "class", the mean squared error per pixel for "reconstruction
-    error"; for "neighbour preservation" the fraction of its K nearest points before the map
-    that are among its K nearest on it: code neighbours kept by a projection, pixel neighbours
-    kept by the codes on their own map (COLOUR_HELP says why)."""
-    if COLOURS[colour] is None:
-        return None
-    return _colour_values(path, name, split, colour, method, int(seed), json.dumps(params, sort_keys=True))
 
 
 class _Imported:
@@ -108,21 +46,11 @@ def projection_work(path: str, name: str, split: str, method: str, seed: int, pa
                      inputs=lambda: cached.codes(path, name, split))
 
 
-def neighbours_work(name: str, split: str) -> jobs.Work:
-    """The background work that finds each image's K nearest images (for "neighbour preservation"
-    on the codes' own map)."""
-    n, pixels = len(cached.dataset(name, split)), 784
-    return jobs.Work(key=_pixel_knn_key(name, split), task={"task": "knn", "cost": "knn", "k": K},
-                     title=f"The {K} nearest images of each of {n:,} images (pixel space)",
-                     estimate=cost.seconds("knn", n, pixels), here=cost.seconds("knn", n, pixels, setup=0),
-                     inputs=lambda: cached.dataset(name, split).images)
-
-
 def needs(path: str, name: str, split: str, method: str, seed: int, params: dict, colour: str = "class") -> list:
     """The slow works (ui.jobs) a map of these settings needs before it can be drawn."""
     works = [projection_work(path, name, split, method, seed, params)]
     if colour == "neighbour preservation" and method == "none":
-        works.append(neighbours_work(name, split))
+        works.append(colourings.neighbours_work(name, split))
     return [w for w in works if w is not None]
 
 
@@ -142,12 +70,13 @@ def map_figure(path: str, weights: str, name: str, split: str, method: str, seed
     data, params = cached.dataset(name, split), json.loads(params_json)
     xy = cached.projection(path, name, split, method, seed, **params)
     if colour == "disagreement":
-        values, value_name = disagreement(map_spec(path, method, params), against, name, split, seed), DISAGREE
+        values = disagreement(map_spec(path, method, params), against, name, split, seed)
     else:
-        values, value_name = colour_values(path, name, split, colour, method, seed, **params), colour_name(colour, method)
-    fig = plots.latent_scatter(xy, np.arange(len(xy)), data.labels, data.classes, values, value_name,
-                               axis_names(method, cached.codes(path, name, split).shape[1]),
-                               height=height, label=data.label, shown=shown)
+        values = colourings.colour_values(path, name, split, colour, method, seed, **params)
+    colours = colourings.scatter_colours(data, colour, values, colourings.colour_name(colour, method))
+    colours["labels"], shown = colourings.greyed_labels(colours, data, shown)
+    fig = plots.latent_scatter(xy, np.arange(len(xy)), **colours, shown=shown, height=height,
+                               axis_names=axis_names(method, cached.codes(path, name, split).shape[1]))
     if method in INVERTIBLE:
         plots.add_click_grid(fig, plots.padded_extent(xy))
     if backdrop_n and method in INVERTIBLE:
@@ -181,7 +110,8 @@ def inverse(path: str, weights: str, name: str, split: str, method: str, seed: i
 
 
 def decode_at(path: str, name: str, split: str, method: str, seed: int, params_json: str, points) -> np.ndarray:
-    """Images (n, 28, 28) in [0, 1] decoded at map positions (n, 2) of the map of these settings."""
+    """Images decoded at map positions (n, 2) of the map of these settings, in the display layout
+    of the model's image shape ((n, H, W) grey, (n, H, W, 3) colour), float in [0, 1]."""
     z = inverse(path, name, split, method, seed, params_json).inverse_transform(np.asarray(points, np.float32))
     from aecore.latent.codec import decode_codes  # imports torch: here, not before the first map is drawn
     return decode_codes(cached.load(path).model, z)
@@ -190,7 +120,7 @@ def decode_at(path: str, name: str, split: str, method: str, seed: int, params_j
 @per_checkpoint(st.cache_data(show_spinner="Decoding the backdrop…", max_entries=16))
 def backdrop(path: str, weights: str, name: str, split: str, method: str, seed: int, params_json: str,
              n: int = BACKDROP) -> tuple[np.ndarray, tuple]:
-    """(decoded images (n * n, 28, 28) of an n x n grid over the map, the grid's extent)."""
+    """(decoded images (n * n, H, W[, 3]) of an n x n grid over the map, the grid's extent)."""
     from aecore.latent.inverse import backdrop_grid
     from aecore.pictures import plots
 
