@@ -188,3 +188,67 @@ def test_a_large_photo_is_averaged_down_before_it_becomes_an_input():
     assert abs(small.mean() - photo[:3000, :1998].mean()) < 1e-6
     assert images.shrink(photo[:1, :], 1024).shape == (1, 1000)  # a sliver stays a sliver
     np.testing.assert_allclose(images.mnist_style(small), images.mnist_style(photo[::3, ::3]), atol=0.05)
+
+
+# --- inputs of other shapes: grey of another side, colour photos ---
+
+def test_a_drawing_becomes_the_input_of_a_grey_model_of_another_side():
+    canvas = np.zeros((280, 280, 4), np.uint8)
+    canvas[60:220, 130:150] = 255  # a white vertical stroke
+    small = images.canvas_input(canvas, pixels.ImageShape(1, 16, 16))
+    assert small.shape == (16, 16) and small.max() == pytest.approx(1.0)
+    rows = np.flatnonzero(small.max(axis=1) > 0.05)
+    assert rows.max() - rows.min() + 1 == 11  # the long side fills 20/28 of the side, as in MNIST
+    assert abs(_centre_of_mass(small)[0] - 7.5) <= 0.55
+    assert images.canvas_input(canvas).shape == (28, 28)  # the default stays MNIST's
+    with pytest.raises(ValueError, match="32x32 colour"):
+        images.canvas_input(canvas, pixels.ImageShape(3, 32, 32))
+
+
+def _photo(w=300, h=200) -> Image.Image:
+    """A landscape photo: red left third, green middle, blue right third."""
+    a = np.zeros((h, w, 3), np.uint8)
+    a[:, : w // 3, 0], a[:, w // 3: 2 * w // 3, 1], a[:, 2 * w // 3:, 2] = 255, 255, 255
+    return Image.fromarray(a)
+
+
+def test_a_photo_is_centre_cropped_and_resized_to_a_colour_models_shape():
+    photo = images.photo_input(_png(_photo()), pixels.ImageShape(3, 32, 32), name="holiday.png")
+    assert photo.image.shape == (32, 32, 3) and photo.image.dtype == np.float32
+    assert "300 x 200 picture, centre-cropped to 200 x 200, resized to 32 x 32" in photo.note
+    # the crop keeps the middle 200 of 300 columns: a sixth of the red, all the green, a sixth of the blue
+    red, green, blue = photo.image[16].T
+    assert green[10:22].min() > 0.95 and red[:6].min() > 0.95 and blue[-6:].min() > 0.95
+    assert red[10:].max() < 0.1 and green[:6].max() < 0.1  # red ends a quarter of the way: 8 of 32
+    tall = images.photo_input(_png(_photo(32, 64)), pixels.ImageShape(3, 64, 32))
+    assert tall.image.shape == (64, 32, 3) and "centre-cropped" not in tall.note and "resized" not in tall.note
+    grey = images.photo_input(_png(Image.new("L", (50, 50), 128)), pixels.ImageShape(3, 16, 16))
+    assert np.allclose(grey.image, 128 / 255, atol=1 / 255)  # a grey picture is grey in all three channels
+
+
+def _claims(w: int, h: int) -> bytes:
+    """A small PNG whose header claims w x h pixels (a decompression bomb's first bytes)."""
+    import struct
+    import zlib
+    png = _png(Image.new("RGB", (8, 8)))
+    ihdr = b"IHDR" + struct.pack(">II", w, h) + png[24:29]
+    return png[:12] + ihdr + struct.pack(">I", zlib.crc32(ihdr)) + png[33:]
+
+
+def test_uploaded_photos_keep_the_bounds_of_every_upload():
+    shape = pixels.ImageShape(3, 32, 32)
+    with pytest.raises(ImageError, match="not an image PIL can read.*notes.png"):
+        images.photo_input(b"just text", shape, name="notes.png")
+    with pytest.raises(ImageError, match="5000 x 4000 pixels; the limit is"):
+        images.photo_input(_claims(5000, 4000), shape)  # refused from its header, before decoding
+    with pytest.raises(ImageError, match="MiB"):
+        images.photo_input(b"\x89PNG" + bytes(11 * 2**20), shape)
+    clear = images.photo_input(_png(Image.new("RGBA", (40, 40), (255, 0, 0, 0))), shape)
+    assert np.allclose(clear.image, 1.0)  # transparency on white, as a viewer shows it
+    for bad in (np.nan, np.inf):
+        scan = np.zeros((20, 20), np.float32)
+        scan[3, 3] = bad
+        buf = io.BytesIO()
+        Image.fromarray(scan, "F").save(buf, format="TIFF")
+        with pytest.raises(ImageError, match="NaN or infinite"):
+            images.photo_input(buf.getvalue(), shape)

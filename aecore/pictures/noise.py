@@ -1,7 +1,10 @@
 """Corruptions for denoising: Gaussian noise, salt-and-pepper and masking, on pixels in [0, 1].
 
 Each entry of NOISES takes (x, level, generator) with x a float tensor of any shape and returns
-a corrupted copy in [0, 1]; `corrupt` validates, seeds and converts numpy arrays.
+a corrupted copy in [0, 1]; `corrupt` validates, seeds and converts numpy arrays. Every value is
+corrupted on its own: in a colour image each channel of a pixel draws its own noise (as
+scikit-image's random_noise does), so salt-and-pepper there makes coloured specks, and a
+"fraction of pixels" is a fraction of the values.
 """
 from __future__ import annotations
 

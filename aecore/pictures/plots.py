@@ -6,12 +6,8 @@ images; the invisible click grid carries -1 there.
 """
 from __future__ import annotations
 
-import base64
-import io
-
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image
 
 from .pixels import to_uint8
 
@@ -150,28 +146,28 @@ def _rgb(hex_color: str) -> tuple[int, int, int]:
     return tuple(int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
 
 
-def _data_uri(image: np.ndarray, color=(0, 0, 0)) -> str:
-    """A (28, 28) digit as a PNG data URI: `color` ink on a transparent background."""
-    alpha = to_uint8(image)
-    rgba = np.zeros((*alpha.shape, 4), np.uint8)
-    rgba[..., :3], rgba[..., 3] = color, alpha
-    buf = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+def _ink(grey: np.ndarray, color=(0, 0, 0)) -> np.ndarray:
+    """A grey picture (H, W) as RGBA (H, W, 4) uint8: `color` ink on a transparent background."""
+    rgba = np.zeros((*grey.shape, 4), np.uint8)
+    rgba[..., :3], rgba[..., 3] = color, to_uint8(grey)
+    return rgba
 
 
 def add_backdrop(fig: go.Figure, decoded: np.ndarray, extent: tuple[float, float, float, float],
                  opacity: float = 0.55) -> None:
-    """Decoded images (n * n, 28, 28) of an n x n grid of map positions (row-major, top row at
-    ymax: aecore.latent.inverse.backdrop_grid) as one picture under the points over `extent`,
-    dark ink on the plot's background, as in the Keras VAE example's manifold."""
-    from .images import tile
+    """Decoded images (n * n, H, W) grey or (n * n, H, W, 3) colour of an n x n grid of map
+    positions (row-major, top row at ymax: aecore.latent.inverse.backdrop_grid) as one picture
+    under the points over `extent`: grey as dark ink on the plot's background, as in the Keras
+    VAE example's manifold; colour as the pictures themselves. Images smaller than 28 pixels are
+    scaled up crisply first, so the browser's stretching does not blur them."""
+    from .images import crisp_scale, enlarge, png_uri, tile
 
     n = int(round(np.sqrt(len(decoded))))
+    grid = enlarge(tile(decoded, n, pad=0), crisp_scale(max(decoded.shape[1:3]), 28))
     x0, x1, y0, y1 = extent
-    fig.add_layout_image(source=_data_uri(tile(decoded, n, pad=0), (40, 40, 40)), x=x0, y=y1, xref="x", yref="y",
-                         sizex=x1 - x0, sizey=y1 - y0, xanchor="left", yanchor="top", sizing="stretch",
-                         opacity=opacity, layer="below")
+    fig.add_layout_image(source=png_uri(grid if grid.ndim == 3 else _ink(grid, (40, 40, 40))), x=x0, y=y1,
+                         xref="x", yref="y", sizex=x1 - x0, sizey=y1 - y0, xanchor="left", yanchor="top",
+                         sizing="stretch", opacity=opacity, layer="below")
     fig.update_xaxes(range=[x0, x1])
     fig.update_yaxes(range=[y0, y1])
 

@@ -7,31 +7,24 @@ stays readable at every epoch (the maps are already aligned: nothing spins or fl
 """
 from __future__ import annotations
 
-import base64
-import io
-
 import numpy as np
 import plotly.graph_objects as go
 from PIL import Image, ImageDraw
 
-from .images import gif_bytes, tile
+from .images import crisp_scale, enlarge, gif_bytes, png_uri, tile
 from .plots import latent_scatter
 from .scatter import robust_extent, scatter_image
 
 COLUMNS = 4  # reconstructions per row
+TILE_PIXELS = 84  # about how many pixels a reconstruction has on its longer side
 FRAME_MS = 400
 
 
-def reconstruction_tile(images: np.ndarray, scale: int = 3) -> np.ndarray:
-    """uint8 images (k, 28, 28) as one grey tile, COLUMNS per row, upscaled `scale` times."""
+def reconstruction_tile(images: np.ndarray, scale: int | None = None) -> np.ndarray:
+    """uint8 images (k, H, W) grey or (k, H, W, 3) colour as one tile, COLUMNS per row, upscaled
+    `scale` times (nearest neighbour; by default to about TILE_PIXELS a side: 3x for 28x28)."""
     grid = tile(images, COLUMNS, pad=2, pad_value=1.0)
-    return np.repeat(np.repeat(grid, scale, axis=0), scale, axis=1)
-
-
-def _png_uri(image: np.ndarray) -> str:
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return enlarge(grid, scale or crisp_scale(max(images.shape[1:3]), TILE_PIXELS))
 
 
 def _epoch_layout(xy: np.ndarray, recon: np.ndarray, box: tuple[float, float]) -> dict:
@@ -39,7 +32,7 @@ def _epoch_layout(xy: np.ndarray, recon: np.ndarray, box: tuple[float, float]) -
     image over `box` (the (left, right) of the right-hand column, paper coordinates); an image
     trace would stall the animation in Streamlit's plotly.js."""
     x0, x1, y0, y1 = robust_extent(xy)
-    picture = {"source": _png_uri(reconstruction_tile(recon)), "xref": "paper", "yref": "paper",
+    picture = {"source": png_uri(reconstruction_tile(recon)), "xref": "paper", "yref": "paper",
                "x": box[0], "y": 1, "sizex": box[1] - box[0], "sizey": 1, "xanchor": "left", "yanchor": "top",
                "sizing": "contain", "layer": "above"}
     return {"xaxis": {"range": [x0, x1]}, "yaxis": {"range": [y0, y1]}, "images": [picture]}
@@ -73,7 +66,7 @@ def history_figure(maps: np.ndarray, index: np.ndarray, labels: np.ndarray, clas
                    reconstructions: np.ndarray, epochs, axis_names=("z1", "z2"), frame_ms: int = FRAME_MS,
                    height: int = 600, label: str = "class") -> go.Figure:
     """maps (F, n, 2), the subset's test indices (n,) and labels (n,), reconstructions
-    (F, k, 28, 28) uint8 and the epoch of each frame (F,) (history.safetensors' `epochs`) -> the
+    (F, k, H, W) or (F, k, H, W, 3) uint8 and the epoch of each frame (F,) (history.safetensors' `epochs`) -> the
     map (left) and the reconstructions (right) at the last epoch, with one animation frame per
     recorded epoch named by its number; `label` names the classes (the dataset's word: "digit",
     "class")."""
@@ -98,9 +91,10 @@ def history_frames(maps: np.ndarray, labels: np.ndarray | None, reconstructions:
     reconstructions right, "epoch e of E" above."""
     frames, epochs = [], [int(e) for e in epochs]
     for e, xy, recon in zip(epochs, maps, reconstructions):
-        board = Image.new("RGB", (size + 20 + reconstruction_tile(recon).shape[1] + 10, size + 40), "white")
+        picture = reconstruction_tile(recon)
+        board = Image.new("RGB", (size + 20 + picture.shape[1] + 10, max(size, picture.shape[0]) + 40), "white")
         board.paste(Image.fromarray(scatter_image(xy, labels, robust_extent(xy), (size, size))), (10, 30))
-        board.paste(Image.fromarray(reconstruction_tile(recon)).convert("RGB"), (size + 20, 30))
+        board.paste(Image.fromarray(picture).convert("RGB"), (size + 20, 30))
         ImageDraw.Draw(board).text((10, 8), f"epoch {e} of {epochs[-1]}", fill=(0, 0, 0))
         frames.append(np.asarray(board))
     return np.stack(frames)

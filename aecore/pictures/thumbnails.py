@@ -3,17 +3,15 @@ that what each region holds can be seen at a glance. They are plotly layout imag
 "above", which lie over the WebGL points (Chromium checked: tests/ui/test_interactions.py)."""
 from __future__ import annotations
 
-import base64
-import io
-
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image
 
+from .images import crisp_scale, enlarge, png_uri
 from .pixels import to_uint8
 from .plots import PALETTE, _rgb, padded_extent
 
 THUMB_SIZE = 0.8  # a thumbnail's width, in cells of thumbnail_points' grid
+THUMB_PIXELS = 56  # about how many pixels a thumbnail's picture has on its longer side
 
 
 def thumbnail_points(xy: np.ndarray, grid: int = 8, size: float = 0.8) -> np.ndarray:
@@ -39,29 +37,33 @@ def thumbnail_points(xy: np.ndarray, grid: int = 8, size: float = 0.8) -> np.nda
     return np.array(sorted(kept, key=lambda i: cell_id[i]), np.int64)
 
 
-def _framed_uri(image: np.ndarray, frame=(0, 0, 0), scale: int = 2, border: int = 2) -> str:
-    """A (28, 28) image as a PNG data URI scaled `scale` times: dark ink on white, as the app
-    shows images everywhere else, inside a `border`-pixel frame of colour `frame`."""
-    grey = 255 - np.kron(to_uint8(image), np.ones((scale, scale), np.uint8))
-    rgb = np.repeat(np.pad(grey, border)[..., None], 3, axis=2)
+def _framed(image: np.ndarray, frame=(0, 0, 0), border: int = 2) -> np.ndarray:
+    """One image (H, W) grey or (H, W, 3) colour -> the uint8 RGB thumbnail picture: grey is dark
+    ink on white, as the app shows images everywhere else, colour is the picture itself; scaled
+    up crisply to about THUMB_PIXELS (2x for 28x28), inside a `border`-pixel frame of colour
+    `frame`."""
+    a = to_uint8(image)
+    big = enlarge(a, crisp_scale(max(a.shape[:2]), THUMB_PIXELS))
+    rgb = np.pad(big, ((border, border), (border, border), (0, 0))) if big.ndim == 3 else \
+        np.repeat(np.pad(255 - big, border)[..., None], 3, axis=2)
     rgb[:border], rgb[-border:], rgb[:, :border], rgb[:, -border:] = frame, frame, frame, frame
-    buf = io.BytesIO()
-    Image.fromarray(rgb, "RGB").save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return rgb
 
 
 def add_thumbnails(fig: go.Figure, xy: np.ndarray, images: np.ndarray, labels=None, grid: int = 8) -> np.ndarray:
-    """Draw the images of thumbnail_points(xy, grid) on top of the map: images (N, 28, 28) of
-    the map's points xy (N, 2), each THUMB_SIZE of a grid cell wide and centred on its point (no
-    two overlap), framed in its label's colour when labels (N,) are given. Layout images of layer
-    "above" lie over the WebGL points. Returns the indices drawn."""
+    """Draw the images of thumbnail_points(xy, grid) on top of the map: images (N, H, W) grey or
+    (N, H, W, 3) colour of the map's points xy (N, 2), each THUMB_SIZE of a grid cell wide and
+    centred on its point (no two overlap; a picture that is not square keeps its proportions
+    inside that box), framed in its label's colour when labels (N,) are given. Layout images of
+    layer "above" lie over the WebGL points. Returns the indices drawn."""
     xy = np.asarray(xy, np.float64)
     picked = thumbnail_points(xy, grid, THUMB_SIZE)
     x0, x1, y0, y1 = padded_extent(xy, pad=0.0)
     size = (THUMB_SIZE * (x1 - x0) / grid, THUMB_SIZE * (y1 - y0) / grid)
+    sizing = "stretch" if images.shape[1] == images.shape[2] else "contain"
     for i in picked:
         frame = _rgb(PALETTE[labels[i] % 10]) if labels is not None else (60, 60, 60)
-        fig.add_layout_image(source=_framed_uri(images[i], frame), x=float(xy[i, 0]), y=float(xy[i, 1]),
+        fig.add_layout_image(source=png_uri(_framed(images[i], frame)), x=float(xy[i, 0]), y=float(xy[i, 1]),
                              xref="x", yref="y", sizex=float(size[0]), sizey=float(size[1]),
-                             xanchor="center", yanchor="middle", sizing="stretch", layer="above")
+                             xanchor="center", yanchor="middle", sizing=sizing, layer="above")
     return picked
