@@ -2,14 +2,13 @@
 made on the map), a test image moved along it, and the same for a drawn digit."""
 import numpy as np
 import streamlit as st
-from PIL import Image
 
 from aecore.latent import decode_codes, encode_dataset
 from aecore.latent.directions import along, attribute_vector
 from aecore.latent.projections import default_method, map_caption
 from aecore.pictures import plots
-from aecore.pictures.images import ImageError, canvas_input
-from aecore.pictures.pixels import MNIST, image_stack
+from aecore.pictures.inputs import ImageError, canvas_input
+from aecore.pictures.pixels import image_stack
 from ui import cached, maps
 from ui.canvas import drawing
 from ui.display import show_digits
@@ -46,21 +45,17 @@ def groups(data, path: str, name: str, seed: int, d: int) -> tuple[np.ndarray, n
     return masks[0], masks[1], "selection A → selection B"
 
 
-def drawn_code(model, shape):
-    """The code of the digit drawn on the canvas (MNIST-style 28 x 28, resized to the model's
-    grey `shape`), or None when nothing is drawn."""
+def drawn_code(model):
+    """The code of the digit drawn on the canvas (MNIST-style, at the grey model's own size), or
+    None when nothing is drawn."""
     try:
         pixels = drawing("steer_canvas", 200)
-        image = None if pixels is None else canvas_input(pixels)
+        image = None if pixels is None else canvas_input(pixels, model.image_shape)
     except ImageError as err:
         if "empty" not in str(err):  # an empty canvas is no error
             st.error(str(err))
         image = None
-    if image is None:
-        return None
-    if image.shape != shape.display:
-        image = np.asarray(Image.fromarray(image).resize((shape.width, shape.height), Image.BILINEAR))
-    return encode_dataset(model, image[None])[0]
+    return None if image is None else encode_dataset(model, image[None])[0]
 
 
 st.title("Attribute vectors")
@@ -85,13 +80,12 @@ with guard():
     show_digits(np.concatenate([image_stack(data.images[index][None]), decode_codes(model, path)]), steps + 1,
                 width=70 * (steps + 1), caption=f"#{index} ({plain(data.classes[data.labels[index]])}), then decoded "
                                                 f"at amounts {labels}")
-    shape = getattr(model, "image_shape", MNIST)  # what the model takes (a model of old: MNIST's)
-    if shape.colour:  # a drawing is one channel of ink: nothing to move for a model of colour pictures
+    if model.image_shape.colour:  # a drawing is one channel of ink: nothing to move for a colour model
         st.stop()
     st.subheader(f"Your own {data.item}")
     left, right = st.columns([1, 3])
     with left:
-        z = drawn_code(model, shape)
+        z = drawn_code(model)
     if z is not None:
         with right:
             show_digits(decode_codes(model, along(z, direction, steps, reach)[1]), steps, width=70 * steps,
