@@ -13,19 +13,17 @@ from ui import cached, colourings, jobs, maps
 from ui.display import show_digits, show_pairs
 from ui.exports import map_downloads, selection_downloads
 from ui.frame import guard
+from ui.map_spec import MapSpec
 from ui.text import plain
 from ui.widgets import context, projection_controls, select_shown
 
 SPLITS = {"test": "test", "all": "train + test"}
 
 
-def the_map(ctx, split: str, data, method: str, params: dict, colour: str, thumbs: bool, backdrop: bool,
-            shown: list, find) -> None:
+def the_map(spec: MapSpec, data, thumbs: bool, backdrop: bool, shown: list, find) -> None:
     """The map, the decoded spot or the selection beside it, and the whole map's exports."""
-    item, params_json = data.item, json.dumps(params, sort_keys=True)
-    xy = cached.projection(ctx.path, ctx.dataset, split, method, ctx.seed, **params)
-    fig = maps.map_figure(ctx.path, ctx.dataset, split, method, ctx.seed, params_json, colour, thumbs,
-                          maps.BACKDROP if backdrop else 0,
+    item, method, xy = data.item, spec.projection, spec.xy()
+    fig = maps.map_figure(spec, thumbs, maps.BACKDROP if backdrop else 0,
                           tuple(data.classes.index(c) for c in shown) if shown else None,
                           **({} if find is None else {"marked": (int(find),), "marks_name": f"#{find}"}))
     left, right = st.columns([3, 2])
@@ -35,8 +33,7 @@ def the_map(ctx, split: str, data, method: str, params: dict, colour: str, thumb
     with right:
         if click is not None:
             st.markdown(f"**Decoded at ({click[0]:.2f}, {click[1]:.2f})**")
-            show_digits(maps.decode_at(ctx.path, ctx.dataset, split, method, ctx.seed, params_json, [click]),
-                        1, width=140)
+            show_digits(maps.decode_at(spec, [click]), 1, width=140)
         elif method in maps.INVERTIBLE:
             st.caption("Click anywhere on the map to decode that spot" +
                        ("." if method == "none" else f" (through the {method} map's inverse)."))
@@ -45,13 +42,14 @@ def the_map(ctx, split: str, data, method: str, params: dict, colour: str, thumb
         if len(selected):
             st.markdown(f"**{len(selected)} selected**")
             first = selected[:30]
-            show_pairs(data.images[first], cached.reconstruct(ctx.path, ctx.dataset, first, split), 10,
+            show_pairs(data.images[first], cached.reconstruct(spec.checkpoint, spec.dataset, first, spec.split), 10,
                        caption=f"{item}s over their reconstructions{' (the first 30)' if len(selected) > 30 else ''}")
-            selection_downloads(ctx.path, ctx.dataset, split, selected, xy)
+            selection_downloads(spec.checkpoint, spec.dataset, spec.split, selected, xy)
         else:
             st.caption(f"Select {item}s with a click, or the box or lasso in the chart's toolbar.")
     with st.expander("Export the whole map"):
-        map_downloads(ctx.path, ctx.dataset, split, method, ctx.seed, params_json)
+        map_downloads(spec.checkpoint, spec.dataset, spec.split, method, spec.seed,
+                      json.dumps(spec.options, sort_keys=True))
 
 
 def neighbour_caption(data, point: int, near, space: str, column: str | None) -> str:
@@ -99,8 +97,9 @@ with guard():
                                        "each framed in its class's colour: what each region holds")
         st.caption(f"All {len(codes):,} {ctx.dataset} {item}s ({'the test split' if split == 'test' else 'train and test'}): "
                    f"{map_caption(method, codes.shape[1], ctx.seed, params)}.")
-        if jobs.ready(maps.needs(ctx.path, ctx.dataset, split, method, ctx.seed, params, colour), "map"):
-            the_map(ctx, split, data, method, params, colour, thumbs, backdrop, shown, find)
+        spec = MapSpec.of(ctx.path, ctx.dataset, split, method, ctx.seed, params, colour)
+        if jobs.ready(maps.needs(spec), "map"):
+            the_map(spec, data, thumbs, backdrop, shown, find)
 
         st.subheader("Nearest neighbours")
         st.session_state["point"] = min(int(st.session_state.get("point", 0)), len(codes) - 1)

@@ -13,6 +13,7 @@ from ui import cached, maps
 from ui.canvas import drawing
 from ui.display import show_digits
 from ui.frame import guard
+from ui.map_spec import MapSpec
 from ui.text import plain, with_article
 from ui.widgets import require_context
 
@@ -30,7 +31,7 @@ def groups(data, path: str, name: str, seed: int, d: int) -> tuple[np.ndarray, n
         b = c[1].selectbox(f"To {data.label} (B)", data.classes, index=min(1, len(data.classes) - 1), key="steer_class_b")
         return data.labels == data.classes.index(a), data.labels == data.classes.index(b), f"{plain(a)} → {plain(b)}"
     method = default_method(d)
-    fig = maps.map_figure(path, name, "test", method, seed, "{}", "class", 0, height=460)
+    fig = maps.map_figure(MapSpec.of(path, name, projection=method, seed=seed), height=460)
     st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="steer_map")
     c = st.columns(2)
     c[0].button("Selection → group A", key="steer_take_a", on_click=take_selection, args=("steer_a",))

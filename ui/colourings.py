@@ -6,8 +6,6 @@ plain string (a cache key): "class", a measure's name, or COLUMN + a column's na
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import streamlit as st
 
@@ -17,7 +15,7 @@ from aecore.latent.neighbours import neighbour_preservation
 from aecore.latent.projections import shown_positions
 from aecore.pictures.columns import category_labels, hover_lines, is_number
 from ui import cached, jobs
-from ui.cached import per_checkpoint
+from ui.map_spec import MapSpec, per_map
 
 COLUMN = "column: "  # a colouring by a metadata column is COLUMN + its name
 MEASURES = {"reconstruction error": "error per pixel",
@@ -125,25 +123,20 @@ def neighbours_work(name: str, split: str) -> jobs.Work:
                      inputs=lambda: cached.dataset(name, split).images)
 
 
-@per_checkpoint(st.cache_data(show_spinner="Measuring…", max_entries=16))
-def _measure(path: str, weights: str, name: str, split: str, colour: str, method: str,
-             seed: int, params_json: str) -> np.ndarray:
-    if colour == "reconstruction error":
-        return cached.reconstruction_errors(path, name, split)
-    codes = cached.codes(path, name, split)
-    if method == "none":  # the map is the codes: what do they keep of the images' neighbours?
+@per_map(st.cache_data(show_spinner="Measuring…", max_entries=16))
+def _measure(spec: MapSpec) -> np.ndarray:
+    if spec.colour == "reconstruction error":  # the same on every map of these images
+        return cached.reconstruction_errors(spec.checkpoint, spec.dataset, spec.split)
+    codes = spec.codes()
+    if spec.projection == "none":  # the map is the codes: what do they keep of the images' neighbours?
         from aecore.latent.neighbour_lists import kept, knn_lists
-        return kept(pixel_knn(name, split), knn_lists(codes, K))
-    xy = cached.projection(path, name, split, method, seed, **json.loads(params_json))
-    return neighbour_preservation(codes, shown_positions(codes, xy, method), k=K)
+        return kept(pixel_knn(spec.dataset, spec.split), knn_lists(codes, K))
+    return neighbour_preservation(codes, shown_positions(codes, spec.xy(), spec.projection), k=K)
 
 
-def colour_values(path: str, name: str, split: str, colour: str, method: str, seed: int,
-                  **params) -> np.ndarray | None:
+def colour_values(spec: MapSpec) -> np.ndarray | None:
     """Per point (N,) of a measure: for "reconstruction error" the mean squared error per pixel;
     for "neighbour preservation" the fraction of its K nearest points before the map that are
     among its K nearest on it: code neighbours kept by a projection, pixel neighbours kept by the
     codes on their own map (COLOUR_HELP says why). None for class and columns."""
-    if colour not in MEASURES:
-        return None
-    return _measure(path, name, split, colour, method, int(seed), json.dumps(params, sort_keys=True))
+    return _measure(spec) if spec.colour in MEASURES else None
