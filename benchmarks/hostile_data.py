@@ -97,8 +97,8 @@ def deflated_zeros(n: int, head: bytes) -> tuple[bytes, int]:  # for a gzip bomb
     return b"".join(out) + packer.flush(), crc
 
 
-def npz_bomb(root: Path, images: int = 2_000_000) -> None:
-    """A real zip bomb: x_train of `images` 28 x 28 zero images, deflated (1.57 GB in ~7 MB)."""
+def npz_bomb(root: Path, images: int = 2_500_000) -> None:
+    """A real zip bomb: x_train of `images` 28 x 28 zero images, deflated (1.96 GB in ~9 MB)."""
     npz(root, {"x_train": b""})  # replaced: a zip may hold a name twice, and the later one is read
     zeros = bytes(2**20)
     with warnings.catch_warnings(), zipfile.ZipFile(root / f"{NAME}.npz", "a", zipfile.ZIP_DEFLATED,
@@ -108,6 +108,47 @@ def npz_bomb(root: Path, images: int = 2_000_000) -> None:
             f.write(npy_bytes(header={"descr": "|u1", "fortran_order": False, "shape": (images, 28, 28)}))
             for start in range(0, images * 784, len(zeros)):
                 f.write(zeros[:min(len(zeros), images * 784 - start)])
+
+
+def png_bytes(width: int, height: int, rows: bytes | None = None, mode: int = 0) -> bytes:
+    """A PNG of `width` x `height` grey pixels (colour type `mode`), whose IDAT holds `rows`
+    (default: all black, deflated); a bomb when the header claims far more than the data hold."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    if rows is None:
+        rows = bytes(height * (width + 1))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, mode, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def picture_folder(root: Path, pictures: dict[str, bytes] | None = None) -> Path:
+    """An image folder NAME in `root`: train/a/0.png and test/a/0.png (16 x 16 grey), then
+    `pictures` {path under the folder: bytes}."""
+    folder = root / NAME
+    for split in ("train", "test"):
+        (folder / split / "a").mkdir(parents=True, exist_ok=True)
+        (folder / split / "a" / "0.png").write_bytes(png_bytes(16, 16))
+    for path, data in (pictures or {}).items():
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_bytes(data)
+    return folder
+
+
+def only_bombs(root: Path) -> None:
+    """An image folder whose every picture claims 30,000 x 30,000 pixels (900 MB) in 1 KB."""
+    folder = picture_folder(root)
+    bomb = png_bytes(30_000, 30_000, rows=bytes(1000))
+    for split in ("train", "test"):
+        (folder / split / "a" / "0.png").write_bytes(bomb)
+
+
+def picture_link(root: Path, target: str) -> None:
+    folder = picture_folder(root)
+    os.symlink(target, folder / "test" / "a" / "1.png")
+
+
+def metadata(root: Path, content: bytes, name: str = "metadata-test.csv") -> None:
+    (idx_folder(root) / name).write_bytes(content)
 
 
 # ---------------------------------------------------------------- the cases
@@ -140,8 +181,8 @@ CASES = {
     "npz claiming 784 GB": ("test", True, r"hostile.npz: x_train's header announces shape \(1000000000, 28, 28\)",
                             lambda r: npz(r, {"x_train": npy_bytes(header={
                                 "descr": "<f8", "fortran_order": False, "shape": (10**9, 28, 28)}, data=bytes(784))})),
-    "npz that inflates to 2,000,000 images": ("test", False, r"hostile.npz: its arrays hold 1,568,00\d,\d+ bytes, "
-                                              r"more than the 1,073,741,824", npz_bomb),
+    "npz that inflates to 2,500,000 images": ("test", False, r"hostile.npz: its arrays hold 1,960,00\d,\d+ bytes, "
+                                              r"more than the 1,610,612,736", npz_bomb),
     "npz with 30,000 zip entries": ("test", True, r"hostile.npz: its zip directory is over 1,048,576 bytes",
                                      lambda r: npz(r, {f"e{i}": b"" for i in range(30_000)})),
     "npz holding a pickle": ("test", True, r"hostile.npz: x_test holds object values",
@@ -177,6 +218,44 @@ CASES = {
                                            zlib_gzip(idx_header((1_369_000, 28, 28)) + os.urandom(2**20), 1))),
     "IDX file of 2 GB (sparse)": ("test", True, r"t10k-images-idx3-ubyte.gz: 2,147,483,664 bytes, larger than",
                                   lambda r: os.truncate(idx_folder(r) / IDX["test"][0], 2**31 + 16)),
+    "image folder of PNGs claiming 30,000 x 30,000 pixels": (
+        "test", True, r"hostile: none of its 2 pictures can be read: train/a/0.png \(more than 16,777,216 pixels: "
+                      r"a decompression bomb", only_bombs),
+    "image folder with a picture linked to /proc/self/environ": (
+        "test", True, r"1.png: links outside its dataset folder", lambda r: picture_link(r, "/proc/self/environ")),
+    "image folder with a picture linked beside the folder": (
+        "test", True, r"1.png: links outside its dataset folder", lambda r: picture_link(r, "../../../secret.txt")),
+    "image folder with a class folder linked to /": (
+        "test", True, r"etc: links outside its dataset folder",
+        lambda r: os.symlink("/etc", picture_folder(r) / "test" / "etc")),
+    "image folder of class folders 20 deep": (
+        "test", True, r"folders nested more than 8 deep",
+        lambda r: picture_folder(r, {"test/a/" + "d/" * 20 + "0.png": png_bytes(16, 16)})),
+    "image folder with dataset.json of 1 MB": (
+        "test", True, r"dataset.json: more than 4,096 bytes",
+        lambda r: picture_folder(r, {"dataset.json": b" " * 2**20})),
+    "metadata CSV with a row too few": ("test", True, r"metadata-test.csv: 1 rows for 2 images; give one row per image",
+                                        lambda r: metadata(r, b"colour\nred\n")),
+    "metadata CSV of 40 MB": ("test", True, r"metadata-test.csv: 41,943,040 bytes; a metadata file may hold at most",
+                              lambda r: metadata(r, b"a\n" + b"1\n" * (20 * 2**20 - 1))),
+    "metadata CSV linked to /proc/self/environ": (
+        "test", True, r"metadata-test.csv: links outside its dataset folder",
+        lambda r: os.symlink("/proc/self/environ", idx_folder(r) / "metadata-test.csv")),
+    "metadata CSV of 100 columns": ("test", True, r"metadata-test.csv: 100 columns; at most 64",
+                                    lambda r: metadata(r, ",".join(f"c{i}" for i in range(100)).encode() + b"\n")),
+    "metadata CSV with two columns of one name": ("test", True, r"two columns are named 'size'",
+                                                  lambda r: metadata(r, b"size,size\n1,2\n3,4\n")),
+    "metadata CSV with a cell of 100,000 characters": ("test", True, r"line 2, column 'note': 100,000 characters",
+                                                       lambda r: metadata(r, b"note\n" + b"x" * 100_000 + b"\nok\n")),
+    "metadata CSV with a cell of terminal escapes": ("test", True, r"unprintable character U\+001B",
+                                                     lambda r: metadata(r, b"note\n\x1b[31mred\nok\n")),
+    "metadata CSV with two rows for one index": ("test", True, r"rows 1 and 2 \(below the header\) are both for index 0",
+                                                 lambda r: metadata(r, b"index,size\n0,1\n0,2\n")),
+    "metadata CSV with an index past the images": ("test", True, r"index 5 is outside 0..1",
+                                                   lambda r: metadata(r, b"index,size\n5,1\n")),
+    "metadata CSV beside another for the same split": (
+        "test", True, r"both metadata-test.csv and test/metadata.csv give this split's columns",
+        lambda r: picture_folder(r, {"metadata-test.csv": b"size\n1\n", "test/metadata.csv": b"size\n1\n"})),
     "IDX gzip inflating to 512 MB": ("test", False, r"t10k-labels-idx1-ubyte.gz: at least \d+ unexpected bytes",
                                      lambda r: (idx_folder(r) / IDX["test"][1]).write_bytes(
                                          gzip_of_zeros(idx_header((2,)), 512 * 2**20))),

@@ -14,6 +14,7 @@ from aecore.data import sample
 from aecore.data.idx import read_images_and_labels
 from aecore.data.registry import IDX_FILES
 
+from aecore.pictures.pixels import ImageShape
 from factories import idx_set
 
 
@@ -296,25 +297,74 @@ def test_a_replaced_file_is_read_anew(tmp_path, monkeypatch):
         assert len(load_dataset("notebook", "test")) == n
 
 
-@pytest.mark.parametrize("x_test, message", [
-    (np.zeros((5, 32, 32, 3), np.uint8), r"x_test has shape \(5, 32, 32, 3\); expected \(N, 28, 28\)"),
-    (np.full((5, 28, 28), 300.0), "outside 0..255"),
+def test_an_npz_in_keras_cifar_layout_is_a_colour_dataset(tmp_path, monkeypatch):
+    """cifar10.load_data() gives x (N, 32, 32, 3) uint8 and y (N, 1): saved as they are, they load."""
+    rng = np.random.default_rng(0)
+    x_train, x_test = rng.integers(0, 256, (12, 32, 32, 3), dtype=np.uint8), rng.random((5, 32, 32, 3))
+    y_train, y_test = (np.arange(12) % 3).reshape(-1, 1), (np.arange(5) % 3).reshape(-1, 1).astype(np.uint8)
+    np.savez(tmp_path / "cifar.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
+    train, test = load_dataset("cifar", "train"), load_dataset("cifar", "test")
+    assert train.shape == ImageShape(3, 32, 32) and str(train.shape) == "32x32 colour"
+    np.testing.assert_array_equal(train.images, x_train)
+    assert train.labels.tolist() == y_train[:, 0].tolist() and test.labels.dtype == np.int64
+    assert test.images.dtype == np.uint8 and np.allclose(test.images / 255.0, x_test, atol=0.5 / 255)
+    assert load_dataset("cifar", "all").images.shape == (17, 32, 32, 3)
+
+
+def test_an_npz_of_single_channel_images_is_grey(tmp_path, monkeypatch):
+    x = np.random.default_rng(0).integers(0, 256, (6, 20, 12, 1), dtype=np.uint8)
+    np.savez(tmp_path / "narrow.npz", x_train=x, y_train=np.zeros(6, int), x_test=x[:2], y_test=np.zeros(2, int))
+    monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
+    test = load_dataset("narrow", "test")
+    assert test.shape == ImageShape(1, 20, 12) and test.images.shape == (2, 20, 12)
+    np.testing.assert_array_equal(test.images, x[:2, ..., 0])
+
+
+@pytest.mark.parametrize("x_train, x_test, message", [
+    (np.zeros((4, 28, 28), np.uint8), np.zeros((5, 32, 32, 3), np.uint8),
+     r"the train images are 28x28 grey \(1x28x28\) but the test images are 32x32 colour \(3x32x32\)"),
+    (np.zeros((4, 5, 5), np.uint8), np.zeros((5, 5, 5), np.uint8),
+     r"x_train has shape \(4, 5, 5\): images are 5x5 pixels; the explorer takes sides of 8 to 128"),
+    (np.zeros((4, 3, 32, 32), np.uint8), np.zeros((5, 3, 32, 32), np.uint8),
+     r"x_train has shape \(4, 3, 32, 32\); expected images .* save np.moveaxis\(x_train, 1, -1\)"),
+    (np.zeros((4, 32, 32, 4), np.uint8), np.zeros((5, 32, 32, 4), np.uint8), r"\(N, H, W, 3\) as Keras"),
+    (np.zeros((4, 28, 28)), np.full((5, 28, 28), 300.0), "outside 0..255"),
 ])
-def test_an_npz_that_is_not_28x28_grayscale_says_what_it_found(tmp_path, monkeypatch, x_test, message):
-    np.savez(tmp_path / "cifar.npz", x_train=np.zeros((4, 28, 28), np.uint8), y_train=np.zeros(4, int),
-             x_test=x_test, y_test=np.zeros(5, int))
+def test_an_npz_of_images_the_explorer_cannot_take_says_what_it_found(tmp_path, monkeypatch, x_train, x_test, message):
+    np.savez(tmp_path / "odd.npz", x_train=x_train, y_train=np.zeros(4, int), x_test=x_test, y_test=np.zeros(5, int))
     monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
     with pytest.raises(DataError, match=message) as info:
-        load_dataset("cifar", "test")
-    assert "cifar.npz" in str(info.value)
+        load_dataset("odd", "test")
+    assert "odd.npz" in str(info.value)
 
 
-def test_a_user_folder_with_28x32_idx_images_names_the_file(tmp_path, monkeypatch):
-    make_idx_set(tmp_path / "wide")
-    write_idx(tmp_path / "wide" / "t10k-images-idx3-ubyte.gz", np.zeros((7, 28, 32), np.uint8))
+def test_idx_files_of_16x16_images_are_a_dataset(tmp_path, monkeypatch):
+    folder = tmp_path / "small"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    images = {s: rng.integers(0, 256, (n, 16, 16), dtype=np.uint8) for s, n in (("train", 9), ("test", 4))}
+    for split, (image_file, label_file) in IDX_FILES.items():
+        write_idx(folder / image_file, images[split])
+        write_idx(folder / label_file, np.arange(len(images[split]), dtype=np.uint8) % 3)
     monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
-    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte.gz: images are 28x32; expected 28x28"):
-        load_dataset("wide", "test")
+    test = load_dataset("small", "test")
+    assert test.shape == ImageShape(1, 16, 16) and test.columns == {} and test.notes == ()
+    np.testing.assert_array_equal(test.images, images["test"])
+    assert len(load_dataset("small", "all")) == 13 and split_size("small", "train") == 9
+
+
+@pytest.mark.parametrize("shape, message", [
+    ((7, 200, 16), r"t10k-images-idx3-ubyte.gz: images are 200x16 pixels; the explorer takes sides of 8 to 128"),
+    ((7, 28, 32), r"t10k-images-idx3-ubyte.gz holds 28x32 grey images but .*train-images-idx3-ubyte.gz holds "
+                  r"28x28 grey images; both splits of one set must have one image shape"),
+])
+def test_idx_images_the_explorer_cannot_take_name_the_file(tmp_path, monkeypatch, shape, message):
+    make_idx_set(tmp_path / "odd")
+    write_idx(tmp_path / "odd" / "t10k-images-idx3-ubyte.gz", np.zeros(shape, np.uint8))
+    monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataError, match=message):
+        load_dataset("odd", "test")
 
 
 def test_more_labels_than_class_names_is_an_error(tmp_path, monkeypatch):

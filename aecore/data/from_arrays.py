@@ -1,5 +1,6 @@
 """A notebook's images and labels (numpy arrays or torch tensors) as a dataset .npz that every
-page reads (npz.py): what aecore.explore shows a model on.
+page reads (npz.py): what aecore.explore shows a model on. Images of any shape the explorer takes:
+grey or colour, channels last or first, sides of 8 to 128 pixels.
 
 The images become both splits: the test split is what the maps show, and the train split is what
 the pages fit to (the Gaussian that Generate samples from), so neither holds fewer points than
@@ -12,28 +13,41 @@ from pathlib import Path
 
 import numpy as np
 
-from ..pictures.pixels import PIXELS, SIDE, numpy_of
+from ..pictures.pixels import CHANNELS, MNIST, ImageShape, numpy_of
 from .classes import MAX_CLASSES, check_names
-from .idx import MAX_BYTES, DataError
+from .dataset import MAX_DATASET_BYTES
+from .idx import DataError
 from .npz import read_npz
 
 MIN_IMAGES = 10  # a point and its 8 nearest neighbours (the Latent map's), with one to spare
 UNLABELLED = ("unlabelled",)  # the one class of images given without labels
-_SHAPES = "(N, 28, 28), (N, 1, 28, 28), (N, 28, 28, 1) or (N, 784)"
+_SHAPES = ("(N, H, W), (N, H, W, 1), (N, H, W, 3), (N, 1, H, W), (N, 3, H, W) or, for 28 x 28 grey, "
+           "(N, 784); sides of 8 to 128 pixels")
+
+
+def _display_layout(a: np.ndarray) -> np.ndarray:
+    """(N, H, W) or (N, H, W, 3) of a stack in any layout _SHAPES names (values unchanged)."""
+    if a.ndim == 2 and a.shape[1] == MNIST.pixels:
+        return a.reshape(len(a), *MNIST.display)
+    if a.ndim == 4 and a.shape[1] in CHANNELS and a.shape[3] not in CHANNELS:  # (N, C, H, W), as torch has it
+        a = np.moveaxis(a, 1, -1)
+    if a.ndim == 4 and a.shape[3] == 1:
+        a = a[..., 0]
+    try:
+        ImageShape.of(a)
+    except ValueError as err:
+        raise ValueError(f"images of shape {tuple(a.shape)}: {err}; give {_SHAPES}") from None
+    return a
 
 
 def as_images(images) -> np.ndarray:
-    """(N, 28, 28) uint8 of images given as uint8 / integers in 0..255 or floats in [0, 1], in any
-    of the layouts _SHAPES names."""
-    a = numpy_of(images)
-    if a.ndim == 2 and a.shape[1] == PIXELS:
-        a = a.reshape(len(a), SIDE, SIDE)
-    elif a.ndim == 4 and 1 in (a.shape[1], a.shape[3]) and a.size == len(a) * PIXELS:
-        a = a.reshape(len(a), SIDE, SIDE)
-    if a.ndim != 3 or a.shape[1:] != (SIDE, SIDE):
-        raise ValueError(f"images of shape {tuple(a.shape)}: expected 28 x 28 grayscale images, {_SHAPES}")
-    if len(a) < MIN_IMAGES or 2 * a.size > MAX_BYTES:
-        raise ValueError(f"{len(a):,} images: the explorer shows {MIN_IMAGES} to {MAX_BYTES // (2 * PIXELS):,}")
+    """uint8 (N, H, W) grey or (N, H, W, 3) colour of images given as uint8 / integers in 0..255 or
+    floats in [0, 1], in any of the layouts _SHAPES names."""
+    a = _display_layout(numpy_of(images))
+    shape = ImageShape.of(a)
+    if len(a) < MIN_IMAGES or 2 * a.size > MAX_DATASET_BYTES:  # 2: the images are both splits
+        raise ValueError(f"{len(a):,} images: the explorer shows {MIN_IMAGES} to "
+                         f"{MAX_DATASET_BYTES // (2 * shape.pixels):,} images of {shape}")
     if a.dtype.kind == "b" or a.dtype.kind not in "iuf":
         raise ValueError(f"images of dtype {a.dtype}: give pixels as uint8 in 0..255 or floats in [0, 1]")
     low, high = (float(a.min()), float(a.max())) if np.isfinite(a).all() else (np.nan, np.nan)
@@ -44,7 +58,7 @@ def as_images(images) -> np.ndarray:
         return np.rint(a * 255).astype(np.uint8)
     if not (0 <= low and high <= 255):
         raise ValueError(f"integer images with values from {low:g} to {high:g}: give pixels in 0..255")
-    return a.astype(np.uint8)
+    return np.ascontiguousarray(a, dtype=np.uint8)
 
 
 def as_labels(labels, n: int, classes=None) -> tuple[np.ndarray, tuple[str, ...]]:

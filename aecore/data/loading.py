@@ -1,14 +1,17 @@
 """Loading a dataset's split as read-only arrays (a Dataset), from the files the registry found:
-IDX files, a user's .npz, or the bundled sample; and counting a split without loading it.
+IDX files, a user's .npz, a folder of pictures, or the bundled sample, with the per-image columns
+of its metadata files; and counting a split without loading it.
 
-Images are uint8 (N, 28, 28), 0 = black background, 255 = white ink; labels are int64 (N,).
-`load_dataset` caches per (name, split, source) in-process; `load_dataset.cache_clear()` empties it.
+Images are uint8 in the display layout, (N, H, W) grey or (N, H, W, 3) colour, 0 = black; labels
+are int64 (N,). `load_dataset` caches per (name, split, source) in-process;
+`load_dataset.cache_clear()` empties it.
 """
 from __future__ import annotations
 
 import functools
+import gzip
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,27 +19,23 @@ import numpy as np
 from ..checks import lookup
 from . import sample
 from .classes import clear_cache as _forget_class_names, names_for, read_classes_file
+from .dataset import Dataset, check_same_shape, concat_columns, frozen, merged_notes, shape_of
 from .idx import DataError, read_idx, read_images_and_labels
+from .metadata import find as find_metadata, read_metadata
 from .npz import read_npz
-from .registry import (DATASETS, IDX_FILES, SPLITS, DatasetSpec, datasets, find_dataset_dir, locate, search_dirs,
-                       source_of, source_stamp)
+from .picture_set import PictureSet, read_picture_set
+from .registry import (DATASETS, IDX_FILES, SPLITS, DatasetSpec, cache_root, datasets, find_dataset_dir,
+                       is_image_folder, locate, search_dirs, source_of, source_stamp)
 from .sample import sample_split
 
-
-@dataclass(frozen=True, eq=False)  # eq=False: compare by identity, arrays have no usable ==
-class Dataset:
-    """One split. images: uint8 (N, 28, 28), labels: int64 (N,), both read-only."""
-    name: str
-    split: str
+@dataclass
+class _Split:
+    """One split as read from its files, before its class names are checked."""
     images: np.ndarray
     labels: np.ndarray
-    classes: tuple[str, ...]
-    source: str  # the folder (IDX), file (mnist-sample, .npz) it was read from
-    item: str = "image"    # what one image shows ("digit"); plural: item + "s"
-    label: str = "class"   # what a label is called ("digit", "class")
-
-    def __len__(self) -> int:
-        return len(self.labels)
+    classes: tuple[str, ...] | None      # the names the files give, or None
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 def _reread_hint(name: str, folder: Path) -> str:
@@ -48,15 +47,32 @@ def _reread_hint(name: str, folder: Path) -> str:
     return f"Re-download it with `python -m aecore download {name}`."
 
 
+def _idx_image_dims(path: Path | None) -> tuple[int, ...] | None:
+    """The dimensions an IDX image file's header gives (16 bytes read), or None when unreadable."""
+    try:
+        with open(path, "rb") as raw:
+            head = raw.read(2)
+            raw.seek(0)
+            f = gzip.GzipFile(fileobj=raw) if head == b"\x1f\x8b" else raw
+            data = f.read(16)
+    except (OSError, TypeError, EOFError):
+        return None
+    return tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(3)) \
+        if len(data) == 16 and data[:4] == b"\0\0\x08\x03" else None
+
+
 def _read_idx_split(name: str, split: str, folder: Path) -> tuple[np.ndarray, np.ndarray]:
     image_file, label_file = (locate(folder, f) for f in IDX_FILES[split])
     try:
         images, labels = read_images_and_labels(image_file, label_file)
     except DataError as err:
         raise DataError(f"{err} {_reread_hint(name, folder)}") from None
-    if images.shape[1:] != (28, 28):
-        raise DataError(f"{image_file}: images are {images.shape[1]}x{images.shape[2]}; expected 28x28 "
-                        "grayscale (other sizes are not supported yet).")
+    mine = shape_of(images, str(image_file))
+    other_file = locate(folder, IDX_FILES["test" if split == "train" else "train"][0])
+    other = _idx_image_dims(other_file)
+    if other is not None and other[1:] != images.shape[1:]:
+        raise DataError(f"{image_file} holds {mine} images but {other_file} holds {other[1]}x{other[2]} grey "
+                        "images; both splits of one set must have one image shape.")
     return images, labels
 
 
@@ -68,15 +84,53 @@ def _npz_of(source: Path) -> Path | None:
     return inner if inner.is_file() else None
 
 
-def _read_split(name: str, spec: DatasetSpec, split: str, source: Path):
-    """(images, labels, class names or None) of one split from its files."""
+def _columns(source: Path, split: str, n: int) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
+    """The columns of metadata-<split>.csv beside a folder's files (none for a lone file)."""
+    path = find_metadata(source, [f"metadata-{split}.csv"]) if source.is_dir() else None
+    return read_metadata(path, source, n) if path is not None else ({}, ())
+
+
+@functools.lru_cache(maxsize=2)  # both splits of the folder last read, decoded once
+def _picture_set(source: str, stamp: str) -> PictureSet:
+    return read_picture_set(Path(source), cache_root())
+
+
+def _folder_columns(pictures: PictureSet, split: str) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
+    """The columns of an image folder's split, over the pictures it kept: from metadata-<split>.csv
+    or <split>/metadata.csv, or, for a folder of class folders alone, metadata.csv for every picture."""
+    listing, root = pictures.listing, pictures.listing.root
+    files = listing.files[split]
+    names = [f"metadata-{split}.csv"] + ([] if listing.flat else [f"{split}/metadata.csv"])
+    path = find_metadata(root, names)
+    if path is not None:
+        columns, notes = read_metadata(path, root, len(files), files)
+    elif listing.flat and (path := find_metadata(root, ["metadata.csv"])) is not None:
+        every = sorted((int(lab), f) for s in ("train", "test") for f, lab in zip(listing.files[s], listing.labels[s]))
+        position = {f: i for i, (_, f) in enumerate(every)}
+        columns, notes = read_metadata(path, root, len(every), [f for _, f in every])
+        mine = np.array([position[f] for f in files], np.int64)
+        columns = {k: v[mine] for k, v in columns.items()}
+    else:
+        return {}, ()
+    return frozen({k: v[pictures.kept[split]] for k, v in columns.items()}), notes
+
+
+def _read_split(name: str, spec: DatasetSpec, split: str, source: Path) -> _Split:
+    """One split from its files: images, labels, class names (or None), columns, notes."""
     if spec.bundled:
-        return (*sample_split(source, split), spec.classes)
+        return _Split(*sample_split(source, split), spec.classes)
     if (file := _npz_of(source)) is not None:
         splits, classes = read_npz(file)
-        return (*splits[split], classes or spec.classes)
+        images, labels = splits[split]
+        return _Split(images, labels, classes or spec.classes, *_columns(source, split, len(images)))
+    if is_image_folder(source):
+        pictures = _picture_set(str(source), source_stamp(name))
+        columns, notes = _folder_columns(pictures, split)
+        return _Split(pictures.images[split], pictures.labels[split], pictures.listing.classes, columns,
+                      merged_notes([pictures.notes, notes]))
     images, labels = _read_idx_split(name, split, source)
-    return images, labels, read_classes_file(source) if spec.source is not None else spec.classes
+    classes = read_classes_file(source) if spec.source is not None else spec.classes
+    return _Split(images, labels, classes, *_columns(source, split, len(images)))
 
 
 def _class_names(classes, labels: np.ndarray, where: str, name: str, source: Path) -> tuple[str, ...]:
@@ -91,14 +145,18 @@ def _load_cached(name: str, split: str, source: str, stamp: str) -> Dataset:
     spec = datasets().get(name) or DATASETS[name]
     if split == "all":
         parts = [_load_cached(name, s, source, stamp) for s in ("train", "test")]
+        check_same_shape(parts[0].shape, parts[1].shape, source)
         images, labels = np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts])
         classes = max((p.classes for p in parts), key=len)
+        columns = concat_columns([p.columns for p in parts], [len(p) for p in parts])
+        notes = merged_notes([p.notes for p in parts])
     else:
-        images, labels, given = _read_split(name, spec, split, Path(source))
-        classes = _class_names(given, labels, source, name, Path(source))
+        read = _read_split(name, spec, split, Path(source))
+        images, labels, columns, notes = read.images, read.labels, read.columns, read.notes
+        classes = _class_names(read.classes, labels, source, name, Path(source))
     images.setflags(write=False)  # the cache hands out the same arrays to every caller
     labels.setflags(write=False)
-    return Dataset(name, split, images, labels, classes, source, spec.item, spec.label)
+    return Dataset(name, split, images, labels, classes, source, spec.item, spec.label, frozen(columns), notes)
 
 
 def load_dataset(name: str, split: str) -> Dataset:
@@ -116,7 +174,7 @@ def split_size(name: str, split: str) -> int:
     spec = lookup(datasets(), name, "dataset")
     lookup(dict.fromkeys(IDX_FILES), split, "split")
     source = source_of(name, spec)
-    if spec.bundled or _npz_of(source) is not None:
+    if spec.bundled or _npz_of(source) is not None or is_image_folder(source):
         return len(load_dataset(name, split))
     labels = locate(source, IDX_FILES[split][1])
     try:
@@ -127,6 +185,7 @@ def split_size(name: str, split: str) -> int:
 
 def _cache_clear() -> None:
     _load_cached.cache_clear()
+    _picture_set.cache_clear()
     sample.clear_cache()
     _forget_class_names()
 

@@ -1,12 +1,15 @@
 """A user's image set as one .npz file with x_train, y_train, x_test, y_test: the layout of
 Keras' `mnist.load_data()` that course notebooks save with np.savez. Read without pickle.
 
-Images must be 28 x 28 grayscale: uint8 (or integers in 0..255), or floats in [0, 1];
-labels non-negative integers, one per image. An optional `classes` array of strings names them.
+Images are (N, H, W) grey, or (N, H, W, 1) / (N, H, W, 3) as Keras' `cifar10.load_data()` gives
+them, with sides of 8 to 128 pixels, the same shape in both splits: uint8 (or integers in 0..255),
+or floats in [0, 1]; labels non-negative integers, one per image, (N,) or Keras' (N, 1). An optional
+`classes` array of strings names them.
 
 The file is read as the zip it is, member by member, and every size is checked before anything
 is allocated: the zip's directory (at most DIRECTORY_BYTES), each array's header against the
-size the zip declares for it, and the arrays together against idx.MAX_BYTES (as an IDX file), so
+size the zip declares for it, each array's shape, and the arrays together against
+dataset.MAX_DATASET_BYTES, so
 a small file that claims or inflates to gigabytes is refused at once. Every failure is a
 DataError naming the file.
 """
@@ -20,8 +23,10 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy
 
+from ..pictures.pixels import CHANNELS, ImageShape
 from .classes import MAX_CLASSES, MAX_NAME, check_names
-from .idx import MAX_BYTES, DataError
+from .dataset import MAX_DATASET_BYTES, check_same_shape
+from .idx import DataError
 
 KEYS = {"train": ("x_train", "y_train"), "test": ("x_test", "y_test")}
 DIRECTORY_BYTES = 1 << 20  # what opening the zip may read (its directory): a dataset .npz has a few members
@@ -89,7 +94,7 @@ def _header(z: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path: Path) -> 
 
 
 def _check_sizes(z: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]:
-    """The members to read, once their headers and total size are checked."""
+    """The members to read, once their headers, shapes and total size are checked."""
     wanted = [k for pair in KEYS.values() for k in pair]
     members = {k: _member(z, k) for k in [*wanted, "classes"]}
     missing = [k for k in wanted if members[k] is None]
@@ -98,23 +103,51 @@ def _check_sizes(z: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]:
         raise DataError(f"{path}: missing {', '.join(missing)}; a dataset .npz holds x_train, "
                         f"y_train, x_test, y_test (found {found})")
     members = {k: info for k, info in members.items() if info is not None}
-    total = 0
+    total, shapes = 0, {}
     for key, info in members.items():
         shape, dtype = _header(z, info, key, path)
         total += math.prod(shape) * dtype.itemsize
+        shapes[key] = shape
         if key == "classes" and (len(shape) != 1 or shape[0] > MAX_CLASSES or dtype.itemsize > 4 * MAX_NAME):
             raise DataError(f"{path}: classes has shape {shape} of {dtype}; expected at most {MAX_CLASSES} "
                             f"names of at most {MAX_NAME} characters")
-    if total > MAX_BYTES:
-        raise DataError(f"{path}: its arrays hold {total:,} bytes, more than the {MAX_BYTES:,} bytes a dataset "
-                        "may hold here.")
+    if total > MAX_DATASET_BYTES:
+        raise DataError(f"{path}: its arrays hold {total:,} bytes, more than the {MAX_DATASET_BYTES:,} bytes a "
+                        "dataset may hold here.")
+    _check_shapes(shapes, path)
     return members
 
 
+def _image_shape(shape: tuple[int, ...], key: str, path: Path) -> ImageShape:
+    """The ImageShape of images stored with array shape `shape`, or DataError saying what is taken."""
+    layout = len(shape) == 3 or (len(shape) == 4 and shape[3] in CHANNELS)
+    if layout:
+        try:
+            return ImageShape(1 if len(shape) == 3 else shape[3], shape[1], shape[2])
+        except ValueError as err:
+            raise DataError(f"{path}: {key} has shape {shape}: {err}.") from None
+    hint = (f"; channels first (N, C, H, W) as PyTorch has them: save np.moveaxis({key}, 1, -1)"
+            if len(shape) == 4 and shape[1] in CHANNELS else "")
+    raise DataError(f"{path}: {key} has shape {shape}; expected images (N, H, W) grey, or (N, H, W, 1) or "
+                    f"(N, H, W, 3) as Keras' cifar10.load_data() gives them{hint}")
+
+
+def _check_shapes(shapes: dict[str, tuple[int, ...]], path: Path) -> None:
+    """Both splits hold images of one shape, and one label per image ((N,) or Keras' (N, 1))."""
+    train, test = (_image_shape(shapes[x], x, path) for x, _ in KEYS.values())
+    check_same_shape(train, test, str(path))
+    for x, y in KEYS.values():
+        n, labels = shapes[x][0], shapes[y]
+        if not (len(labels) == 1 or (len(labels) == 2 and labels[1] == 1)):
+            raise DataError(f"{path}: {y} has shape {labels}; expected (N,) or (N, 1) integers, one label per image")
+        if labels[0] != n:
+            raise DataError(f"{path}: {y} holds {labels[0]} labels for {n} images; they must pair up")
+
+
 def _images(path: Path, key: str, a: np.ndarray) -> np.ndarray:
-    if a.ndim != 3 or a.shape[1:] != (28, 28):
-        raise DataError(f"{path}: {key} has shape {a.shape}; expected (N, 28, 28): 28 x 28 grayscale "
-                        "images (other sizes and colour are not supported yet)")
+    """The display layout (N, H, W) or (N, H, W, 3) in uint8, without a second copy of uint8 data."""
+    if a.ndim == 4 and a.shape[3] == 1:
+        a = a[..., 0]  # (N, H, W, 1): a view, C-contiguous still
     if a.dtype == np.uint8:
         return a
     if a.dtype.kind in "iu" and (a.size == 0 or (a.min() >= 0 and a.max() <= 255)):
@@ -129,6 +162,8 @@ def _images(path: Path, key: str, a: np.ndarray) -> np.ndarray:
 
 
 def _labels(path: Path, key: str, a: np.ndarray, n: int) -> np.ndarray:
+    if a.ndim == 2 and a.shape[1] == 1:  # Keras' cifar10.load_data() gives (N, 1)
+        a = a[:, 0]
     if a.ndim != 1:
         raise DataError(f"{path}: {key} has shape {a.shape} and dtype {a.dtype}; expected (N,) integers")
     if len(a) != n:

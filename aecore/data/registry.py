@@ -3,7 +3,9 @@ their files live (loading.py reads them).
 
 A user's set needs no code: a folder <name>/ in $AECORE_DATA_DIR or the cache folder holding the
 four IDX files (optionally classes.txt, one class name per line) or <name>.npz (see npz.py), or
-a file <name>.npz right in one of those folders.
+class folders of pictures (see folder.py), or a file <name>.npz right in one of those folders.
+Beside a folder's files, metadata-train.csv and metadata-test.csv add per-image columns
+(metadata.py). A built-in set is found the same ways in its searched folders.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..checks import lookup
+from . import folder as image_folder
 from .idx import DataError
 from .sample import sample_csv_path
 
@@ -50,6 +53,7 @@ SPLITS = ("train", "test", "all")  # all: train then test
 IDX_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
              "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NOT_SETS = ("projections", "trained")  # the app's own folders in the cache folder, never a dataset
 
 
 # ---------------------------------------------------------------- where files live
@@ -85,19 +89,32 @@ def _has_idx_set(folder: Path) -> bool:
     return all(locate(folder, f) for pair in IDX_FILES.values() for f in pair)
 
 
+def is_image_folder(folder: Path) -> bool:
+    """Whether `folder` is read as a folder of pictures: neither IDX files nor <name>.npz, and laid
+    out as class folders (folder.looks_like_image_folder)."""
+    return (folder.is_dir() and not _has_idx_set(folder) and not (folder / f"{folder.name}.npz").is_file()
+            and folder.name not in _NOT_SETS and image_folder.looks_like_image_folder(folder))
+
+
+def _holds_set(folder: Path) -> bool:
+    return folder.is_dir() and (_has_idx_set(folder) or (folder / f"{folder.name}.npz").is_file()
+                                or is_image_folder(folder))
+
+
 def find_dataset_dir(name: str) -> Path | None:
-    """First searched folder that holds all four IDX files of `name`, or None."""
-    return next((folder for folder in search_dirs(name) if _has_idx_set(folder)), None)
+    """First searched folder that holds a set of `name`: its four IDX files, <name>.npz, or class
+    folders of pictures; or None."""
+    return next((folder for folder in search_dirs(name) if _holds_set(folder)), None)
 
 
 def _user_source(path: Path) -> tuple[str, Path] | None:
     """(name, source) when `path` is a user's dataset: an IDX folder, a folder with <name>.npz,
-    or a file <name>.npz."""
+    an image folder, or a file <name>.npz."""
     if path.name.startswith(".") or not _NAME.match(path.stem if path.suffix == ".npz" else path.name):
         return None
     if path.is_file() and path.suffix == ".npz":
         return path.stem, path
-    if path.is_dir() and (_has_idx_set(path) or (path / f"{path.name}.npz").is_file()):
+    if _holds_set(path):
         return path.name, path
     return None
 
@@ -127,8 +144,8 @@ def _not_found(name: str) -> DataError:
         missing = [f for f in wanted if not locate(folder, f)]
         notes.append(f"{folder} (missing {', '.join(missing)})" if len(missing) < 4 else str(folder))
     return DataError(f"{name}: dataset files not found. Looked for {', '.join(wanted)} (gzipped or "
-                     f"not) in: {'; '.join(notes)}. Run `python -m aecore download {name}` or set "
-                     f"AECORE_DATA_DIR to a folder that holds {name}/.")
+                     f"not), {name}.npz or class folders of pictures in: {'; '.join(notes)}. Run "
+                     f"`python -m aecore download {name}` or set AECORE_DATA_DIR to a folder that holds {name}/.")
 
 
 def source_of(name: str, spec: DatasetSpec) -> Path:
@@ -148,6 +165,8 @@ def source_stamp(name: str) -> str:
     """What identifies the files dataset `name` is read from now: their place, sizes and
     modification times (a few stats), so that caches see a replaced file or a changed folder."""
     source = source_of(name, lookup(datasets(), name, "dataset"))
+    if is_image_folder(source):
+        return f"{source}|{';'.join(image_folder.stamp(source))}"
     files = sorted(p for p in source.iterdir() if p.is_file()) if source.is_dir() else [source]
     parts = []
     for f in files:
