@@ -55,7 +55,7 @@ def the_map(spec: MapSpec, data, thumbs: bool, backdrop: bool, shown: list, find
 def neighbour_caption(data, point: int, near, space: str, column: str | None) -> str:
     """What a neighbour strip shows: the point's class and a few of its columns, its neighbours'
     classes, and their values of the coloured column (else the first column)."""
-    columns = colourings.columns_of(data)
+    columns = data.columns
     joiner = " " if max(map(len, data.classes)) == 1 else ", "
     names = joiner.join(plain(data.classes[c]) for c in data.labels[near])
     own = describe(columns, point, column)

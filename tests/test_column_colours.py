@@ -4,7 +4,6 @@ carries a few columns, numbers to 3 significant digits. Asserted on the plotly f
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -16,14 +15,9 @@ from ui.colourings import COLUMN, greyed_labels, options, scatter_colours
 N = 40
 
 
-@dataclass(frozen=True, eq=False)
-class WithColumns(Dataset):  # until aecore.data's Dataset has its columns
-    columns: dict = field(default_factory=dict)
-
-
 def _data(columns: dict) -> Dataset:
     rng = np.random.default_rng(0)
-    return WithColumns("toy", "test", rng.integers(0, 256, (N, 8, 8), dtype=np.uint8), np.arange(N) % 4,
+    return Dataset("toy", "test", rng.integers(0, 256, (N, 8, 8), dtype=np.uint8), np.arange(N) % 4,
                        ("zero", "one", "two", "three"), "tmp", columns=columns)
 
 

@@ -13,7 +13,7 @@ from aecore import __version__, cache
 from aecore.latent import cost
 from aecore.latent.neighbours import neighbour_preservation
 from aecore.latent.projections import shown_positions
-from aecore.pictures.columns import category_labels, hover_lines, is_number
+from aecore.pictures.columns import category_labels, hover_lines
 from ui import cached, jobs
 from ui.map_spec import MapSpec, per_map
 
@@ -33,12 +33,6 @@ DISAGREE = "neighbours that differ (k=10)"  # the colour bar of "disagreement" (
 K = 10                                      # neighbours per point of "neighbour preservation"
 
 
-def columns_of(data) -> dict[str, np.ndarray]:
-    """The dataset split's metadata columns {name: (N,)} (aecore.data's Dataset.columns; none on a
-    Dataset from before columns existed)."""
-    return dict(getattr(data, "columns", None) or {})
-
-
 def column_of(colour: str) -> str | None:
     """The column a colouring names, or None for class and the measures."""
     return colour[len(COLUMN):] if colour.startswith(COLUMN) else None
@@ -51,7 +45,7 @@ def options(data, measures: dict | None = None) -> dict[str, str]:
     measures = {m: m for m in MEASURES} if measures is None else measures
     shown = {"class": data.label}
     taken = {data.label, *measures.values()}
-    for name in columns_of(data):
+    for name in data.columns:
         shown[COLUMN + name] = f"{name} (column)" if name in taken else name
     return shown | measures
 
@@ -67,13 +61,12 @@ def scatter_colours(data, colour: str, values=None, value_name: str | None = Non
     """The colouring's arguments of plots.latent_scatter for the points of `data`: labels,
     classes, label, values, value_name, hover (a few columns per point), value_format. `values`
     (N,) and value_name: a measure's, when `colour` is one."""
-    columns = columns_of(data)
-    column = column_of(colour)
+    columns, column = data.columns, column_of(colour)
     if column not in columns:  # class, a measure, or a column this dataset lacks (class then)
         return dict(labels=data.labels, classes=data.classes, label=data.label, values=values,
                     value_name=value_name or "", hover=hover_lines(columns))
     others = {k: v for k, v in columns.items() if k != column}
-    if is_number(columns[column]):
+    if data.column_kind(column) == "number":
         return dict(labels=data.labels, classes=data.classes, label=data.label, values=columns[column],
                     value_name=column, hover=hover_lines(others), value_format=".3g")
     labels, names = category_labels(columns[column])

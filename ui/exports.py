@@ -20,8 +20,7 @@ def point_columns(name: str, split: str, index) -> dict:
     column of the dataset (aecore.latent.export.with_metadata)."""
     index = np.asarray(index, np.int64)
     where = split_columns(split, index, cached.size(name, "train") if split == "all" else 0)
-    columns = getattr(cached.dataset(name, split), "columns", None) or {}
-    return with_metadata(where, {k: np.asarray(v)[index] for k, v in columns.items()})
+    return with_metadata(where, {k: v[index] for k, v in cached.dataset(name, split).columns.items()})
 
 
 def selection_downloads(path: str, name: str, split: str, selected: np.ndarray, xy: np.ndarray) -> None:
