@@ -5,6 +5,8 @@ categories (str), as aecore.data's Dataset.columns holds them.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .plots import PALETTE, plain_text
@@ -20,18 +22,25 @@ def is_number(values) -> bool:
     return np.issubdtype(dtype, np.number) and not np.issubdtype(dtype, np.bool_)
 
 
-def format_values(values) -> np.ndarray:
-    """A column as text (N,) object: whole numbers as they are, other numbers to 3 significant
-    digits, NaN as "missing", categories as their text (each distinct value formatted once)."""
+def _distinct_texts(values) -> tuple[list[str], np.ndarray]:
+    """(the text of each distinct value, each value's index among them): a column of 70,000
+    values has far fewer distinct ones, and each is formatted once."""
     values = np.asarray(values)
-    distinct, inverse = np.unique(values, return_inverse=True)  # NaNs sort last, each its own entry
+    distinct, inverse = np.unique(values, return_inverse=True)  # NaNs sort last, as one entry
     if np.issubdtype(values.dtype, np.integer):
         texts = [str(int(v)) for v in distinct]
     elif is_number(values):
-        texts = [MISSING if not np.isfinite(v) else f"{float(v):.3g}" for v in distinct]
+        texts = [f"{v:.3g}" if math.isfinite(v) else MISSING for v in distinct.astype(float).tolist()]
     else:
         texts = [str(v) if str(v) else MISSING for v in distinct]
-    return np.array(texts, dtype=object)[inverse.reshape(-1)]
+    return texts, inverse.reshape(-1)
+
+
+def format_values(values) -> np.ndarray:
+    """A column as text (N,) object: whole numbers as they are, other numbers to 3 significant
+    digits, NaN as "missing", categories as their text ("" as "missing")."""
+    texts, inverse = _distinct_texts(values)
+    return np.array(texts, dtype=object)[inverse]
 
 
 def first_columns(columns: dict, first: str | None = None, limit: int = HOVER_COLUMNS) -> list[str]:
@@ -49,8 +58,10 @@ def hover_lines(columns: dict, first: str | None = None, limit: int = HOVER_COLU
         return None
     lines = np.full(len(columns[names[0]]), "", dtype=object)
     for name in names:
-        lines = lines + f"<br>{plain_text(name)} " + np.array([plain_text(t) for t in format_values(columns[name])],
-                                                              dtype=object)
+        texts, inverse = _distinct_texts(columns[name])
+        safe = texts if is_number(columns[name]) else [plain_text(t) for t in texts]  # numbers hold no markup
+        head = f"<br>{plain_text(name)} "
+        lines = lines + np.array([head + t for t in safe], dtype=object)[inverse]
     return lines
 
 
