@@ -81,7 +81,7 @@ with guard():
         method, params = projection_controls(codes.shape[1], controls[1:])
         colour = select_shown(controls[4], "Colour by", colourings.options(data), key="colour",
                               help=colourings.COLOUR_HELP)
-        view = st.columns([3, 1, 1, 1])
+        view = st.columns([2.6, 1, 1.5, 1.2])  # "Decoded backdrop" and "Thumbnails" whole
         plural = "classes" if data.label == "class" else f"{data.label}s"
         shown = view[0].multiselect(f"Show {plural} (the rest greyed)", data.classes, key="filter",
                                     placeholder=f"every {data.label}")

@@ -98,7 +98,8 @@ def latent_scatter(xy: np.ndarray, index: np.ndarray, labels: np.ndarray, classe
     fig.update_traces(selected=dict(marker=dict(size=9, opacity=1.0)), unselected=dict(marker=dict(opacity=0.45)))
     # no dragmode/clickmode: Streamlit then starts in pan mode where a click selects a point
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
-                      xaxis_title=axis_names[0], yaxis_title=axis_names[1], legend_title_text=label)
+                      xaxis_title=axis_names[0], yaxis_title=axis_names[1],
+                      legend_title_text=label if values is None else "")  # beside values: "other classes", "no x"
     return fig
 
 
@@ -112,7 +113,7 @@ def _value_traces(fig: go.Figure, xy, index, text, values, value_name: str, labe
             x=xy[missing, 0], y=xy[missing, 1], mode="markers", name=f"no {value_name}", customdata=index[missing],
             text=text[missing], marker=dict(size=5 * scale, color="#a0a0a0", opacity=0.6), showlegend=True,
             hovertemplate=f"{label} %{{text}}<br>#%{{customdata}}<br>{value_name} missing<extra></extra>"))
-        fig.update_layout(legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"))  # the colour bar has the right
+        fig.update_layout(legend=dict(orientation="h", x=0))  # below the map: the colour bar has the right
     ok = ~missing
     fig.add_trace(go.Scattergl(
         x=xy[ok, 0], y=xy[ok, 1], mode="markers", name=value_name, customdata=index[ok],
