@@ -164,11 +164,12 @@ def reconstruct(path: str, name: str, index, split: str = TEST) -> np.ndarray:
 
 @per_checkpoint(st.cache_data(show_spinner="Measuring the reconstructions…", max_entries=16))
 def reconstruction_errors(path: str, weights: str, name: str, split: str = TEST) -> np.ndarray:
-    """Per image (N,): the mean squared error per pixel of its reconstruction, in batches."""
+    """Per image (N,): the mean squared error per pixel value (each channel of a colour image) of
+    its reconstruction, in batches."""
     from aecore.latent.codec import decode_codes
     images, z, model = dataset(name, split).images, codes(path, name, split), load(path).model
-    out = [((unit_float(images[s:s + 5000]) - decode_codes(model, z[s:s + 5000])) ** 2).mean(axis=(1, 2))
-           for s in range(0, len(images), 5000)]
+    out = [((unit_float(images[s:s + 5000]) - decode_codes(model, z[s:s + 5000])) ** 2).reshape(len(z[s:s + 5000]), -1)
+           .mean(axis=1) for s in range(0, len(images), 5000)]
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
