@@ -239,5 +239,5 @@ def test_a_picture_linked_out_of_the_folder_is_refused(data_dir, tmp_path):
     root = flat_folder(data_dir / "linked", {"a": 3})
     picture(tmp_path / "outside.png")
     os.symlink(tmp_path / "outside.png", root / "a" / "z.png")
-    with pytest.raises(DataError, match=r"z.png: links outside its dataset folder .*linked; put the picture itself"):
+    with pytest.raises(DataError, match=r"z.png: links outside its dataset folder .*linked; put the pictures themselves"):
         load_dataset("linked", "train")

@@ -89,7 +89,7 @@ def test_a_wrong_row_count_says_how_to_match_rows(data_dir):
 
 @pytest.mark.parametrize("content, message", [
     ("index,a\nx,1\n", r"index 'x' is not a whole number"),
-    ("a,b\n1\n", r"line 2 has 1 cells for 2 columns"),
+    ("a,b\n1\n", r"not CSV of one cell per column \(Row #2: Expected 2 columns, got 1"),
     (",b\n1,2\n", r"column 1 has no name"),
     ("", r"empty; a metadata file starts with a row of column names"),
 ])
