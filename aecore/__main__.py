@@ -25,7 +25,11 @@ def add_config_args(parser: argparse.ArgumentParser, cls, title: str | None = No
     for f in _settings(cls):
         default = f.default_factory() if callable(f.default_factory) else f.default
         flag = "--" + f.name.replace("_", "-")
-        if isinstance(default, list):
+        if f.name == "image":
+            group.add_argument(flag, type=int, nargs=3, default=None, metavar=("C", "H", "W"),
+                               help="channels (1 grey, 3 colour), height and width of the images "
+                                    "(default: the training set's; another is an error)")
+        elif isinstance(default, list):
             group.add_argument(flag, type=int, nargs="*", default=None, help=f"(default {default})")
         elif isinstance(default, bool):
             group.add_argument(flag, type=_yes_no, default=None, metavar="yes|no", help=f"(default {default})")
@@ -42,7 +46,8 @@ def _yes_no(text: str) -> bool:
 
 
 def model_config_from_args(args: argparse.Namespace) -> ModelConfig:
-    """The shared settings and the kind's own; a flag of another kind is an error."""
+    """The shared settings and the kind's own; a flag of another kind is an error. Without
+    --image, the model takes MNIST's (cmd_train sets it from the training set first)."""
     names = [f.name for cls in (ModelConfig, *KIND_OPTIONS.values()) for f in _settings(cls)]
     return ModelConfig.from_flat({n: getattr(args, n) for n in names if getattr(args, n) is not None})
 
@@ -77,7 +82,10 @@ def cmd_train(args) -> int:
     from .train.distributed import launched
 
     try:
-        model_cfg, train_cfg = model_config_from_args(args), train_config_from_args(args)
+        train_cfg = train_config_from_args(args)
+        model_config_from_args(args)  # a bad flag is an error before any data is read
+        args.image = image_of_training_set(args.image, train_cfg.dataset)
+        model_cfg = model_config_from_args(args)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -87,6 +95,20 @@ def cmd_train(args) -> int:
     except (TrainingError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+
+
+def image_of_training_set(image: list[int] | None, dataset: str) -> list[int]:
+    """The model's --image: the training set's shape [C, H, W] when not given; ValueError naming
+    both shapes when given and another (a model of one shape cannot train on images of another)."""
+    from .checkpoint.fit import data_shape
+    from .data import load_dataset
+    from .pictures.pixels import ImageShape
+
+    found = data_shape(load_dataset(dataset, "train"))
+    if image is not None:
+        given = ImageShape.from_list(image, "--image")
+        given.check_same(found, f"--image {' '.join(map(str, image))}", f"dataset {dataset}")
+    return found.to_list()
 
 
 def _train_and_save(args, model_cfg, train_cfg, processes) -> int:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from .checks import check_fields, lookup, names, number, shown, sizes, whole
+from .pictures.pixels import MNIST, ImageShape
 
-PIXELS = 28 * 28
 MAX_PARAMETERS = 25_000_000  # the most weights a config may describe: 100 MB of float32, 20x the largest shipped model
 
 
@@ -108,7 +108,8 @@ class ModelConfig:
     channels: list[int] = field(default_factory=lambda: [32, 64])  # conv body: first two convs stride 2
     activation: str = "relu"       # relu | leaky_relu | elu | gelu | silu | tanh
     dropout: float = 0.0           # dropout after every hidden activation (seed 004)
-    recon: str = "bce"             # mse | bce, both summed over the 784 pixels, mean over images
+    recon: str = "bce"             # mse | bce, both summed over the image's C*H*W pixel values, mean over images
+    image: list[int] = field(default_factory=MNIST.to_list)  # [C, H, W] of the images it takes; absent in config.json: MNIST
     options: object = None         # the kind's own settings (KIND_OPTIONS[kind]); None: its defaults
 
     def __post_init__(self) -> None:
@@ -121,13 +122,15 @@ class ModelConfig:
             self.options = _strict(cls, self.options, f'model config "{self.kind}" section')
         elif not isinstance(self.options, cls):
             raise ValueError(f"a {self.kind!r} model takes {cls.__name__}, got {type(self.options).__name__}")
-        check_fields(self, MODEL_RULES, "model config", skip=("options",))
+        check_fields(self, MODEL_RULES, "model config", skip=("options", "image"))
+        self.image = ImageShape.from_list(self.image, 'model config field "image"').to_list()
         _check_options(self.options, self.kind)
         if self.body == "conv" and not self.channels:
             raise ValueError('model config field "channels" is []; a conv body needs 1 to 4 channel counts, e.g. [32, 64]')
         if (n := parameter_count(self)) > MAX_PARAMETERS:
             raise ValueError(f"model config describes {n:,} parameters ({4 * n / 1e6:,.0f} MB of float32 "
-                             f"weights); the limit is {MAX_PARAMETERS:,}: use fewer or narrower layers")
+                             f"weights) for {self.image_shape} images; the limit is {MAX_PARAMETERS:,}: use "
+                             "fewer or narrower layers (a conv body makes fewer features of a large image)")
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
@@ -164,6 +167,11 @@ class ModelConfig:
         return cls(**{k: v for k, v in d.items() if k in shared},
                    options={k: v for k, v in d.items() if k in own})
 
+    @property
+    def image_shape(self) -> ImageShape:
+        """The shape of the images the model takes and gives."""
+        return ImageShape.from_list(self.image)
+
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "options"}
         out = {k: list(v) if isinstance(v, list) else v for k, v in out.items()}
@@ -182,22 +190,44 @@ MODEL_RULES = {
 CODE_LAYERS = {"vae": 2}  # linear layers that write the code: the VAE's mean and log-variance; others 1
 
 
+def conv_plan(image: ImageShape, channels: list[int]) -> list[tuple[int, int, int]]:
+    """(in_channels, out_channels, stride) per conv of the conv body for `image`: a conv halves
+    the sides (stride 2) while the smaller side it sees is at least 14, so a map stays 7 pixels
+    or more a side (28 -> 14 -> 7 as MNIST's always was; 64 -> 32 -> 16 -> 8); the others keep it."""
+    chans, side, plan = [image.channels, *channels], min(image.height, image.width), []
+    for c_in, c_out in zip(chans[:-1], chans[1:]):
+        stride = 2 if side >= 14 else 1
+        plan.append((c_in, c_out, stride))
+        side = -(-side // stride)
+    return plan
+
+
+def conv_sides(image: ImageShape, channels: list[int]) -> list[tuple[int, int]]:
+    """(height, width) of the input and of each conv's output in the conv body's encoder: a 3x3
+    conv with padding 1 and stride 2 gives ceil(side / 2); the decoder retraces them back up."""
+    sides = [(image.height, image.width)]
+    for _, _, stride in conv_plan(image, channels):
+        h, w = sides[-1]
+        sides.append((-(-h // stride), -(-w // stride)))
+    return sides
+
+
 def parameter_count(config: ModelConfig) -> int:
     """The weights and biases of the model `config` describes, counted from the config alone
     (nothing is built): the layers of aecore.models.bodies and the bottleneck's code layer(s).
     Equals sum(p.numel() for p in build_model(config).parameters()); x 4 bytes in float32."""
     def dense(widths: list[int]) -> int:
         return sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
-    d, hidden = config.latent_dim, list(config.hidden)
+    d, hidden, image = config.latent_dim, list(config.hidden), config.image_shape
     if config.body == "conv":
-        chans = [1, *config.channels]
-        pairs = list(zip(chans[:-1], chans[1:]))
-        side = 28 // 2 ** min(len(config.channels), 2)  # the first two convs halve the side
-        flat = chans[-1] * side * side
+        pairs = [(a, b) for a, b, _ in conv_plan(image, config.channels)]
+        h, w = conv_sides(image, config.channels)[-1]
+        flat = config.channels[-1] * h * w
         convs = sum(9 * a * b + b for a, b in pairs) + sum(9 * a * b + a for a, b in pairs)  # + mirrored
         body, features = convs + dense([flat, *hidden]) + dense([d, *hidden[::-1], flat]), flat
     else:
-        body, features = dense([PIXELS, *hidden]) + dense([d, *hidden[::-1], PIXELS]), PIXELS
+        pixels = image.pixels
+        body, features = dense([pixels, *hidden]) + dense([d, *hidden[::-1], pixels]), pixels
     features = hidden[-1] if hidden else features
     return body + CODE_LAYERS.get(config.kind, 1) * (features * d + d)
 

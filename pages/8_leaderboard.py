@@ -13,5 +13,6 @@ with guard():
     else:
         st.caption("Each checkpoint as measured here, the values published for the same kind of model "
                    "(row 'anchor'), and PCA and the median filter measured by the same code (row 'baseline'). "
-                   "Click a column's header to sort; hover it for what the metric measures.")
+                   "Click a column's header to sort; hover it for what the metric measures. 'None': not "
+                   "published for that model, or not measurable for it.")
         show_leaderboard(table, key="leaderboard")

@@ -75,7 +75,8 @@ def test_the_command_line_trains_and_writes_a_checkpoint_that_loads(tmp_path, ca
     ckpt = load_checkpoint(out)
     assert ckpt.config["format"] == FORMAT and ckpt.model.config.options.beta == 0.5
     assert set(ckpt.config["model"]) == {"kind", "body", "latent_dim", "hidden", "channels", "activation",
-                                         "dropout", "recon", "vae"}  # a VAE's config names only its own settings
+                                         "dropout", "recon", "image", "vae"}  # a VAE's config names only its own settings
+    assert ckpt.config["model"]["image"] == [1, 28, 28]  # the training set's shape
 
 
 def test_a_flag_of_another_kind_is_an_error_not_ignored(tmp_path, capsys):

@@ -60,7 +60,8 @@ class Checkpoint:
         from ..train.history import check_history
         try:
             tensors = load_numpy_bytes(_bounded_bytes(file, MAX_UPLOAD_BYTES))
-            tensors = check_history(tensors, len(self.config.get("history") or []), str(file))
+            tensors = check_history(tensors, len(self.config.get("history") or []), str(file),
+                                    getattr(self.model, "image_shape", None))
         except CheckpointError:
             raise
         except (SafetensorError, ValueError, OverflowError) as e:

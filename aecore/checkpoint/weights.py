@@ -63,7 +63,7 @@ def read_weights(file: Path, cfg: ModelConfig) -> dict[str, torch.Tensor]:
 def check_outputs(model: Autoencoder) -> None:
     """ValueError when the model's codes or outputs for a black, a grey and a white image are
     not finite: finite weights too large to compute with would make every page draw nothing."""
-    probe = torch.stack([torch.full((1, 28, 28), v) for v in (0.0, 0.5, 1.0)])  # (3, 1, 28, 28)
+    probe = torch.stack([torch.full(model.image_shape.chw, v) for v in (0.0, 0.5, 1.0)])  # (3, C, H, W)
     with torch.no_grad():
         codes = model.encode(probe)
         ok = torch.isfinite(codes).all() and torch.isfinite(model.decode(codes)).all()

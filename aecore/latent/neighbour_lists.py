@@ -15,7 +15,7 @@ CHUNK = 1000  # query rows per step of knn_lists: one progress report each
 def knn_lists(points, k: int = 10, on_chunk: Callable[[int, int], None] | None = None,
               chunk: int = CHUNK) -> np.ndarray:
     """Each point's k nearest other points (Euclidean, exact), nearest first: (N, k) int32.
-    `points` are codes (N, d) or images (N, 28, 28), flattened. on_chunk(done, N) is called
+    `points` are codes (N, d) or images (N, H, W[, 3]), flattened. on_chunk(done, N) is called
     after each `chunk` rows."""
     from sklearn.neighbors import NearestNeighbors
 

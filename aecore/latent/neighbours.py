@@ -18,7 +18,7 @@ def exact_knn(points, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def nearest_neighbours(points, query, k: int = 8, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """The k nearest points (Euclidean, brute force) to `query`: an index into `points` (then the
-    point itself is excluded) or a vector. `points` are codes (N, d) or images (N, 28, 28), which
+    point itself is excluded) or a vector. `points` are codes (N, d) or images (N, H, W[, 3]), which
     are flattened. Returns (indices (k,), distances (k,)) nearest first. Works through `chunk`
     rows at a time, so 70,000 images need a few tens of MB, not gigabytes."""
     points = np.asarray(points)

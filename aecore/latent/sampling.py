@@ -1,6 +1,8 @@
 """New codes: samples, interpolation paths, decoding grids over a 2-D code plane, slider ranges.
 
-Codes are float32 (N, d); every random choice takes a seed. A model with a prior (`has_prior`)
+Codes are float32 (N, d); decoded images are the display layout of the model's shape, float32 in
+[0, 1] ((N, H, W) grey, (N, H, W, 3) colour: aecore.latent.codec.decode_all); every random choice
+takes a seed. A model with a prior (`has_prior`)
 samples and lays out grids from it; any other model from a Gaussian fitted to its codes.
 """
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..checks import lookup
-from .codec import decode_codes
+from .codec import decode_all
 
 
 def fit_gaussian(codes) -> tuple[np.ndarray, np.ndarray]:
@@ -25,15 +27,15 @@ def sample_codes(model, n: int, seed: int, codes=None) -> np.ndarray:
     if model.has_prior:
         return model.sample_prior(n, seed)
     if codes is None:
-        raise ValueError(f"a {model.kind!r} model has no prior: pass codes=encode_dataset(model, "
+        raise ValueError(f"a {model.kind!r} model has no prior: pass codes=encode_all(model, "
                          "train_images) to sample from a Gaussian fitted to them")
     mean, cov = fit_gaussian(codes)
     return np.random.default_rng(seed).multivariate_normal(mean, cov, size=n).astype(np.float32)
 
 
 def sample_images(model, n: int, seed: int, codes=None) -> np.ndarray:
-    """n decoded samples (n, 28, 28), drawn as sample_codes draws their codes."""
-    return decode_codes(model, sample_codes(model, n, seed, codes))
+    """n decoded samples (n, H, W[, 3]), drawn as sample_codes draws their codes."""
+    return decode_all(model, sample_codes(model, n, seed, codes))
 
 
 def _linear(z0, z1, t):
@@ -66,9 +68,9 @@ def interpolate(z0, z1, steps: int, method: str = "linear") -> np.ndarray:
 
 
 def interpolation(model, z_a, z_b, steps: int, method: str = "linear") -> tuple[np.ndarray, np.ndarray]:
-    """The path from code z_a to z_b (steps, d) and its decoded frames (steps, 28, 28)."""
+    """The path from code z_a to z_b (steps, d) and its decoded frames (steps, H, W[, 3])."""
     path = interpolate(z_a, z_b, steps, method)
-    return path, decode_codes(model, path)
+    return path, decode_all(model, path)
 
 
 def decoding_grid(model, n: int, codes=None, span=None) -> tuple[np.ndarray, tuple]:
@@ -80,7 +82,7 @@ def decoding_grid(model, n: int, codes=None, span=None) -> tuple[np.ndarray, tup
     With a prior the axes are normal quantiles norm.ppf(linspace(0.05, 0.95, n)), so equal prior
     mass lies between grid lines; otherwise they span the 1st to 99th percentile of `codes`.
     `span=((xmin, xmax), (ymin, ymax))` overrides either (a 1-D model reads only x). Row-major
-    with the top row at ymax, so `tile(decode_codes(model, grid), ncols=n)` looks like the
+    with the top row at ymax, so `tile(decode_all(model, grid), ncols=n)` looks like the
     scatter plot of the codes.
     """
     d = model.latent_dim
@@ -94,7 +96,7 @@ def decoding_grid(model, n: int, codes=None, span=None) -> tuple[np.ndarray, tup
         axes = [norm.ppf(np.linspace(0.05, 0.95, n))] * d
     else:
         if codes is None:
-            raise ValueError("pass codes=encode_dataset(model, images) (or span=...) to place the grid")
+            raise ValueError("pass codes=encode_all(model, images) (or span=...) to place the grid")
         lo, hi = np.percentile(np.asarray(codes).reshape(-1, d), [1, 99], axis=0)
         axes = [np.linspace(lo[i], hi[i], n) for i in range(d)]
     xs = axes[0]
@@ -108,9 +110,9 @@ def decoding_grid(model, n: int, codes=None, span=None) -> tuple[np.ndarray, tup
 
 def manifold(model, codes, n: int = 15) -> tuple[np.ndarray, tuple]:
     """The decoded decoding_grid, top row at the largest y, and its extent: n x n images
-    (n * n, 28, 28) for 2-D codes, n images (n, 28, 28) along the line of 1-D codes."""
+    (n * n, H, W[, 3]) for 2-D codes, n images (n, H, W[, 3]) along the line of 1-D codes."""
     grid, extent = decoding_grid(model, n, codes)
-    return decode_codes(model, grid), extent
+    return decode_all(model, grid), extent
 
 
 def code_ranges(codes, dims: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

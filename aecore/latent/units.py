@@ -1,7 +1,8 @@
 """The code units one by one: how often each is active, what the first layer looks at, what each
 unit draws, its input gradient and the images that excite it most (the Units page).
 
-Codes are float32 (N, d); images (N, 28, 28) in [0, 1] or uint8. Models are used in eval mode
+Codes are float32 (N, d); images a stack of the model's shape (display or batch layout) in [0, 1]
+or uint8; what is drawn comes back in the display layout ((H, W) grey, (H, W, 3) colour). Models are used in eval mode
 and asked what they are (code_activation, first_layer_weights), never changed.
 """
 from __future__ import annotations
@@ -13,8 +14,8 @@ import torch
 
 from ..measure.metrics import sparsity_stats
 from ..models import Unavailable
-from ..pictures.pixels import SIDE, as_image_batch
-from .codec import decode_codes, eval_mode, model_device
+from ..pictures.pixels import as_image_batch, to_display
+from .codec import check_images, decode_all, eval_mode, image_shape_of, model_device
 
 ACTIVE_THRESHOLD = 0.1  # a unit is active on an image when |z| > 0.1 (see code_activity)
 
@@ -42,31 +43,36 @@ def code_activity(codes, threshold: float = ACTIVE_THRESHOLD) -> tuple[dict, His
 
 
 def signed_to_unit(weights) -> np.ndarray:
-    """Signed images (N, h, w) -> [0, 1] for display, each on its own scale: 0.5 (grey) is zero,
-    white the largest positive value, black the most negative."""
+    """Signed images (N, ...) (grey (N, h, w) or colour (N, h, w, 3)) -> [0, 1] for display, each
+    on its own scale: 0.5 (grey) is zero, white the largest positive value, black the most
+    negative (per channel for colour: a red tint is a positive red weight)."""
     w = np.asarray(weights, np.float64)
-    top = np.abs(w).reshape(len(w), -1).max(axis=1).reshape(-1, 1, 1)
+    top = np.abs(w).reshape(len(w), -1).max(axis=1).reshape(-1, *[1] * (w.ndim - 1))
     return (0.5 + 0.5 * w / np.where(top > 0, top, 1.0)).astype(np.float32)
 
 
 def first_layer_filters(model, limit: int = 64) -> tuple[np.ndarray, str]:
-    """(images (k <= limit, 28, 28) in [0, 1] via signed_to_unit, a note saying what they are),
-    from model.first_layer_weights(): a dense layer's weight rows (units, 784), or a conv's
-    kernels (channels, 1, k, k) upscaled to 28 x 28 (nearest). No images (0, 28, 28) and a note
-    saying why when the model cannot give its first layer's weights."""
+    """(images (k <= limit, H, W) grey or (k, H, W, 3) colour, in [0, 1] via signed_to_unit, a
+    note saying what they are), from model.first_layer_weights(): a dense layer's weight rows
+    (units, C*H*W), one image of the model's shape per unit, or a conv's kernels (channels, C,
+    k, k) upscaled to H x W (nearest). No images and a note saying why when the model cannot
+    give its first layer's weights."""
+    shape = image_shape_of(model)
     try:
         w = np.asarray(model.first_layer_weights())
     except Unavailable as why:
-        return np.zeros((0, SIDE, SIDE), np.float32), f"No first-layer weight images: {why}"
+        return np.zeros((0, *shape.display), np.float32), f"No first-layer weight images: {why}"
     shown = f"{min(limit, len(w))} of {len(w)}"
+    tint = "each channel: grey 0, bright +, dark -" if shape.colour else "grey 0, white +, black -"
     if w.ndim == 4:
-        idx = np.arange(SIDE) * w.shape[-1] // SIDE
-        kernels = w[:limit, 0][:, idx][:, :, idx]
         k = w.shape[-1]
-        return signed_to_unit(kernels), (f"first conv layer: {shown} {k}x{k} kernels, upscaled to 28x28 "
-                                         "(a conv body has no 28x28 weight images)")
-    return signed_to_unit(w[:limit].reshape(-1, SIDE, SIDE)), \
-        f"first dense layer: weight rows of {shown} units (grey 0, white +, black -)"
+        rows, cols = np.arange(shape.height) * k // shape.height, np.arange(shape.width) * k // shape.width
+        kernels = to_display(w[:limit][:, :, rows][:, :, :, cols])
+        size = f"{shape.height}x{shape.width}"
+        return signed_to_unit(kernels), (f"first conv layer: {shown} {k}x{k} kernels, upscaled to {size} "
+                                         f"(a conv body has no {size} weight images; {tint})")
+    images = to_display(w[:limit].reshape(-1, *shape.chw))
+    return signed_to_unit(images), f"first dense layer: weight rows of {shown} units ({tint})"
 
 
 def unit_codes(model, codes) -> np.ndarray:
@@ -95,22 +101,23 @@ def drawing_rule(model, item: str = "image") -> str:
 
 
 def unit_drawings(model, codes) -> np.ndarray:
-    """What each code unit draws (d, 28, 28): the decoded unit_codes."""
-    return decode_codes(model, unit_codes(model, codes))
+    """What each code unit draws (d, H, W[, 3]): the decoded unit_codes."""
+    return decode_all(model, unit_codes(model, codes))
 
 
 def input_gradient(model, images, unit: int, limit: int = 256) -> np.ndarray:
-    """The unit's 'weight image' (28, 28) in [0, 1] (signed_to_unit): the gradient of code unit
+    """The unit's 'weight image' (H, W) or (H, W, 3) in [0, 1] (signed_to_unit): the gradient of code unit
     `unit` with respect to the pixels, averaged over the first `limit` images. For a shallow mlp
     this is the unit's weight row times the code activation's slope; for deeper or conv bodies it
     is the whole encoder's linearisation, which makes it comparable across bodies. Unavailable for
     a model without gradients (an ONNX graph)."""
     if getattr(model, "no_gradients", None):  # any other torch module has gradients
         raise Unavailable(f"no input gradient: {model.no_gradients}")
-    x = as_image_batch(images[:limit]).to(model_device(model)).clone().requires_grad_(True)
+    shape = check_images(model, images)
+    x = as_image_batch(images[:limit], shape).to(model_device(model)).clone().requires_grad_(True)
     with eval_mode(model), torch.enable_grad():
         (grad,) = torch.autograd.grad(model.encode(x)[:, unit].sum(), x)
-    return signed_to_unit(grad.mean(dim=0).detach().cpu().numpy())[0]
+    return signed_to_unit(to_display(grad.mean(dim=0, keepdim=True).detach().cpu()))[0]
 
 
 def top_exciting(codes, unit: int, k: int = 12) -> np.ndarray:
@@ -122,9 +129,9 @@ def top_exciting(codes, unit: int, k: int = 12) -> np.ndarray:
 class UnitView(NamedTuple):
     hist: Histogram         # the unit's values over the images
     frequency: float        # fraction of images on which it is active (|z| > ACTIVE_THRESHOLD)
-    weight: np.ndarray | None  # (28, 28) input_gradient, None when the model has no gradients
+    weight: np.ndarray | None  # (H, W[, 3]) input_gradient, None when the model has no gradients
     weight_note: str        # what the weight image is, or why there is none
-    drawing: np.ndarray     # (28, 28) what it draws (unit_codes)
+    drawing: np.ndarray     # (H, W[, 3]) what it draws (unit_codes)
     top: np.ndarray         # (k,) indices of the images that excite it most
     top_values: np.ndarray  # (k,) their activations
 
@@ -135,7 +142,7 @@ def unit_view(model, codes, images, unit: int, k: int = 12) -> UnitView:
     if not 0 <= unit < codes.shape[1]:
         raise ValueError(f"unit {unit} does not exist; this code has units 0..{codes.shape[1] - 1}")
     top = top_exciting(codes, unit, k)
-    drawing = decode_codes(model, unit_codes(model, codes)[unit])[0]
+    drawing = decode_all(model, unit_codes(model, codes)[unit])[0]
     try:
         weight, note = input_gradient(model, images, unit), "input gradient (weight image)"
     except Unavailable as why:

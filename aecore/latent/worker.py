@@ -7,7 +7,7 @@ is written atomically at the very end, so a killed worker leaves nothing in the 
 FOLDER holds what the app wrote:
   task.json       {"task": "projection" or "knn", "key": the cache key, "estimate": seconds,
                    and the task's own fields: method, seed, params (projection); k (knn)}
-  input.npy       the codes (N, d) to project, or the images (N, 28, 28) to search
+  input.npy       the codes (N, d) to project, or the images (N, H, W[, 3]) to search
 and what the worker writes:
   progress.jsonl  one JSON line per report: {"phase": words, "done": int|null, "total": int|null,
                   "seconds": since start}; with a count, the phase names what is counted

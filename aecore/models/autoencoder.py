@@ -2,11 +2,12 @@
 builds on. The kinds differ in their bottleneck and their penalty terms; each owns its
 objective: `loss(x)` returns a dict of named terms.
 
-Images x are float (B, 1, 28, 28) with pixels in [0, 1]; codes z are (B, latent_dim).
-Reconstruction terms are summed over the 784 pixels and averaged over images.
+Images x are float (B, C, H, W) with pixels in [0, 1], of the model's image_shape (the config's
+"image": (1, 28, 28) for MNIST); codes z are (B, latent_dim). Reconstruction terms are summed over
+the image's C*H*W pixel values and averaged over images.
 
 Code outside this module asks a model what it is (`has_prior`, `sample_prior`,
-`code_activation`, `first_layer_weights`, `no_gradients`, `describe`) instead of reading its
+`code_activation`, `first_layer_weights`, `no_gradients`, `describe`, `image_shape`) instead of reading its
 kind's name; an ONNX-backed model (aecore.models.onnx) answers the same questions, and raises
 Unavailable, saying why, for what its graphs cannot give.
 """
@@ -21,6 +22,7 @@ from torch import nn
 
 from ..checks import lookup
 from ..config import ModelConfig
+from ..pictures.pixels import ImageShape
 from .bodies import build_body, layer_sizes
 from .bottlenecks import Bottleneck
 
@@ -35,7 +37,7 @@ def _bce(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
 
 
-# per image (B,), summed over the 784 pixels, from the decoder's logits
+# per image (B,), summed over the C*H*W pixel values, from the decoder's logits
 RECON_LOSSES = {"mse": _mse, "bce": _bce}
 
 
@@ -68,6 +70,11 @@ class Autoencoder(nn.Module):
         return self.config.latent_dim
 
     @property
+    def image_shape(self) -> ImageShape:
+        """The shape (C, H, W) of the images it takes and gives."""
+        return self.config.image_shape
+
+    @property
     def kind(self) -> str:
         """The kind's name, for people to read (captions); code asks the properties below."""
         return self.config.kind
@@ -82,8 +89,8 @@ class Autoencoder(nn.Module):
         raise ValueError(f"a {self.kind!r} model has no prior: sample from a Gaussian fitted to its codes")
 
     def first_layer_weights(self) -> np.ndarray:
-        """The weights of the first layer that sees the pixels: (units, 784) for a dense layer,
-        (channels, 1, k, k) for a convolution (a shallow mlp's is its code layer)."""
+        """The weights of the first layer that sees the pixels: (units, C*H*W) for a dense layer,
+        (channels, C, k, k) for a convolution (a shallow mlp's is its code layer)."""
         first = next((m for m in self.encoder.modules() if isinstance(m, (nn.Linear, nn.Conv2d))),
                      self.bottleneck.code_layer)
         return first.weight.detach().cpu().numpy()
@@ -92,15 +99,16 @@ class Autoencoder(nn.Module):
         """The model card's architecture fields: kind, body, layer sizes, code size, parameters."""
         c = self.config
         return {"kind": c.kind, "body": f"{c.body} ({c.activation}, {c.recon} loss)",
+                "images": f"{c.image_shape} ({'×'.join(map(str, c.image_shape.chw))})",
                 "layer sizes": layer_sizes(c), "code size": str(c.latent_dim),
                 "parameters": f"{sum(p.numel() for p in self.parameters()):,}"}
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 1, 28, 28) in [0, 1] -> (B, d); deterministic in eval mode."""
+        """(B, C, H, W) in [0, 1] -> (B, d); deterministic in eval mode."""
         return self.bottleneck.code(self.encoder(x))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """(B, d) -> (B, 1, 28, 28) in [0, 1]."""
+        """(B, d) -> (B, C, H, W) in [0, 1]."""
         return torch.sigmoid(self.decoder(z))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,17 +1,17 @@
-"""Encoder and decoder bodies. An encoder maps images (B, 1, 28, 28) to features (B, F); a decoder
-maps codes (B, d) to logits (B, 1, 28, 28). The bottleneck between them lives in bottlenecks.py."""
+"""Encoder and decoder bodies, for images of the config's shape (C, H, W) (config.image_shape).
+An encoder maps images (B, C, H, W) to features (B, F); a decoder maps codes (B, d) to logits
+(B, C, H, W). The bottleneck between them lives in bottlenecks.py."""
 from __future__ import annotations
 
 from torch import nn
 
 from ..checks import lookup
-from ..config import ModelConfig
+from ..config import ModelConfig, conv_plan, conv_sides
 
 ACTIVATIONS = {
     "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU,
     "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh,
 }
-PIXELS = 28 * 28
 
 
 def activation(name: str) -> nn.Module:
@@ -29,60 +29,64 @@ def dense_stack(sizes: list[int], cfg: ModelConfig) -> list[nn.Module]:
 
 
 def mlp_encoder(cfg: ModelConfig) -> tuple[nn.Module, int]:
-    sizes = [PIXELS, *cfg.hidden]
+    """Dense layers on the flattened C*H*W pixel values (channel-major, as (B, C, H, W) flattens)."""
+    sizes = [cfg.image_shape.pixels, *cfg.hidden]
     return nn.Sequential(nn.Flatten(), *dense_stack(sizes, cfg)), sizes[-1]
 
 
 def mlp_decoder(cfg: ModelConfig) -> nn.Module:
+    image = cfg.image_shape
     sizes = [cfg.latent_dim, *reversed(cfg.hidden)]
-    return nn.Sequential(*dense_stack(sizes, cfg), nn.Linear(sizes[-1], PIXELS),
-                         nn.Unflatten(1, (1, 28, 28)))
+    return nn.Sequential(*dense_stack(sizes, cfg), nn.Linear(sizes[-1], image.pixels),
+                         nn.Unflatten(1, image.chw))
 
 
 def _conv_plan(cfg: ModelConfig) -> list[tuple[int, int, int]]:
-    """(in_channels, out_channels, stride) per conv; the first two halve the size: 28 -> 14 -> 7."""
+    """(in_channels, out_channels, stride) per conv (aecore.config.conv_plan)."""
     if not cfg.channels:
         raise ValueError("the conv body needs at least one channel count, e.g. channels=[32, 64]")
-    chans = [1, *cfg.channels]
-    return [(c_in, c_out, 2 if i < 2 else 1) for i, (c_in, c_out) in enumerate(zip(chans[:-1], chans[1:]))]
-
-
-def _conv_side(cfg: ModelConfig) -> int:
-    return 28 // 2 ** min(len(cfg.channels), 2)
+    return conv_plan(cfg.image_shape, cfg.channels)
 
 
 def conv_encoder(cfg: ModelConfig) -> tuple[nn.Module, int]:
     layers: list[nn.Module] = []
     for c_in, c_out, stride in _conv_plan(cfg):
         layers += [nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), activation(cfg.activation)]
-    flat = cfg.channels[-1] * _conv_side(cfg) ** 2
-    sizes = [flat, *cfg.hidden]
+    h, w = conv_sides(cfg.image_shape, cfg.channels)[-1]
+    sizes = [cfg.channels[-1] * h * w, *cfg.hidden]
     return nn.Sequential(*layers, nn.Flatten(), *dense_stack(sizes, cfg)), sizes[-1]
 
 
 def conv_decoder(cfg: ModelConfig) -> nn.Module:
-    side = _conv_side(cfg)
-    sizes = [cfg.latent_dim, *reversed(cfg.hidden), cfg.channels[-1] * side ** 2]
-    layers = [*dense_stack(sizes, cfg), nn.Unflatten(1, (cfg.channels[-1], side, side))]
-    plan = list(reversed(_conv_plan(cfg)))
-    for i, (c_out, c_in, stride) in enumerate(plan):  # mirror: swap in/out
-        last = i == len(plan) - 1
+    """The encoder mirrored. Each stride-2 step doubles the sides back with a transposed conv
+    whose output_padding (0 or 1 per side) lands on the encoder's size exactly: an odd side s
+    became (s + 1) / 2 and comes back as s, never as s + 1 to be cropped or resized."""
+    sides = conv_sides(cfg.image_shape, cfg.channels)
+    h, w = sides[-1]
+    sizes = [cfg.latent_dim, *reversed(cfg.hidden), cfg.channels[-1] * h * w]
+    layers = [*dense_stack(sizes, cfg), nn.Unflatten(1, (cfg.channels[-1], h, w))]
+    plan = _conv_plan(cfg)
+    for i in reversed(range(len(plan))):  # mirror: swap in/out
+        c_out, c_in, stride = plan[i]
         if stride == 2:
-            layers.append(nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1))
+            (big_h, big_w), (small_h, small_w) = sides[i], sides[i + 1]
+            pad = (big_h - (2 * small_h - 1), big_w - (2 * small_w - 1))  # (1, 1) for even sides: 14 -> 28
+            layers.append(nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=pad))
         else:
             layers.append(nn.Conv2d(c_in, c_out, 3, padding=1))
-        if not last:
+        if i:
             layers.append(activation(cfg.activation))
     return nn.Sequential(*layers)
 
 
 def layer_sizes(cfg: ModelConfig) -> str:
     """The widths from pixels to code and back, e.g. '784 → 512 → 256 → 2 → 256 → 512 → 784';
-    conv bodies show their channels, e.g. '1×28×28 → 32ch → 64ch → 2 → … → 1×28×28'."""
+    conv bodies show their channels and the image, e.g. '1×28×28 → 32ch → 64ch → 2 → … → 1×28×28'."""
+    image = cfg.image_shape
     if cfg.body == "conv":
-        down = ["1×28×28", *(f"{c}ch" for c in cfg.channels), *map(str, cfg.hidden)]
+        down = ["×".join(map(str, image.chw)), *(f"{c}ch" for c in cfg.channels), *map(str, cfg.hidden)]
     else:
-        down = ["784", *map(str, cfg.hidden)]
+        down = [str(image.pixels), *map(str, cfg.hidden)]
     return " → ".join([*down, str(cfg.latent_dim), *reversed(down)])
 
 

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from ..checks import lookup
 from ..latent.neighbours import exact_knn
+from ..pictures.pixels import unit_float
 
 
 def _batch_mean(code: torch.Tensor) -> torch.Tensor:
@@ -79,17 +80,22 @@ def neighbour_distances(x: torch.Tensor, z: torch.Tensor, k: int) -> torch.Tenso
     return ((true - multiple * d_lat) ** 2).max(dim=1).values.mean()
 
 
+def pixel_rows(images) -> np.ndarray:
+    """Images of any layout, uint8 or float in [0, 1] -> float32 rows (N, pixels) in [0, 1]."""
+    return unit_float(images).reshape(len(images), -1)
+
+
 def umap_knn(images: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
-    """The exact k-NN graph of images (N, 784) that the explorer's UMAP maps use too."""
-    return exact_knn(images.reshape(len(images), -1).astype(np.float32), n_neighbors)
+    """The exact k-NN graph of images (N, ...) that the explorer's UMAP maps use too."""
+    return exact_knn(pixel_rows(images), n_neighbors)
 
 
 def umap_graph(images: np.ndarray, n_neighbors: int, seed: int, knn=None):
-    """UMAP's fuzzy k-NN graph of images (N, 784) as (heads, tails, weights) numpy arrays, built on
+    """UMAP's fuzzy k-NN graph of images (N, ...) as (heads, tails, weights) numpy arrays, built on
     the exact k-NN graph `knn` (umap_knn's, computed when not given)."""
     from umap.umap_ import fuzzy_simplicial_set  # lazy: heavy import, numba compiles
 
-    points = images.reshape(len(images), -1).astype(np.float32)
+    points = pixel_rows(images)
     indices, dists = knn if knn is not None else umap_knn(points, n_neighbors)
     graph, _, _ = fuzzy_simplicial_set(points, n_neighbors, np.random.RandomState(seed), "euclidean",
                                        knn_indices=indices, knn_dists=dists)
@@ -99,12 +105,12 @@ def umap_graph(images: np.ndarray, n_neighbors: int, seed: int, knn=None):
 
 def umap_embedding(images: np.ndarray, n_neighbors: int, min_dist: float, seed: int, knn,
                    dims: int = 2) -> np.ndarray:
-    """umap-learn's own map (N, dims) float32 of images (N, 784) on the exact k-NN graph `knn`,
+    """umap-learn's own map (N, dims) float32 of images (N, ...) on the exact k-NN graph `knn`,
     seeded: the map a umap model with `dims`-D codes warm-starts from (its codes are pulled to
     it, so it has their size)."""
     from ..latent.projections import umap_reducer
     reducer = umap_reducer(seed, n_neighbors, min_dist, precomputed_knn=knn).set_params(n_components=dims)
-    return reducer.fit_transform(images.reshape(len(images), -1).astype(np.float32)).astype(np.float32)
+    return reducer.fit_transform(pixel_rows(images)).astype(np.float32)
 
 
 def umap_ab(min_dist: float) -> tuple[float, float]:

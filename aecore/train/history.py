@@ -11,7 +11,8 @@ spin or flip from one epoch to the next. A checkpoint stores them in history.saf
   index            (n,) int64        the subset's indices in the test split
   epochs           (F,) int64        the epoch (1-based) of each frame, increasing, the last one last
   maps             (F, n, 2) float16 the aligned map after each of those epochs
-  reconstructions  (F, k, 28, 28) uint8  the first k subset images, decoded after each of them
+  reconstructions  (F, k, H, W) uint8  the first k subset images, decoded after each of them
+                   ((F, k, H, W, 3) for colour images: the display layout of the model's shape)
 A history written before frames were chosen has no `epochs`: it holds every epoch
 (Checkpoint.recorded fills it in).
 """
@@ -24,9 +25,9 @@ import numpy as np
 import torch
 
 from ..data import load_dataset
-from ..latent.codec import decode_codes, encode_dataset
+from ..latent.codec import decode_all, encode_all
 from ..latent.projections import default_method, make_projection
-from ..pictures.pixels import to_uint8
+from ..pictures.pixels import ImageShape, to_uint8
 
 HISTORY = "history.safetensors"
 SUBSET, SHOWN = 1000, 12  # images mapped per epoch; of those, the first SHOWN are reconstructed
@@ -104,8 +105,8 @@ class Recorder:
         device = next(model.parameters()).device.type
         autocast = torch.autocast(device, torch.bfloat16) if self.precision == "bfloat16" else contextlib.nullcontext()
         with autocast:
-            codes = encode_dataset(model, self.images)
-            recon = to_uint8(decode_codes(model, codes[: self.shown]))
+            codes = encode_all(model, self.images)
+            recon = to_uint8(decode_all(model, codes[: self.shown]))
         xy = align(codes, self.maps[-1] if self.maps else None)
         self.epochs.append(epoch)
         self.maps.append(xy)
@@ -127,9 +128,19 @@ def thin(tensors: dict[str, np.ndarray], most: int | None = None) -> dict[str, n
     return {"index": tensors["index"], **{k: tensors[k][keep] for k in ("epochs", "maps", "reconstructions")}}
 
 
-def check_history(tensors: dict, epochs: int, where: str) -> dict[str, np.ndarray]:
-    """Raise ValueError unless `tensors` are a history of `epochs` epochs as Recorder writes them;
-    returns them with `epochs` filled in for a history of every epoch written without it."""
+def _pictures_of(recon: np.ndarray, shape: ImageShape | None) -> bool:
+    """Whether reconstructions (F, k, ...) are images in the display layout (of `shape`, if given)."""
+    try:
+        found = ImageShape.of(recon.reshape(-1, *recon.shape[2:])) if recon.ndim in (4, 5) else None
+    except ValueError:
+        return False
+    return found is not None and (shape is None or found == shape)
+
+
+def check_history(tensors: dict, epochs: int, where: str, shape: ImageShape | None = None) -> dict[str, np.ndarray]:
+    """Raise ValueError unless `tensors` are a history of `epochs` epochs as Recorder writes them
+    (its reconstructions of the image shape `shape`, when given); returns them with `epochs`
+    filled in for a history of every epoch written without it."""
     expected = {"index": np.int64, "epochs": np.int64, "maps": np.float16, "reconstructions": np.uint8}
     if set(tensors) not in (set(expected), set(expected) - {"epochs"}):
         raise ValueError(f"{where}: expected tensors {sorted(expected)}, found {sorted(tensors)}")
@@ -141,7 +152,7 @@ def check_history(tensors: dict, epochs: int, where: str) -> dict[str, np.ndarra
     if frames is None:  # written before frames were chosen: every epoch
         frames = np.arange(1, len(maps) + 1, dtype=np.int64) if len(maps) == epochs else None
     if frames is None or frames.shape != maps.shape[:1] or not len(frames) or maps.shape[1:] != (n, 2) \
-            or recon.shape[0] != len(frames) or recon.shape[2:] != (28, 28) or recon.shape[1] > n:
+            or recon.shape[0] != len(frames) or not _pictures_of(recon, shape) or recon.shape[1] > n:
         raise ValueError(f"{where}: shapes maps {maps.shape}, reconstructions {recon.shape}, epochs "
                          f"{None if frames is None else frames.shape} do not fit {epochs} epochs of {n} images")
     if frames[0] < 1 or frames[-1] != epochs or (np.diff(frames) <= 0).any():

@@ -11,6 +11,7 @@ from functools import partial
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+import numpy as np
 import torch
 
 from ..checks import lookup
@@ -18,7 +19,6 @@ from ..config import ModelConfig, TrainConfig
 from ..data import load_dataset
 from ..devices import resolve_device
 from ..models import Autoencoder, build_model
-from ..pictures.pixels import as_image_batch
 from .distributed import Processes
 from .history import Recorder
 
@@ -59,18 +59,40 @@ def split_sizes(n: int, cfg: TrainConfig) -> tuple[int, int]:
     return n - n_val, n_val
 
 
-def split_train_val(images: torch.Tensor, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """A seeded shuffle of the train split, then the last val_fraction held out."""
+def split_train_val(images, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded shuffle of the train split, then the last val_fraction held out. `images` in the
+    display layout (a Dataset's uint8 (N, H, W[, 3]), numpy or torch) come back in the batch
+    layout (N, C, H, W) of their own dtype: a dataset's uint8 stays uint8 (as_floats converts a
+    batch at a time), so 100,000 colour 64x64 images take 1.2 GB here, not 4.9 GB as floats.
+    A stack already in the batch layout (N, C, H, W) keeps it."""
     perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(cfg.seed))
     if cfg.max_train:
         perm = perm[: cfg.max_train]
     n_val = split_sizes(len(images), cfg)[1]
-    return images[perm[n_val:]], images[perm[:n_val]]
+    kept = _batch_layout(images[perm.numpy()] if isinstance(images, np.ndarray) else images[perm])
+    return kept[n_val:], kept[:n_val]
+
+
+def _batch_layout(images) -> torch.Tensor:
+    """A (writable, own) stack in the display layout -> a tensor view in the batch layout."""
+    x = torch.from_numpy(images) if isinstance(images, np.ndarray) else images
+    if x.ndim == 3:                      # (N, H, W) grey
+        return x.unsqueeze(1)
+    if x.ndim == 4 and x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):  # (N, H, W, C)
+        return x.permute(0, 3, 1, 2)
+    return x                             # (N, C, H, W) already
+
+
+def as_floats(x: torch.Tensor) -> torch.Tensor:
+    """A batch as the model takes it: uint8 [0, 255] -> float32 [0, 1] (divided, as
+    aecore.pictures.pixels does, so the values are the same); floats as they are."""
+    return x.float().div_(255.0) if x.dtype == torch.uint8 else x
 
 
 def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
-    """Each image (B, 1, 28, 28) moved by a random whole-pixel offset in [-max_shift, max_shift]^2;
-    MNIST digits sit inside a 20x20 box, so rolling small offsets moves only black border.
+    """Each image (B, C, H, W) moved by a random whole-pixel offset in [-max_shift, max_shift]^2,
+    rolled round (any dtype, any size); MNIST digits sit inside a 20x20 box, so rolling small
+    offsets moves only black border.
     The offsets come from `generator` (on the CPU), whatever device x is on."""
     offsets = torch.randint(-max_shift, max_shift + 1, (len(x), 2), generator=generator)
     out = torch.empty_like(x)
@@ -97,6 +119,7 @@ def run_epoch(model, images, sampler, generator, optimizer=None, on_batch=None, 
         x = images[idx.to(images.device)]
         if augment_shift:
             x = random_shift(x, augment_shift, generator)
+        x = as_floats(x)
         x, weight = processes.share(shard, x)
         if x is None:
             continue
@@ -202,15 +225,19 @@ def train(model_cfg: ModelConfig, train_cfg: TrainConfig,
 
 
 def _images(model, train_cfg: TrainConfig, processes: Processes):
-    """(train images, validation images) on the CPU, their batch samplers, each batch the
-    images of one optimizer step (all processes together), and the dataset's description."""
+    """(train images, validation images) on the CPU, uint8 in the batch layout (N, C, H, W), their
+    batch samplers, each batch the images of one optimizer step (all processes together), and
+    the dataset's description. ValueError naming both shapes when the set's images are not the
+    model's (aecore.checkpoint.fit)."""
+    from ..checkpoint.fit import check_fit
     data = load_dataset(train_cfg.dataset, "train")
-    train_x, val_x = split_train_val(as_image_batch(data.images), train_cfg)
+    check_fit(model, data, f"config ({model.config.body} {model.config.kind})")
+    train_x, val_x = split_train_val(data.images, train_cfg)
     step_batch = train_cfg.batch_size * processes.world_size
     train_batches = model.batch_sampler(train_x, step_batch, train_cfg.seed)  # UMAP's graph: of these CPU images
     val_batches = model.batch_sampler(val_x, step_batch, train_cfg.seed) if len(val_x) else None
     info = {"name": data.name, "split": "train", "train_size": len(train_x), "val_size": len(val_x),
-            "source_size": len(data.images)}
+            "source_size": len(data.images), "image": model.image_shape.to_list()}
     return train_x, val_x, train_batches, val_batches, info
 
 
