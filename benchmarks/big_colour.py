@@ -91,9 +91,27 @@ def load(root: Path, cache: Path, name: str, splits: str) -> list[dict]:
     return json.loads(done.stdout)
 
 
+_TOUCH = """
+import sys, time
+import numpy as np
+start = time.perf_counter()
+np.ones(int(sys.argv[1]), np.uint8)
+print(time.perf_counter() - start)
+"""
+
+
+def touch_seconds(size: int) -> float:
+    """What this machine takes to allocate and fill `size` bytes in a fresh process: the floor of
+    any load of that many bytes (on a VM with slow page faults, most of it)."""
+    done = subprocess.run([sys.executable, "-c", _TOUCH, str(size)], capture_output=True, text=True, check=True)
+    return float(done.stdout)
+
+
 def npz_part(root: Path, cache: Path) -> bool:
-    size_mb = write_npz(root / "big") / 2**20
+    size = write_npz(root / "big")
+    size_mb = size / 2**20
     rows = load(root, cache, "big", "test,train,all")
+    print(f"npz: for comparison, np.ones of the set's {size:,} bytes takes {touch_seconds(size):.2f} s here")
     for r in rows:
         print(f"npz {r['split']:>5}: {r['images']:>7,} images of {r['shape']} in {r['seconds']:6.2f} s; peak "
               f"{r['peak_mb']:7.0f} MB over the process before the load (RSS now {r['rss_mb']:6.0f} MB)"
