@@ -309,7 +309,27 @@ def test_an_npz_in_keras_cifar_layout_is_a_colour_dataset(tmp_path, monkeypatch)
     np.testing.assert_array_equal(train.images, x_train)
     assert train.labels.tolist() == y_train[:, 0].tolist() and test.labels.dtype == np.int64
     assert test.images.dtype == np.uint8 and np.allclose(test.images / 255.0, x_test, atol=0.5 / 255)
-    assert load_dataset("cifar", "all").images.shape == (17, 32, 32, 3)
+    everything = load_dataset("cifar", "all")
+    assert everything.images.shape == (17, 32, 32, 3) and everything.labels.tolist()[12:] == test.labels.tolist()
+    # one array for the set: the splits and "all" are views of it, never a second copy
+    assert np.shares_memory(everything.images, train.images) and np.shares_memory(everything.images, test.images)
+
+
+def test_an_npz_of_floats_is_read_slice_by_slice_never_whole_as_floats(tmp_path, monkeypatch):
+    import tracemalloc
+    from aecore.data import npz
+    x = np.random.default_rng(0).random((1500, 32, 32, 3))  # 36.9 MB of float64; 4.6 MB as uint8
+    np.savez(tmp_path / "floats.npz", x_train=x, y_train=np.zeros(1500, int), x_test=x[:10], y_test=np.zeros(10, int))
+    monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(npz, "SLICE_BYTES", 2**20)
+    del x
+    tracemalloc.start()
+    try:
+        train = load_dataset("floats", "train")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert train.images.nbytes == 1500 * 3072 and peak < train.images.nbytes + 8 * 2**20
 
 
 def test_an_npz_of_single_channel_images_is_grey(tmp_path, monkeypatch):
@@ -420,3 +440,21 @@ def test_a_split_is_counted_from_its_labels_file_without_reading_the_images(tmp_
     monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
     (folder / IDX_FILES["train"][0]).write_bytes(b"not read")  # counting must not touch it
     assert split_size("mine", "train") == 30 and split_size("mine", "test") == 7
+
+
+def test_a_notebooks_colour_images_become_a_dataset_in_any_layout(tmp_path, monkeypatch):
+    import torch
+    from aecore.data.from_arrays import as_images, write_dataset
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (12, 24, 40, 3), dtype=np.uint8)  # not square, colour
+    floats = torch.tensor(images).float().div(255)
+    for given in (images, floats, floats.permute(0, 3, 1, 2), floats.numpy()):
+        np.testing.assert_array_equal(as_images(given), images)
+    assert as_images(images[..., :1]).shape == (12, 24, 40)  # (N, H, W, 1): grey
+    for bad, words in ((images[:, :5], r"images are 5x40 pixels"), (np.zeros((12, 24, 40, 2)), r"\(12, 24, 40, 2\)")):
+        with pytest.raises(ValueError, match=words):
+            as_images(bad)
+    write_dataset(tmp_path / "notebook.npz", images, np.arange(12) % 2, ("a", "b"))
+    monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
+    test = load_dataset("notebook", "test")
+    assert test.shape == ImageShape(3, 24, 40) and np.array_equal(test.images, images)

@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..pictures.pixels import ImageShape
+from .buffers import empty_images
 from .classes import _inside
 from .dataset import MAX_DATASET_BYTES
 from .folder import count, shown
@@ -171,7 +172,7 @@ class Reader:
         """(stack (n, H, W) or (n, H, W, 3) uint8 of the pictures decoded, which of `paths` they
         are); those whose probe failed (not in `probes`) are not tried again."""
         n = sum(name in probes for name, _ in paths)
-        out = np.empty((n, shape.height, shape.width, 3) if mode == "RGB" else (n, shape.height, shape.width), np.uint8)
+        out = empty_images((n, shape.height, shape.width, 3) if mode == "RGB" else (n, shape.height, shape.width))
         kept = np.zeros(len(paths), bool)
         row = 0
         for i, (name, path) in enumerate(paths):
@@ -183,7 +184,7 @@ class Reader:
                 self.unreadable.append(f"{name} ({err})")
                 continue
             kept[i], row = True, row + 1
-        return (out if row == len(out) else out[:row].copy()), kept
+        return out[:row], kept  # a view: the rows of pictures that failed only now are a small waste
 
     def notes(self, shape: ImageShape) -> list[str]:
         notes = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import gzip
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from .classes import clear_cache as _forget_class_names, names_for, read_classes
 from .dataset import Dataset, check_same_shape, concat_columns, frozen, merged_notes, shape_of
 from .idx import DataError, read_idx, read_images_and_labels
 from .metadata import find as find_metadata, read_metadata
-from .npz import read_npz
+from .npz import NpzSet, read_npz
 from .picture_set import PictureSet, read_picture_set
 from .registry import (DATASETS, IDX_FILES, SPLITS, DatasetSpec, cache_root, datasets, find_dataset_dir,
                        is_image_folder, locate, search_dirs, source_of, source_stamp)
@@ -90,9 +91,26 @@ def _columns(source: Path, split: str, n: int) -> tuple[dict[str, np.ndarray], t
     return read_metadata(path, source, n) if path is not None else ({}, ())
 
 
-@functools.lru_cache(maxsize=2)  # both splits of the folder last read, decoded once
-def _picture_set(source: str, stamp: str) -> PictureSet:
-    return read_picture_set(Path(source), cache_root())
+_NOT_PIXELS = re.compile(r"^(\./|train/|test/|((train|test)/)?metadata(-train|-test)?\.csv):")
+
+
+def _pixels_stamp(stamp: str) -> str:
+    """source_stamp without the metadata files (and the top folders' times, which change when one
+    is written): editing a metadata file reads no picture anew, nor holds a second copy of them."""
+    source, _, parts = stamp.partition("|")
+    return source + "|" + ";".join(p for p in parts.split(";") if not _NOT_PIXELS.match(p))
+
+
+@functools.lru_cache(maxsize=2)
+def _whole(source: str, stamp: str) -> NpzSet | PictureSet | None:
+    """Both splits of an .npz or an image folder, read once into one array whose views are the
+    splits (and "all"), so that a large set is held once; None for IDX files (a file per split)."""
+    path = Path(source)
+    if (file := _npz_of(path)) is not None:
+        return read_npz(file)
+    if is_image_folder(path):
+        return read_picture_set(path, cache_root())
+    return None
 
 
 def _folder_columns(pictures: PictureSet, split: str) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
@@ -115,19 +133,17 @@ def _folder_columns(pictures: PictureSet, split: str) -> tuple[dict[str, np.ndar
     return frozen({k: v[pictures.kept[split]] for k, v in columns.items()}), notes
 
 
-def _read_split(name: str, spec: DatasetSpec, split: str, source: Path) -> _Split:
+def _read_split(name: str, spec: DatasetSpec, split: str, source: Path, stamp: str) -> _Split:
     """One split from its files: images, labels, class names (or None), columns, notes."""
     if spec.bundled:
         return _Split(*sample_split(source, split), spec.classes)
-    if (file := _npz_of(source)) is not None:
-        splits, classes = read_npz(file)
-        images, labels = splits[split]
-        return _Split(images, labels, classes or spec.classes, *_columns(source, split, len(images)))
-    if is_image_folder(source):
-        pictures = _picture_set(str(source), source_stamp(name))
-        columns, notes = _folder_columns(pictures, split)
-        return _Split(pictures.images[split], pictures.labels[split], pictures.listing.classes, columns,
-                      merged_notes([pictures.notes, notes]))
+    whole = _whole(str(source), _pixels_stamp(stamp))
+    if isinstance(whole, NpzSet):
+        images, labels = whole.split(split)
+        return _Split(images, labels, whole.classes or spec.classes, *_columns(source, split, len(images)))
+    if isinstance(whole, PictureSet):
+        columns, notes = _folder_columns(whole, split)
+        return _Split(*whole.split(split), whole.listing.classes, columns, merged_notes([whole.notes, notes]))
     images, labels = _read_idx_split(name, split, source)
     classes = read_classes_file(source) if spec.source is not None else spec.classes
     return _Split(images, labels, classes, *_columns(source, split, len(images)))
@@ -146,12 +162,14 @@ def _load_cached(name: str, split: str, source: str, stamp: str) -> Dataset:
     if split == "all":
         parts = [_load_cached(name, s, source, stamp) for s in ("train", "test")]
         check_same_shape(parts[0].shape, parts[1].shape, source)
-        images, labels = np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts])
+        whole = None if spec.bundled else _whole(source, _pixels_stamp(stamp))
+        images = whole.images if whole is not None else np.concatenate([p.images for p in parts])
+        labels = np.concatenate([p.labels for p in parts])
         classes = max((p.classes for p in parts), key=len)
         columns = concat_columns([p.columns for p in parts], [len(p) for p in parts])
         notes = merged_notes([p.notes for p in parts])
     else:
-        read = _read_split(name, spec, split, Path(source))
+        read = _read_split(name, spec, split, Path(source), stamp)
         images, labels, columns, notes = read.images, read.labels, read.columns, read.notes
         classes = _class_names(read.classes, labels, source, name, Path(source))
     images.setflags(write=False)  # the cache hands out the same arrays to every caller
@@ -185,7 +203,7 @@ def split_size(name: str, split: str) -> int:
 
 def _cache_clear() -> None:
     _load_cached.cache_clear()
-    _picture_set.cache_clear()
+    _whole.cache_clear()
     sample.clear_cache()
     _forget_class_names()
 

@@ -18,18 +18,21 @@ from __future__ import annotations
 import math
 import os
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.lib import format as npy
 
 from ..pictures.pixels import CHANNELS, ImageShape
+from .buffers import empty_images
 from .classes import MAX_CLASSES, MAX_NAME, check_names
 from .dataset import MAX_DATASET_BYTES, check_same_shape
 from .idx import DataError
 
 KEYS = {"train": ("x_train", "y_train"), "test": ("x_test", "y_test")}
 DIRECTORY_BYTES = 1 << 20  # what opening the zip may read (its directory): a dataset .npz has a few members
+SLICE_BYTES = 16 << 20  # of an image array read and converted at a time
 _KINDS = {"x": "iuf", "y": "iu", "classes": "US"}  # dtype kinds each array may have
 _SAVE_HINT = "save it with np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)"
 
@@ -93,8 +96,8 @@ def _header(z: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path: Path) -> 
     return shape, dtype
 
 
-def _check_sizes(z: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]:
-    """The members to read, once their headers, shapes and total size are checked."""
+def _check_sizes(z: zipfile.ZipFile, path: Path) -> tuple[dict[str, zipfile.ZipInfo], dict[str, tuple[int, ...]]]:
+    """The members to read and their shapes, once their headers, shapes and total size are checked."""
     wanted = [k for pair in KEYS.values() for k in pair]
     members = {k: _member(z, k) for k in [*wanted, "classes"]}
     missing = [k for k in wanted if members[k] is None]
@@ -115,7 +118,7 @@ def _check_sizes(z: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]:
         raise DataError(f"{path}: its arrays hold {total:,} bytes, more than the {MAX_DATASET_BYTES:,} bytes a "
                         "dataset may hold here.")
     _check_shapes(shapes, path)
-    return members
+    return members, shapes
 
 
 def _image_shape(shape: tuple[int, ...], key: str, path: Path) -> ImageShape:
@@ -144,21 +147,41 @@ def _check_shapes(shapes: dict[str, tuple[int, ...]], path: Path) -> None:
             raise DataError(f"{path}: {y} holds {labels[0]} labels for {n} images; they must pair up")
 
 
-def _images(path: Path, key: str, a: np.ndarray) -> np.ndarray:
-    """The display layout (N, H, W) or (N, H, W, 3) in uint8, without a second copy of uint8 data."""
+def _into(path: Path, key: str, a: np.ndarray, out: np.ndarray) -> None:
+    """Pixels `a` (rows of x_*, as stored) into `out` (uint8, the display layout)."""
     if a.ndim == 4 and a.shape[3] == 1:
-        a = a[..., 0]  # (N, H, W, 1): a view, C-contiguous still
-    if a.dtype == np.uint8:
-        return a
-    if a.dtype.kind in "iu" and (a.size == 0 or (a.min() >= 0 and a.max() <= 255)):
-        return a.astype(np.uint8)
-    if a.dtype.kind == "f" and (a.size == 0 or (np.isfinite(a).all() and a.min() >= 0 and a.max() <= 1)):
-        out = np.empty(a.shape, np.uint8)
-        for i in range(0, len(a), 4096):  # in slices: a * 255 of a gigabyte would be another gigabyte
-            np.rint(a[i:i + 4096] * 255, out=out[i:i + 4096], casting="unsafe")
-        return out
-    raise DataError(f"{path}: {key} holds {a.dtype} values outside 0..255 (integers) or 0..1 (floats); "
-                    "save the pixels as uint8")
+        a = a[..., 0]
+    if a.dtype == np.uint8 or (a.dtype.kind in "iu" and (a.size == 0 or (a.min() >= 0 and a.max() <= 255))):
+        out[...] = a
+    elif a.dtype.kind == "f" and (a.size == 0 or (np.isfinite(a).all() and a.min() >= 0 and a.max() <= 1)):
+        np.rint(a * 255, out=out, casting="unsafe")
+    else:
+        raise DataError(f"{path}: {key} holds {a.dtype} values outside 0..255 (integers) or 0..1 (floats); "
+                        "save the pixels as uint8")
+
+
+def _read_images(z: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, path: Path, out: np.ndarray) -> None:
+    """Member `key` into `out`, SLICE_BYTES of it at a time: a float set is never held whole, nor
+    a second whole copy of a uint8 one."""
+    with z.open(info) as f:
+        version = npy.read_magic(f)
+        shape, fortran, dtype = (npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0)(f)
+        if fortran:  # np.save of a Fortran-ordered array (rare): its rows are not contiguous in the file
+            f.close()
+            with z.open(info) as again:
+                a = npy.read_array(again, allow_pickle=False)
+            for i in range(0, len(a), 4096):
+                _into(path, key, a[i:i + 4096], out[i:i + 4096])
+            return
+        row = math.prod(shape[1:]) * dtype.itemsize
+        step = max(1, SLICE_BYTES // max(row, 1))
+        for i in range(0, shape[0], step):
+            n = min(step, shape[0] - i)
+            data = f.read(n * row)
+            if len(data) != n * row:
+                raise DataError(f"{path}: {key} ends after {i + len(data) // max(row, 1):,} of its {shape[0]:,} images; "
+                                "the file is corrupt.")
+            _into(path, key, np.frombuffer(data, dtype).reshape(n, *shape[1:]), out[i:i + n])
 
 
 def _labels(path: Path, key: str, a: np.ndarray, n: int) -> np.ndarray:
@@ -184,26 +207,44 @@ def _class_names(path: Path, a: np.ndarray) -> tuple[str, ...]:
     return check_names(names, f"{path}: classes")
 
 
-def read_npz(path: str | Path) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], tuple[str, ...] | None]:
-    """({"train": (images, labels), "test": (...)}, class names or None) from the .npz file."""
+@dataclass(frozen=True)
+class NpzSet:
+    """Both splits of a dataset .npz: the images of train then test in one uint8 array, so that
+    each split, and both, are views of it (100,000 colour 64x64 images are held once)."""
+    images: np.ndarray                 # (n_train + n_test, H, W) or (..., 3)
+    n_train: int
+    labels: dict[str, np.ndarray]      # split -> int64 (n,)
+    classes: tuple[str, ...] | None
+
+    def split(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """(images view, labels) of "train" or "test"."""
+        part = self.images[:self.n_train] if split == "train" else self.images[self.n_train:]
+        return part, self.labels[split]
+
+
+def read_npz(path: str | Path) -> NpzSet:
+    """Both splits of the .npz file, checked."""
     path = Path(path)
     try:
         with open(path, "rb") as raw:
             budget = _Budget(raw, DIRECTORY_BYTES, path)
             with zipfile.ZipFile(budget) as z:
                 budget.left = None  # the directory is read; members are bounded by _check_sizes
-                members = _check_sizes(z, path)
+                members, shapes = _check_sizes(z, path)
 
                 def load(key: str) -> np.ndarray:
                     with z.open(members[key]) as f:
                         return npy.read_array(f, allow_pickle=False)
-                splits = {}
-                for split, (xk, yk) in KEYS.items():
-                    images = _images(path, xk, load(xk))
-                    splits[split] = (images, _labels(path, yk, load(yk), len(images)))
+                (x_train, y_train), (x_test, y_test) = KEYS.values()
+                n_train, n_test = shapes[x_train][0], shapes[x_test][0]
+                images = empty_images((n_train + n_test, *shapes[x_train][1:3],
+                                       *([3] if shapes[x_train][3:] == (3,) else [])))
+                _read_images(z, members[x_train], x_train, path, images[:n_train])
+                _read_images(z, members[x_test], x_test, path, images[n_train:])
+                labels = {split: _labels(path, yk, load(yk), shapes[xk][0]) for split, (xk, yk) in KEYS.items()}
                 classes = _class_names(path, load("classes")) if "classes" in members else None
     except DataError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError) as err:
         raise DataError(f"{path}: not a readable .npz of arrays ({err}); {_SAVE_HINT}") from None
-    return splits, classes
+    return NpzSet(images, n_train, labels, classes)

@@ -4,7 +4,8 @@ disk, so that the second start of the app reads two .npy files instead of 20,000
 The decoded arrays live in <cache folder>/.image-folders/<folder>/<key>/, where the key is the
 sha256 of every picture's path, label, size and modification time (and dataset.json's shape): a
 picture added, removed or rewritten is decoded anew. They are read back with
-np.load(allow_pickle=False) and checked against the listing; a cache that cannot be written or
+np.load(allow_pickle=False) (the images by buffers.read_uint8_npy: uint8 only, no pickle) and
+checked against the listing; a cache that cannot be written or
 read is only slower, never an error.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..pictures.pixels import ImageShape
-from .dataset import check_same_shape
+from .buffers import empty_images, read_uint8_npy
 from .decode import Reader, check_budget, choose_shape, read_settings
 from .folder import Listing, list_folder
 from .idx import DataError
@@ -32,13 +33,23 @@ CACHE = ".image-folders"  # hidden: the cache folder is also a data folder, and 
 
 @dataclass(frozen=True)
 class PictureSet:
-    """Both splits of an image folder: its listing, and per split the decoded stack, its labels
-    and which of the listing's files it holds (unreadable ones are left out)."""
+    """Both splits of an image folder: its listing; the decoded pictures of train then test in one
+    uint8 array (each split, and both, are views of it); per split the labels and which of the
+    listing's files it holds (unreadable ones are left out)."""
     listing: Listing
-    images: dict[str, np.ndarray]
+    images: np.ndarray            # (n_train + n_test, H, W) or (..., 3)
     labels: dict[str, np.ndarray]
     kept: dict[str, np.ndarray]   # bool over listing.files[split]
     notes: tuple[str, ...]
+
+    @property
+    def n_train(self) -> int:
+        return len(self.labels["train"])
+
+    def split(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """(images view, labels) of "train" or "test"."""
+        part = self.images[:self.n_train] if split == "train" else self.images[self.n_train:]
+        return part, self.labels[split]
 
 
 def read_picture_set(root: Path, cache_root: Path) -> PictureSet:
@@ -62,14 +73,17 @@ def _decode(listing: Listing, given: ImageShape | None) -> PictureSet:
     probes = reader.probe_all({name: path for s in SPLITS for name, path in paths[s]})
     shape = choose_shape(probes, given, listing.root)
     check_budget(probes, shape, listing.root)
-    images, kept = {}, {}
+    every = paths["train"] + paths["test"]
+    images, kept_all = reader.decode(every, probes, shape, "RGB" if shape.colour else "L")
+    kept = {"train": kept_all[:len(paths["train"])], "test": kept_all[len(paths["train"]):]}
     for split in SPLITS:
-        images[split], kept[split] = reader.decode(paths[split], probes, shape, "RGB" if shape.colour else "L")
-        if not len(images[split]):
+        if not kept[split].any():
             raise DataError(f"{listing.root}: its {split} split has no readable picture; give every split "
                             f"pictures ({reader.notes(shape)[-1] if reader.unreadable else 'none found'}).")
-    if shape.colour and given is None and all(_grey(images[s]) for s in SPLITS):
-        images = {s: np.ascontiguousarray(a[..., 0]) for s, a in images.items()}  # RGB files of grey pictures
+    if shape.colour and given is None and _grey(images):  # RGB files of grey pictures
+        grey = empty_images(images.shape[:3])
+        grey[...] = images[..., 0]
+        images = grey
     labels = {s: listing.labels[s][kept[s]] for s in SPLITS}
     return PictureSet(listing, images, labels, kept, (*listing.notes, *reader.notes(shape)))
 
@@ -86,11 +100,14 @@ def _grey(stack: np.ndarray, step: int = 4096) -> bool:
 
 
 def _key(listing: Listing, given: ImageShape | None) -> str:
+    """The sha256 of every picture's path, label, size and modification time (20,000 stats: a
+    tenth of a second; paths are joined as text, pathlib would take longer than the stats)."""
     h = hashlib.sha256(f"{VERSION}|{os.path.realpath(listing.root)}|{given}|{listing.classes}".encode())
     for split in SPLITS:
+        base = os.path.join(listing.split_dirs[split], "")
         for path, label in zip(listing.files[split], listing.labels[split].tolist()):
             try:
-                st = os.stat(listing.split_dirs[split] / path)
+                st = os.stat(base + path)
                 h.update(f"{split}/{path}:{label}:{st.st_size}:{st.st_mtime_ns}\n".encode())
             except OSError:
                 h.update(f"{split}/{path}:gone\n".encode())
@@ -103,23 +120,16 @@ def _read_cache(folder: Path, listing: Listing) -> PictureSet | None:
         info = json.loads((folder / "info.json").read_text())
         if info.get("version") != VERSION or tuple(info["classes"]) != listing.classes:
             return None
-        arrays = {f"{s}-{what}": np.load(folder / f"{s}-{what}.npy", allow_pickle=False)
-                  for s in SPLITS for what in ("images", "labels", "kept")}
+        images = read_uint8_npy(folder / "images.npy")  # np.load's checks, into a buffer of our own
+        kept = {s: np.load(folder / f"{s}-kept.npy", allow_pickle=False) for s in SPLITS}
+        ImageShape.of(images)
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    images = {s: arrays[f"{s}-images"] for s in SPLITS}
-    labels = {s: arrays[f"{s}-labels"] for s in SPLITS}
-    kept = {s: arrays[f"{s}-kept"] for s in SPLITS}
-    try:
-        check_same_shape(*(ImageShape.of(images[s]) for s in SPLITS), str(folder))
-    except (ValueError, DataError):
+    if images.dtype != np.uint8 or any(k.dtype != bool or len(k) != len(listing.files[s]) for s, k in kept.items()):
         return None
-    for s in SPLITS:
-        fits = (images[s].dtype == np.uint8 and kept[s].dtype == bool and len(kept[s]) == len(listing.files[s])
-                and labels[s].dtype == np.int64 and len(labels[s]) == len(images[s]) == int(kept[s].sum())
-                and np.array_equal(labels[s], listing.labels[s][kept[s]]))
-        if not fits:
-            return None
+    labels = {s: listing.labels[s][kept[s]] for s in SPLITS}
+    if len(images) != sum(len(v) for v in labels.values()):
+        return None
     return PictureSet(listing, images, labels, kept, tuple(str(n) for n in info.get("notes", [])))
 
 
@@ -130,10 +140,9 @@ def _write_cache(where: Path, key: str, decoded: PictureSet) -> None:
     try:
         where.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".writing-", dir=where))
+        np.save(tmp / "images.npy", decoded.images, allow_pickle=False)
         for s in SPLITS:
-            for what, array in (("images", decoded.images[s]), ("labels", decoded.labels[s]),
-                                ("kept", decoded.kept[s])):
-                np.save(tmp / f"{s}-{what}.npy", array, allow_pickle=False)
+            np.save(tmp / f"{s}-kept.npy", decoded.kept[s], allow_pickle=False)
         (tmp / "info.json").write_text(json.dumps({"version": VERSION, "classes": list(decoded.listing.classes),
                                                    "notes": list(decoded.notes)}))
         os.replace(tmp, where / key)
