@@ -154,8 +154,8 @@ def cmd_evaluate(args) -> int:
         write_metrics(ckpt.path, result)
         print(json.dumps(result, indent=2))
     else:
-        on = result["measured_on"]
-        print(f"{ckpt.name} on {on['dataset']} {on['split']} ({on['size']} images)")
+        from .measure.card import images_measured
+        print(f"{ckpt.name} on {images_measured(result['measured_on'])}")
         for name, value in result["metrics"].items():
             print(f"  {name:28s} {value:.4f}")
     return 0

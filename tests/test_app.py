@@ -244,8 +244,8 @@ def test_preload_at_server_start_means_the_first_map_encodes_nothing(open_page, 
     import aecore.latent.codec
     from ui import cached, server
     encoded = []
-    encode = aecore.latent.codec.encode_dataset
-    monkeypatch.setattr(aecore.latent.codec, "encode_dataset",
+    encode = aecore.latent.codec.encode_all
+    monkeypatch.setattr(aecore.latent.codec, "encode_all",
                         lambda model, images: encoded.append(len(images)) or encode(model, images))
     with shared_checkpoints(app_env, tmp_path / "zoo"):
         for stored in (True, False):  # the codes save_result stored, then a checkpoint without them

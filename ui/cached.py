@@ -17,19 +17,20 @@ import functools
 import inspect
 import json
 import os
-
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 
 from aecore.cache import cached_projection
-from aecore.checkpoint import (Checkpoint, config_dataset, is_onnx_folder, load_checkpoint, read_config, read_metrics,
-                               stored_codes, weights_digest)
+from aecore.checkpoint import (Checkpoint, CheckpointError, config_dataset, is_onnx_folder, load_checkpoint,
+                               model_config, read_config, read_metrics, stored_codes, weights_digest)
+from aecore.checkpoint.fit import check_fit, data_shape
 from aecore.data import DataError, Dataset, available_datasets, load_dataset, shown_instead, source_stamp, split_size
 from aecore.latent.neighbours import nearest_neighbours
 from aecore.latent.projections import project
-from aecore.pictures.pixels import unit_float
+from aecore.pictures.pixels import MNIST, ImageShape, unit_float
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -136,11 +137,46 @@ def _config(path: str) -> dict:
     return load(path).config if is_onnx_folder(path) else read_config(path)
 
 
+@per_checkpoint(st.cache_data(show_spinner=False, max_entries=64))
+def image_shape(path: str, weights: str) -> ImageShape:
+    """The shape of the images the checkpoint's model takes, from config.json (no weights loaded;
+    an ONNX model's from its graphs)."""
+    if is_onnx_folder(path):
+        return getattr(load(path).model, "image_shape", None) or MNIST
+    try:
+        return model_config(read_config(path)).image_shape
+    except CheckpointError:
+        return MNIST
+
+
+def shape_of(name: str) -> ImageShape:
+    """The shape of a dataset's images (its test split, as the pages show it)."""
+    return data_shape(dataset(name))
+
+
+def fits(path: str, name: str, split: str = TEST) -> None:
+    """ValueError naming both shapes when dataset `name`'s images are not the checkpoint's model's
+    (aecore.checkpoint.fit): the page shows it instead of a traceback."""
+    check_fit(image_shape(path), dataset(name, split), Path(path).name, name)
+
+
 def dataset_for(path: str) -> str:
     """What a page shows for the checkpoint by default: its own dataset when its files are here,
-    else the stand-in for it (mnist-sample for mnist), else the first dataset that is here."""
+    else the stand-in for it (mnist-sample for mnist), else the first dataset here of the images
+    the model takes, else the first dataset that is here."""
     here = available()
-    return shown_instead(trained_on(path), dict.fromkeys(here, True)) or (here[0] if here else "mnist-sample")
+    own = shown_instead(trained_on(path), dict.fromkeys(here, True))
+    if own or not here:
+        return own or "mnist-sample"
+    shape = image_shape(path)
+    return next((name for name in here if _shape_or_none(name) == shape), here[0])
+
+
+def _shape_or_none(name: str) -> ImageShape | None:
+    try:
+        return shape_of(name)
+    except (DataError, ValueError, OSError):
+        return None
 
 
 @per_checkpoint(st.cache_data(show_spinner="Encoding the dataset…", max_entries=32))
@@ -148,28 +184,29 @@ def codes(path: str, weights: str, name: str, split: str = TEST) -> np.ndarray:
     """Codes (N, d) float32 of a dataset split under a checkpoint: those stored in its folder for
     these images (aecore.checkpoint.codes), else encoded by its model."""
     images = dataset(name, split).images
-    stored = stored_codes(path, weights, images)
+    stored = stored_codes(path, weights, images)  # made by these weights of these images: they fit
     if stored is not None:
         return stored
-    from aecore.latent.codec import encode_dataset
-    return encode_dataset(load(path).model, images)
+    fits(path, name, split)
+    from aecore.latent.codec import encode_all
+    return encode_all(load(path).model, images)
 
 
 def reconstruct(path: str, name: str, index, split: str = TEST) -> np.ndarray:
-    """Reconstructions (k, 28, 28) float32 in [0, 1] of the images at `index` of a split (not
-    cached: pages show a few at a time, and 70,000 would take 220 MB)."""
-    from aecore.latent.codec import decode_codes
-    return decode_codes(load(path).model, codes(path, name, split)[np.asarray(index)])
+    """Reconstructions (k, H, W) grey or (k, H, W, 3) colour, float32 in [0, 1], of the images at
+    `index` of a split (not cached: pages show a few at a time, and 70,000 would take 220 MB)."""
+    from aecore.latent.codec import decode_all
+    return decode_all(load(path).model, codes(path, name, split)[np.asarray(index)])
 
 
 @per_checkpoint(st.cache_data(show_spinner="Measuring the reconstructions…", max_entries=16))
 def reconstruction_errors(path: str, weights: str, name: str, split: str = TEST) -> np.ndarray:
-    """Per image (N,): the mean squared error per pixel value (each channel of a colour image) of
-    its reconstruction, in batches."""
-    from aecore.latent.codec import decode_codes
+    """Per image (N,): the mean squared error per pixel value of its reconstruction, in batches."""
+    from aecore.latent.codec import decode_all
     images, z, model = dataset(name, split).images, codes(path, name, split), load(path).model
-    out = [((unit_float(images[s:s + 5000]) - decode_codes(model, z[s:s + 5000])) ** 2).reshape(len(z[s:s + 5000]), -1)
-           .mean(axis=1) for s in range(0, len(images), 5000)]
+    rows = max(1000, min(5000, 2**22 // int(np.prod(images.shape[1:]))) // 1000 * 1000)  # 5,000 28x28 images a batch
+    out = [((unit_float(images[s:s + rows]) - decode_all(model, z[s:s + rows])) ** 2).reshape(
+        len(images[s:s + rows]), -1).mean(axis=1) for s in range(0, len(images), rows)]
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
@@ -215,6 +252,8 @@ def psnr_curve(models: dict, name: str, kind: str, seed: int) -> dict:
     """aecore.measure.denoise.psnr_curve on the first 200 test digits for {label: checkpoint
     path}, cached by every checkpoint's stamp."""
     pairs = tuple(models.items())
+    for _, path in pairs:
+        fits(path, name)
     return _psnr_curve(pairs, tuple(stamp(p) for _, p in pairs), name, files_of(name), kind, int(seed))
 
 

@@ -18,6 +18,7 @@ from aecore.checkpoint import (MAX_UPLOAD_BYTES, CheckpointError, is_onnx_folder
                                load_checkpoint, read_config, unpack_upload)
 from aecore.checkpoint.names import name_from, unique_name
 from aecore.checkpoint.upload import IncompleteUpload
+from aecore.pictures.pixels import MNIST, ImageShape
 from ui import upload_memory
 from ui.cached import stamp
 
@@ -111,17 +112,23 @@ def available() -> list[str]:
     return scan()[0] + scan(trained_dir())[0] + list(_uploads())
 
 
-def _described(name: str, origin: str, kind: str, latent_dim: int) -> str:
-    return f"{name} ({origin}) · {kind} · {latent_dim}-D"
+def _described(name: str, origin: str, kind: str, latent_dim: int, image=None) -> str:
+    """'name (origin) · kind · d-D', and the images it takes when they are not MNIST's 28x28 grey
+    (`image`: an ImageShape or config.json's [C, H, W])."""
+    try:
+        shape = image if image is None or isinstance(image, ImageShape) else ImageShape.from_list(image)
+    except ValueError:
+        shape = None
+    return f"{name} ({origin}) · {kind} · {latent_dim}-D" + (f" · {shape}" if shape not in (None, MNIST) else "")
 
 
 @st.cache_data(show_spinner=False)
 def _label(path: str, weights: str, origin: str) -> str:
     if is_onnx_folder(path):  # no config.json: its model says what it is
         model = load_checkpoint(path).model
-        return _described(Path(path).name, origin, model.kind, model.latent_dim)
+        return _described(Path(path).name, origin, model.kind, model.latent_dim, getattr(model, "image_shape", None))
     model = read_config(path)["model"]  # no weights loaded for a label
-    return _described(Path(path).name, origin, model["kind"], model["latent_dim"])
+    return _described(Path(path).name, origin, model["kind"], model["latent_dim"], model.get("image"))
 
 
 @st.cache_data(show_spinner=False)
@@ -250,7 +257,7 @@ def _accept(files) -> tuple[str, str]:
     name = unique_name(name_from(own, fallback), taken_names())
     if name != folder.name:
         folder = folder.rename(folder.with_name(name))
-    return str(folder), _described(name, "upload", model.kind, model.latent_dim)
+    return str(folder), _described(name, "upload", model.kind, model.latent_dim, getattr(model, "image_shape", None))
 
 
 def _release(files) -> None:

@@ -19,14 +19,26 @@ DEMO_LIMITS = {"datasets": ["mnist-sample"], "bodies": ["mlp"], "latent_dim": 16
 LIMITS = {"datasets": None, "bodies": ["mlp", "conv"], "latent_dim": 64, "epochs": 200, "cost": None, "seconds": None}
 
 
+def _refusal(limits: dict) -> str:
+    return (f"this server trains {', '.join(limits['datasets'] or ['any dataset'])} with the "
+            f"{' or '.join(limits['bodies'])} body, codes up to {limits['latent_dim']}-D and up to "
+            f"{limits['epochs']} epochs")
+
+
+def check_dataset(name: str, limits: dict) -> None:
+    """ValueError when `limits` do not let this server train on dataset `name` (checked before
+    its images are read, whatever name a client sends)."""
+    if limits["datasets"] and name not in limits["datasets"]:
+        raise ValueError(_refusal(limits))
+
+
 def check_limits(r: Request, limits: dict) -> None:
     """ValueError when `r` asks for more than `limits` allow, its cost included."""
     m, t = r.model, r.training
-    if (limits["datasets"] and t.dataset not in limits["datasets"]) or m.body not in limits["bodies"] \
+    check_dataset(t.dataset, limits)
+    if m.body not in limits["bodies"] \
             or m.latent_dim > limits["latent_dim"] or t.epochs > limits["epochs"]:
-        raise ValueError(f"this server trains {', '.join(limits['datasets'] or ['any dataset'])} with the "
-                         f"{' or '.join(limits['bodies'])} body, codes up to {limits['latent_dim']}-D and up to "
-                         f"{limits['epochs']} epochs")
+        raise ValueError(_refusal(limits))
     cost = training_cost(m, t)
     if limits["cost"] and (total := sum(cost.values())) > limits["cost"]:
         parts = ", ".join(f"{part} {value:,.0f}" for part, value in cost.items())

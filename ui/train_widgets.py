@@ -13,6 +13,7 @@ from dataclasses import fields
 
 import streamlit as st
 
+from aecore.checkpoint.fit import data_shape
 from aecore.config import KIND_OPTIONS, ModelConfig, TrainConfig
 from aecore.data import load_dataset
 from aecore.latent.projections import axis_names, default_method, map_caption
@@ -21,7 +22,7 @@ from aecore.pictures import plots
 from aecore.pictures.noise import NOISES
 from aecore.train.cost import training_cost
 from ui import cached, checkpoints
-from ui.train_rules import DEMO_LIMITS, LIMITS, check_limits, check_name_free
+from ui.train_rules import DEMO_LIMITS, LIMITS, check_dataset, check_limits, check_name_free
 from ui.training import Busy, Job, Request, trainer
 
 POLL_S = 1.0
@@ -68,7 +69,7 @@ def form(demo: bool) -> None:
         kind_options(kind, st.columns(4))
     c = st.columns(4)
     c[0].selectbox("Reconstruction loss", ["bce", "mse"], key="train_recon",
-                   help="summed over the 784 pixels, mean over images")
+                   help="summed over the image's pixel values (784 for 28x28 grey), mean over images")
     c[1].number_input("Epochs", 1, limits["epochs"], min(10, limits["epochs"]), 1, key="train_epochs")
     c[2].number_input("Seed", 0, 2**31 - 1, 0, 1, key="train_seed",
                       help="weights, shuffling, noise: the same seed trains the same model")
@@ -83,10 +84,12 @@ def form(demo: bool) -> None:
 
 
 def _configs(state) -> tuple[ModelConfig, TrainConfig]:
+    """The two configs the widgets describe; the model takes the picked dataset's images."""
     kind = state["train_kind"]
     options = {f.name: state[f"train_{kind}_{f.name}"] for f in fields(KIND_OPTIONS[kind])}
+    image = data_shape(cached.dataset(state["train_dataset"], "train")).to_list()
     model = ModelConfig(kind=kind, body=state["train_body"], latent_dim=int(state["train_latent_dim"]),
-                        recon=state["train_recon"], options=options)
+                        recon=state["train_recon"], image=image, options=options)
     training = TrainConfig(dataset=state["train_dataset"], epochs=int(state["train_epochs"]),
                            seed=int(state["train_seed"]))
     return model, training
@@ -96,8 +99,9 @@ def request(state, demo: bool = False) -> Request:
     """The Request the form's widgets (in `state`, the session state) describe, checked against
     the limits (the demo's, whatever values a client sends) and the names already taken;
     ValueError says what to change."""
-    model, training = _configs(state)
     limits = DEMO_LIMITS if demo else LIMITS
+    check_dataset(state["train_dataset"], limits)  # before its images are read for their shape
+    model, training = _configs(state)
     r = Request(model, training, state["train_name"].strip(), checkpoints.trained_dir(), checkpoints.session_id(),
                 seconds=limits["seconds"])
     check_limits(r, limits)

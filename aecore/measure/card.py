@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from ..checkpoint import Checkpoint
 from .disentangle import FACTOR_DESCRIPTIONS
+from ..pictures.pixels import MNIST, ImageShape
 
 # metric name -> what it measures (units), for tables
 DESCRIPTIONS = {
-    "sse_per_image": "squared error summed over 784 pixels, mean over images",
-    "mse_per_pixel": "squared error per pixel (pixels in [0, 1])",
+    "sse_per_image": "squared error summed over an image's pixel values (784 for 28x28 grey), mean over images",
+    "mse_per_pixel": "squared error per pixel value (pixels in [0, 1]; compares across image sizes)",
+    "bce_per_pixel": "binary cross-entropy per pixel value, nats (compares across image sizes)",
+    "recon_psnr": "PSNR (dB) of the reconstruction, mean over images (per pixel value)",
     "knn1": "1-NN classifier accuracy on the codes", "knn5": "5-NN classifier accuracy on the codes",
     "trustworthiness": "are code-space neighbours pixel-space neighbours (k=5, 1 = best)",
     "aaf": "average approximation factor of latent neighbour search (1 = exact)",
@@ -21,6 +24,7 @@ DESCRIPTIONS = {
     "code_dead_units": "units never > 0.1", "code_dead_fraction": "dead units / code size",
     "jacobian_frobenius": "||dz/dx||_F of the encoder, mean over images",
     "neg_elbo": "negative ELBO, nats per image (lower is better)",
+    "neg_elbo_per_pixel": "negative ELBO per pixel value, nats (compares across image sizes)",
 }
 DESCRIPTIONS.update(FACTOR_DESCRIPTIONS)  # mig, dci_*: measured on datasets with factor columns only
 
@@ -103,7 +107,24 @@ def metric_rows(checkpoint: Checkpoint) -> list[dict]:
     return rows
 
 
+def images_measured(on: dict | None, image=None) -> str:
+    """'mnist test (10,000 images, 28x28 grey)': which images a figure was measured on, from
+    metrics.json's "measured_on" (its "image", else `image`: the model's [C, H, W] or ImageShape;
+    else 28x28 grey, the only shape before shapes were recorded). '' without a "measured_on"."""
+    if not on:
+        return ""
+    shape = on.get("image") or image or MNIST
+    try:
+        shape = shape if isinstance(shape, ImageShape) else ImageShape.from_list(shape)
+        what = f", {shape}"
+    except ValueError:
+        what = ""
+    size = on.get("size", "?")
+    count = f"{size:,}" if isinstance(size, int) and not isinstance(size, bool) else str(size)
+    return f"{on.get('dataset', '?')} {on.get('split', '?')} ({count} images{what})"
+
+
 def measured_on(checkpoint: Checkpoint) -> str:
-    """'mnist test (10000 images)' from metrics.json, or '' without one."""
+    """'mnist test (10,000 images, 28x28 grey)' from metrics.json, or '' without one."""
     on = (checkpoint.metrics or {}).get("measured_on") or {}
-    return f"{on.get('dataset', '?')} {on.get('split', '?')} ({on.get('size', '?')} images)" if on else ""
+    return images_measured(on, getattr(checkpoint.model, "image_shape", None))

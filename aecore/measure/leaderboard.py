@@ -3,7 +3,7 @@ checkpoints/baselines.json, measured by the same code) and the published anchors
 checkpoint's recipe names. Plain rows, so the app can sort them and a report can print them."""
 from __future__ import annotations
 
-from .card import DESCRIPTIONS
+from .card import DESCRIPTIONS, images_measured
 
 BASELINE_NAMES = {"pca-2": "PCA, 2 components", "pca-20": "PCA, 20 components",
                   "pca-30": "PCA, 30 components", "median-3x3": "3x3 median filter",
@@ -13,9 +13,9 @@ BASELINE_NAMES = {"pca-2": "PCA, 2 components", "pca-20": "PCA, 20 components",
 INFO = ("name", "row", "kind", "code", "measured on", "source")  # the columns that are not metrics
 
 
-def _on(measured: dict | None) -> str:
-    m = measured or {}
-    return f"{m.get('dataset', '?')} {m.get('split', '?')} ({m.get('size', '?')})" if m else ""
+def _on(measured: dict | None, image=None) -> str:
+    """Which images a row was measured on: 'mnist test (10,000 images, 28x28 grey)'."""
+    return images_measured(measured, image)
 
 
 def metric_columns(rows: list[dict]) -> list[str]:
@@ -41,7 +41,7 @@ def leaderboard_rows(checkpoints, baselines: dict | None = None) -> list[dict]:
         on = measured.get("measured_on") or {}
         datasets += [on["dataset"]] if on.get("dataset") and on["dataset"] not in datasets else []
         rows.append({"name": name, "row": "checkpoint", "kind": model.get("kind", "?"),
-                     "code": model.get("latent_dim"), "measured on": _on(on),
+                     "code": model.get("latent_dim"), "measured on": _on(on, model.get("image")),
                      "source": "measured here", **_metrics(measured.get("metrics"))})
         anchors += _anchor_rows(name, model, config)
     return rows + anchors + [row for d in datasets for row in baseline_rows((baselines or {}).get(d) or {})]

@@ -1,7 +1,12 @@
 """Evaluation metrics and baselines, as pure functions of arrays (numpy or torch) and models.
 
-Pixels are in [0, 1] (uint8 inputs are divided by 255); images are (N, 28, 28) or (N, 1, 28, 28).
-Each docstring says whether a quantity is summed over the 784 pixels or a mean per pixel.
+Pixels are in [0, 1] (uint8 inputs are divided by 255); images are stacks of one shape in the
+display layout ((N, H, W) grey, (N, H, W, 3) colour) or the batch layout ((N, C, H, W)).
+Each docstring says whether a quantity is summed over an image's C*H*W pixel values ("per
+image": grows with the image size) or a mean per pixel value ("per pixel": comparable across
+sizes). Large sets are read a chunk at a time: a dataset's uint8 images are never copied whole
+as floats (100,000 colour 64x64 images are 1.2 GB as uint8, 4.9 GB as float32). The
+approximation factors of neighbour search are in search.py (and importable from here).
 """
 from __future__ import annotations
 
@@ -13,12 +18,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..checks import as_generator
-from ..latent.codec import eval_mode, model_device
+from ..latent.codec import eval_mode, image_shape_of, model_device
 from ..models import Unavailable
 from ..models.penalties import jacobian_sq_norms
-from ..pictures.pixels import SIDE, as_image_batch, numpy_of, unit_float
+from ..pictures.pixels import as_image_batch, display_shape, numpy_of, unit_float
+from .search import approximation_factors, nearest_pixel_distances  # noqa: F401 -- metrics of neighbour search
 
 PSNR_CAP_DB = 100.0  # PSNR of a perfect reconstruction (MSE = 0), instead of infinity
+BCE_EPS = 1e-6       # decoded pixels are clipped to [eps, 1 - eps] for the cross-entropy
+ROWS = 1000          # images per chunk of the per-image errors
 
 
 def _flat(a, dtype=np.float64) -> np.ndarray:
@@ -27,11 +35,34 @@ def _flat(a, dtype=np.float64) -> np.ndarray:
     return a.reshape(len(a), -1)
 
 
+def per_image_errors(x, x_hat, chunk: int = ROWS) -> dict[str, np.ndarray]:
+    """Per image (N,) float64, x the clean images and x_hat their reconstructions in [0, 1] (any
+    layout, one shape; uint8 or float), read `chunk` images at a time: "sse" the squared error
+    summed over the pixel values, "bce" the binary cross-entropy (nats) of x given x_hat summed
+    over them (x_hat clipped to [BCE_EPS, 1 - BCE_EPS]), "pixels" the values per image."""
+    sse, bce = np.empty(len(x)), np.empty(len(x))
+    for s in range(0, len(x), chunk):
+        a, b = _flat(x[s:s + chunk]), _flat(x_hat[s:s + chunk])
+        sse[s:s + chunk] = ((a - b) ** 2).sum(axis=1)
+        b = np.clip(b, BCE_EPS, 1 - BCE_EPS)
+        bce[s:s + chunk] = -(a * np.log(b) + (1 - a) * np.log1p(-b)).sum(axis=1)
+    pixels = int(np.prod(np.shape(x)[1:])) if len(x) else 1
+    return {"sse": sse, "bce": bce, "pixels": np.full(len(x), pixels)}
+
+
 def reconstruction_errors(x, x_hat) -> dict:
-    """{'sse_per_image': squared error summed over the pixels of an image, mean over images;
-    'mse_per_pixel': the same divided by the number of pixels (784)}; pixels in [0, 1]."""
-    sq = (_flat(x) - _flat(x_hat)) ** 2
-    return {"sse_per_image": float(sq.sum(axis=1).mean()), "mse_per_pixel": float(sq.mean())}
+    """Reconstruction figures, pixels in [0, 1]. Per image: 'sse_per_image', the squared error
+    summed over the pixel values of an image (784 for MNIST), mean over images. Per pixel value
+    (comparable across image sizes): 'mse_per_pixel' (the same divided by the values per image),
+    'bce_per_pixel' (binary cross-entropy in nats), 'recon_psnr' (mean over images of the PSNR in
+    dB, psnr's definition)."""
+    errors = per_image_errors(x, x_hat)
+    values = errors["pixels"][:1].sum() or 1
+    mse = errors["sse"] / values
+    with np.errstate(divide="ignore"):
+        db = np.minimum(10.0 * np.log10(1.0 / mse), PSNR_CAP_DB)
+    return {"sse_per_image": float(errors["sse"].mean()), "mse_per_pixel": float(mse.mean()),
+            "bce_per_pixel": float(errors["bce"].mean() / values), "recon_psnr": float(db.mean())}
 
 
 def knn_accuracy(train_codes, train_labels, test_codes, test_labels, k: int = 5) -> float:
@@ -50,88 +81,12 @@ def trustworthiness(pixels, codes, k: int = 5) -> float:
     return float(_tw(_flat(pixels), _flat(codes), n_neighbors=k))
 
 
-def _as_rows32(a) -> torch.Tensor:
-    """(N, ...) -> float32 tensor (N, D), uint8 scaled to [0, 1]."""
-    return torch.from_numpy(_flat(a, np.float32))
-
-
-def _candidates(q: torch.Tensor, base: torch.Tensor, base_sq: torch.Tensor, k: int) -> torch.Tensor:
-    """Indices (Q, k) of the k base rows nearest each query row, ranked by the matmul expansion
-    |b|^2 - 2 q.b (+ |q|^2, constant per row so left out): fast, but cancellation makes it
-    approximate in float32, so callers re-rank the candidates with _direct_dist."""
-    d2 = torch.addmm(base_sq[None, :], q, base.T, alpha=-2.0)
-    return torch.topk(d2, k, dim=1, largest=False).indices
-
-
-def _direct_dist(q: torch.Tensor, base: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """Distances (Q, k) float64 from each query row to base[idx[row]], from the differences
-    (no cancellation; exactly 0 for identical rows)."""
-    return (base[idx] - q[:, None, :]).pow(2).sum(dim=2).double().sqrt()
-
-
-def nearest_pixel_distances(query_pixels, base_pixels, chunk: int = 1024,
-                            candidates: int = 8) -> np.ndarray:
-    """Per query (Q,) float64: the pixel-space distance to its nearest base image that is not
-    identical to it (inf if its `candidates` nearest are all identical). Brute force, chunked.
-    Compute once and pass as `true_distances` to approximation_factors for each model."""
-    qp, bp = _as_rows32(query_pixels), _as_rows32(base_pixels)
-    k, bp_sq = min(candidates, len(bp)), (bp * bp).sum(dim=1)
-    out = []
-    for s in range(0, len(qp), chunk):
-        q = qp[s:s + chunk]
-        d = _direct_dist(q, bp, _candidates(q, bp, bp_sq, k))
-        out.append(torch.where(d > 0, d, torch.inf).min(dim=1).values)
-    return torch.cat(out).numpy() if out else np.zeros(0)
-
-
-def approximation_factors(query_pixels, base_pixels, query_codes, base_codes,
-                          true_distances=None, chunk: int = 1024, candidates: int = 8) -> dict:
-    """How well latent neighbours are pixel neighbours (approximate nearest-neighbour search).
-
-    For each query: r = |q - b*| / |q - b_true| in pixel space, where b* is the base point
-    nearest to q in the latent space and b_true the one nearest in pixel space (Euclidean,
-    brute force). Returns {'aaf': mean r, 'maf': max r, 'n_queries': queries used, 'n_excluded'}.
-    r >= 1, and r = 1 when the latent search finds the true neighbour.
-
-    Base images identical to the query (pixel distance exactly 0, e.g. the query itself or a
-    duplicate) are skipped in both searches, since r would be 0/0; a query with more than
-    `candidates` such duplicates is excluded and counted in 'n_excluded'. Searches rank by
-    float32 matmul, then re-rank the best `candidates` by direct differences, so the ratio is
-    not hurt by cancellation. `true_distances` (from nearest_pixel_distances on the same
-    pixels) skips the pixel-space search, the costly half (~8 s for 10,000 x 22,699 on 2 cores).
-    """
-    qp, bp, qc, bc = map(_as_rows32, (query_pixels, base_pixels, query_codes, base_codes))
-    if len(qp) != len(qc) or len(bp) != len(bc):
-        raise ValueError("query_pixels/query_codes and base_pixels/base_codes must pair up row for row")
-    if true_distances is None:
-        true_distances = nearest_pixel_distances(qp, bp, chunk, candidates)
-    d_true = torch.as_tensor(np.asarray(true_distances, np.float64))
-    if d_true.shape != (len(qp),):
-        raise ValueError(f"true_distances must have one entry per query ({len(qp)}), "
-                         f"got shape {tuple(d_true.shape)}: use nearest_pixel_distances(query, base)")
-    k, bc_sq = min(candidates, len(bc)), (bc * bc).sum(dim=1)
-    found = []
-    for s in range(0, len(qp), chunk):
-        q_pix, q_code = qp[s:s + chunk], qc[s:s + chunk]
-        idx = _candidates(q_code, bc, bc_sq, k)
-        d_pix, d_code = _direct_dist(q_pix, bp, idx), _direct_dist(q_code, bc, idx)
-        d_code = torch.where(d_pix > 0, d_code, torch.inf)  # duplicates of the query rank last
-        d_found = d_pix.gather(1, d_code.argmin(dim=1, keepdim=True))[:, 0]
-        found.append(torch.where(torch.isinf(d_code.min(dim=1).values), torch.inf, d_found))
-    d_found = torch.cat(found) if found else torch.zeros(0, dtype=torch.float64)
-    # the true neighbour is the minimum by definition, even if the float32 ranking missed it
-    r = d_found / torch.minimum(d_true, d_found)
-    used = r[torch.isfinite(d_true) & torch.isfinite(d_found)]
-    if len(used) == 0:
-        raise ValueError("no query has a non-duplicate base image; check the query and base sets")
-    return {"aaf": float(used.mean()), "maf": float(used.max()),
-            "n_queries": int(len(used)), "n_excluded": int(len(r) - len(used))}
-
-
 def psnr(clean, output) -> np.ndarray:
     """Per-image PSNR (N,) in dB over the whole image: 10 log10(1 / MSE), MAX = 1, MSE the mean
-    per pixel. A perfect image (MSE = 0) gets PSNR_CAP_DB = 100 dB; all values are capped there."""
-    mse = ((_flat(clean) - _flat(output)) ** 2).mean(axis=1)
+    per pixel value (over every channel). A perfect image (MSE = 0) gets PSNR_CAP_DB = 100 dB; all
+    values are capped there. Read ROWS images at a time."""
+    mse = np.concatenate([((_flat(clean[s:s + ROWS]) - _flat(output[s:s + ROWS])) ** 2).mean(axis=1)
+                          for s in range(0, len(clean), ROWS)] or [np.zeros(0)])
     with np.errstate(divide="ignore"):
         db = 10.0 * np.log10(1.0 / mse)
     return np.minimum(db, PSNR_CAP_DB)
@@ -144,24 +99,35 @@ def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
     return torch.outer(g, g)[None, None]
 
 
+def _planes(images) -> torch.Tensor:
+    """A stack of any layout -> float64 (N, C, H, W) in [0, 1]: each channel a plane of its own."""
+    a = unit_float(images, np.float64)
+    if a.ndim == 4 and a.shape[1] not in (1, 3):  # display layout (N, H, W, C)
+        a = np.moveaxis(a, -1, 1)
+    return torch.from_numpy(np.ascontiguousarray(a.reshape(len(a), -1, *a.shape[-2:])))
+
+
 def ssim(clean, output) -> np.ndarray:
     """Per-image SSIM (N,) of Wang et al. (2004): 11 x 11 Gaussian window (sigma 1.5),
     K1 = 0.01, K2 = 0.03, data range 1, population (co)variances, averaged over the window
     positions fully inside the image (18 x 18 for 28 x 28), as scikit-image's
-    structural_similarity(gaussian_weights=True, use_sample_covariance=False, data_range=1)."""
-    x, y = (torch.from_numpy(a.reshape(len(a), 1, *a.shape[-2:]))
-            for a in (unit_float(clean, np.float64), unit_float(output, np.float64)))
-    if x.shape != y.shape or min(x.shape[-2:]) < 11:
-        raise ValueError(f"ssim needs two image stacks of one shape, at least 11 x 11; "
+    structural_similarity(gaussian_weights=True, use_sample_covariance=False, data_range=1);
+    for colour images the mean over the three channels (its channel_axis), and for images of
+    8 to 10 pixels a side a 7 x 7 window (the same Gaussian, cut at 2 sigma)."""
+    x, y = _planes(clean), _planes(output)
+    if x.shape != y.shape or min(x.shape[-2:]) < 7:
+        raise ValueError(f"ssim needs two image stacks of one shape, at least 7 x 7; "
                          f"got {tuple(x.shape)} and {tuple(y.shape)}")
-    w = _gaussian_window()
+    n, c = x.shape[:2]
+    x, y = x.reshape(n * c, 1, *x.shape[-2:]), y.reshape(n * c, 1, *y.shape[-2:])
+    w = _gaussian_window(11 if min(x.shape[-2:]) >= 11 else 7)
     mx, my = F.conv2d(x, w), F.conv2d(y, w)
     vx = F.conv2d(x * x, w) - mx * mx
     vy = F.conv2d(y * y, w) - my * my
     cxy = F.conv2d(x * y, w) - mx * my
     c1, c2 = 0.01 ** 2, 0.03 ** 2
     s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
-    return s.mean(dim=(1, 2, 3)).numpy()
+    return s.mean(dim=(1, 2, 3)).reshape(n, c).mean(dim=1).numpy()
 
 
 def sparsity_stats(codes, threshold: float = 0.1) -> dict:
@@ -186,30 +152,30 @@ def neg_elbo(model: nn.Module, x, n_samples: int = 1, generator=0, batch_size: i
     seed 0 makes the value reproducible), all drawn up front so batch_size does not change it."""
     if not model.has_prior:
         raise ValueError(f"a {model.kind!r} model has no prior, so no ELBO")
-    g, x = as_generator(generator), as_image_batch(x)
+    g, shape = as_generator(generator), image_shape_of(model)
     device = model_device(model)
     eps_all = torch.randn(n_samples, len(x), model.latent_dim, generator=g)
     total = 0.0
     with eval_mode(model), torch.no_grad():
         for s in range(0, len(x), batch_size):
-            xb = x[s:s + batch_size].to(device)
+            xb = as_image_batch(x[s:s + batch_size], shape).to(device)
             per_image = sum(model.neg_elbo(xb, eps_all[i, s:s + batch_size].to(device)) for i in range(n_samples))
             total += float(per_image.sum()) / n_samples
     return total / len(x)
 
 
 def jacobian_frobenius(model: nn.Module, x, batch_size: int = 500) -> float:
-    """Mean over images of ||d encode(x) / dx||_F (the norm, not squared) of the (d, 784)
+    """Mean over images of ||d encode(x) / dx||_F (the norm, not squared) of the (d, C*H*W)
     Jacobian, computed exactly (aecore.models.penalties.jacobian_sq_norms). Eval mode, so the
     images of a batch are independent. Unavailable for a model without gradients (ONNX)."""
     if getattr(model, "no_gradients", None):  # any other torch module has gradients
         raise Unavailable(f"no encoder Jacobian: {model.no_gradients}")
-    x = as_image_batch(x)
+    shape = image_shape_of(model)
     device = model_device(model)
     norms = []
     with eval_mode(model):
         for s in range(0, len(x), batch_size):
-            xb = x[s:s + batch_size].to(device).requires_grad_(True)
+            xb = as_image_batch(x[s:s + batch_size], shape).to(device).clone().requires_grad_(True)
             norms.append(jacobian_sq_norms(xb, model.encode(xb)).sqrt().detach().cpu())
     return float(torch.cat(norms).mean())
 
@@ -217,7 +183,7 @@ def jacobian_frobenius(model: nn.Module, x, batch_size: int = 500) -> float:
 class PCABaseline(NamedTuple):
     train_codes: np.ndarray  # (N_train, n_components) float32
     test_codes: np.ndarray  # (N_test, n_components) float32
-    test_reconstructions: np.ndarray  # (N_test, 28, 28) float32, clipped to [0, 1]
+    test_reconstructions: np.ndarray  # (N_test, H, W[, 3]) float32, clipped to [0, 1], as test_pixels' display layout
     pca: object  # the fitted sklearn PCA
 
 
@@ -225,17 +191,20 @@ def pca_baseline(train_pixels, test_pixels, n_components: int, seed: int = 0) ->
     """PCA fitted on the flattened train pixels in [0, 1]: codes of train and test, and the
     test reconstructions, to compare with an autoencoder of latent_dim = n_components."""
     from sklearn.decomposition import PCA
-    train, test = _flat(train_pixels).astype(np.float32), _flat(test_pixels).astype(np.float32)
+    train, test = _flat(train_pixels, np.float32), _flat(test_pixels, np.float32)
     pca = PCA(n_components=n_components, random_state=seed).fit(train)
     test_codes = pca.transform(test)
-    recon = np.clip(pca.inverse_transform(test_codes), 0.0, 1.0).reshape(len(test), SIDE, SIDE)
+    recon = np.clip(pca.inverse_transform(test_codes), 0.0, 1.0).reshape(len(test), *display_shape(test_pixels).display)
     return PCABaseline(pca.transform(train).astype(np.float32), test_codes.astype(np.float32),
                        recon.astype(np.float32), pca)
 
 
 def median_filter(images, size: int = 3) -> np.ndarray:
-    """Denoising baseline: a size x size median filter on each image of (N, ..., H, W)
-    (edges reflected). Returns a numpy array of the input's shape and dtype."""
+    """Denoising baseline: a size x size median filter on each image, each channel on its own
+    (edges reflected), of a stack in the display layout ((N, H, W), (N, H, W, 3)) or the batch
+    layout ((N, C, H, W)). Returns a numpy array of the input's shape and dtype."""
     from scipy.ndimage import median_filter as _median
     a = numpy_of(images)
+    if a.ndim == 4 and a.shape[-1] in (1, 3) and a.shape[1] not in (1, 3):  # (N, H, W, C)
+        return _median(a, size=(1, size, size, 1), mode="reflect")
     return _median(a, size=(1,) * (a.ndim - 2) + (size, size), mode="reflect")

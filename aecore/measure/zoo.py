@@ -9,6 +9,7 @@ from typing import Callable
 
 from ..config import ModelConfig, TrainConfig
 from ..launch import zoo_dir
+from ..pictures.pixels import ImageShape
 
 ZOO_DIR = zoo_dir()  # the app's checkpoints/: the clone's, or the installed package's
 RECIPE = ZOO_DIR / "recipe.json"
@@ -55,17 +56,19 @@ def compute_baselines(dataset: str) -> dict:
     from . import metrics
     from .denoise import standard_scores
 
+    from ..checkpoint.fit import data_shape
+
     train, test = load_dataset(dataset, "train"), load_dataset(dataset, "test")
     train_px, test_px = unit_float(train.images), unit_float(test.images)
-    true = metrics.nearest_pixel_distances(test_px, train_px)
+    true = metrics.nearest_pixel_distances(test.images, train.images)
     out = {"measured_on": {"dataset": dataset, "split": "test", "size": len(test_px),
-                           "train_split_size": len(train_px)}}
+                           "train_split_size": len(train_px), "image": data_shape(test).to_list()}}
     for n in (2, 20, 30):
         pca = metrics.pca_baseline(train_px, test_px, n)
         row = metrics.reconstruction_errors(test_px, pca.test_reconstructions)
         for k in (1, 5):
             row[f"knn{k}"] = metrics.knn_accuracy(pca.train_codes, train.labels, pca.test_codes, test.labels, k)
-        row.update(metrics.approximation_factors(test_px, train_px, pca.test_codes, pca.train_codes,
+        row.update(metrics.approximation_factors(test.images, train.images, pca.test_codes, pca.train_codes,
                                                  true_distances=true))
         out[f"pca-{n}"] = {k: float(v) for k, v in row.items()}
     scores = standard_scores(test_px)
@@ -177,7 +180,8 @@ def _measured_on(on: dict) -> str:
     note = (" the first 22,699 of the official training set, which the models were also trained on, 10% "
             "held out for validation" if train == 22_699 else " the models' own training set, 10% held out "
             "for validation")
-    return (f"Measured on {on.get('dataset')} {on.get('split')} ({on.get('size')} images), neighbours and kNN "
+    shape = f", {ImageShape.from_list(on['image'])}" if on.get("image") else ""  # recorded since images have shapes
+    return (f"Measured on {on.get('dataset')} {on.get('split')} ({on.get('size')} images{shape}), neighbours and kNN "
             f"against the train split ({train} images:{note}).")
 
 
