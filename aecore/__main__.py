@@ -154,8 +154,8 @@ def cmd_evaluate(args) -> int:
         write_metrics(ckpt.path, result)
         print(json.dumps(result, indent=2))
     else:
-        on = result["measured_on"]
-        print(f"{ckpt.name} on {on['dataset']} {on['split']} ({on['size']} images)")
+        from .measure.card import images_measured
+        print(f"{ckpt.name} on {images_measured(result['measured_on'])}")
         for name, value in result["metrics"].items():
             print(f"  {name:28s} {value:.4f}")
     return 0
@@ -179,18 +179,17 @@ def own_dataset(ckpt) -> str:
 
 def cmd_export_onnx(args) -> int:
     from .checkpoint import CheckpointError, load_checkpoint
-    from .data import load_dataset
-    from .models.onnx_export import TOLERANCE, differences, export_onnx
+    from .models.onnx_export import TOLERANCE, comparison_images, differences, export_onnx
 
     try:
         out = export_onnx(args.checkpoint, args.out)
-        original, exported = load_checkpoint(args.checkpoint).model, load_checkpoint(out).model
+        original, exported = load_checkpoint(args.checkpoint), load_checkpoint(out).model
     except CheckpointError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    images = load_dataset("mnist-sample", "test").images
-    diff = differences(original, exported, images)
-    print(f"wrote {out}: on the {len(images):,} mnist-sample test digits, codes differ from the original's "
+    images, what = comparison_images(original)  # of the model's image shape
+    diff = differences(original.model, exported, images)
+    print(f"wrote {out}: on {what}, codes differ from the original's "
           f"by at most {diff['codes']:.1e}, decoded pixels by at most {diff['images']:.1e}")
     if max(diff.values()) > TOLERANCE:
         print(f"error: the exported graphs differ by more than {TOLERANCE:g}; do not use {out}", file=sys.stderr)

@@ -31,7 +31,7 @@ from .checks import lookup
 
 PAGES = {"overview": "", "latent map": "latent_map", "generate": "generate", "denoise": "denoise",
          "units": "units", "compare": "compare", "attribute vectors": "steer", "leaderboard": "leaderboard",
-         "train": "train", "history": "history"}  # app.py's pages: title -> URL path (tests check the two agree)
+         "train": "train", "history": "history", "traversals": "traversals"}  # app.py's pages: title -> URL path (tests check the two agree)
 OUTPUTS, PRIORS = ("probabilities", "logits"), (None, "normal")
 
 
@@ -104,8 +104,9 @@ def explore(model, decoder=None, images=None, labels=None, *, classes=None, name
             host: str = launch.HOST, port: int | None = None) -> Explorer:
     """Open the explorer on `model`: an encoder (torch.nn.Module, with `decoder`), a checkpoint
     folder (aecore's or one of ONNX graphs), or the path of encoder.onnx (with `decoder` the path
-    of decoder.onnx). `images` (N, 28, 28), (N, 1, 28, 28) or (N, 784), uint8 or floats in [0, 1],
-    numpy or torch, are what the pages show, with `labels` (class numbers, named by `classes`,
+    of decoder.onnx). `images` in the display layout ((N, H, W) grey, (N, H, W, 3) colour), the
+    batch layout (N, C, H, W) or flat rows (MNIST's (N, 784)), uint8 or floats in [0, 1], numpy or
+    torch (as aecore.data.from_arrays reads them), are what the pages show, with `labels` (class numbers, named by `classes`,
     or class names). For modules and graphs: `input_range` the pixel values the encoder takes
     (default (0, 1)), `output` "probabilities" (default) or "logits", `prior` "normal" for a VAE.
     `name` names it in the picker; `page` is the page to open. The first call starts the server

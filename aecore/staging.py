@@ -56,7 +56,7 @@ def _stage_modules(staging: Path, encoder, decoder, images, data, meta: dict) ->
                          "with both as torch.nn.Module")
     if data:
         pixels = data[0]
-    else:  # no images: the modules are checked on the digits export-onnx checks on
+    else:  # no images: the modules are checked on the digits export-onnx checks on (MNIST's shape)
         from .data import load_dataset
         pixels = np.asarray(load_dataset("mnist-sample", "test").images[:64])
     shape = tuple(getattr(images, "shape", ()))[1:] or None  # the encoder's input layout, as the images come

@@ -78,8 +78,10 @@ with guard():
     st.caption(f"{steps} frames, {method}, from test {test.item} #{a} ({plain(cls[test.labels[a]])}) "
                f"to #{b} ({plain(cls[test.labels[b]])})")
     show_digits(frames, ncols=steps)
-    st.download_button("Download as animated GIF", gif_bytes(frames, duration_ms=120),
-                       file_name=f"interpolation-{a}-{b}.gif", mime="image/gif", key="interp_gif")
+    # made when clicked, not on every rerun: a colour GIF's palettes cost more than the page's pictures
+    st.download_button("Download as animated GIF", lambda: gif_bytes(frames, duration_ms=120),
+                       file_name=f"interpolation-{a}-{b}.gif", mime="image/gif", key="interp_gif",
+                       on_click="ignore")
 
     st.subheader(f"Move a code (units 0-{min(d, 10) - 1} of {d})")
     low, high, mean = code_ranges(codes)

@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from aecore.latent import fitted_map
+from aecore.latent.codec import image_shape_of
 from aecore.latent.projections import axis_names, default_method, map_caption
 from aecore.measure.denoise import denoise
 from aecore.pictures import plots
@@ -89,7 +90,7 @@ ctx = require_context()
 with guard():
     ckpt = cached.load(ctx.path)
     test = cached.dataset(ctx.dataset)
-    shape = ckpt.model.image_shape
+    shape = image_shape_of(ckpt.model)
     source, settings = st.columns(2)
     with settings:
         kind = st.selectbox("Noise", list(NOISES), key="noise_kind")

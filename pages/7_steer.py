@@ -7,12 +7,13 @@ from aecore.latent import decode_codes, encode_dataset
 from aecore.latent.directions import along, attribute_vector
 from aecore.latent.projections import default_method, map_caption
 from aecore.pictures import plots
-from aecore.pictures.images import ImageError, canvas_input
-from aecore.pictures.pixels import unit_float
+from aecore.pictures.inputs import ImageError, canvas_input
+from aecore.pictures.pixels import image_stack
 from ui import cached, maps
 from ui.canvas import drawing
 from ui.display import show_digits
 from ui.frame import guard
+from ui.map_spec import MapSpec
 from ui.text import plain, with_article
 from ui.widgets import require_context
 
@@ -30,7 +31,7 @@ def groups(data, path: str, name: str, seed: int, d: int) -> tuple[np.ndarray, n
         b = c[1].selectbox(f"To {data.label} (B)", data.classes, index=min(1, len(data.classes) - 1), key="steer_class_b")
         return data.labels == data.classes.index(a), data.labels == data.classes.index(b), f"{plain(a)} → {plain(b)}"
     method = default_method(d)
-    fig = maps.map_figure(path, name, "test", method, seed, "{}", "class", 0, height=460)
+    fig = maps.map_figure(MapSpec.of(path, name, projection=method, seed=seed), height=460)
     st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="steer_map")
     c = st.columns(2)
     c[0].button("Selection → group A", key="steer_take_a", on_click=take_selection, args=("steer_a",))
@@ -46,10 +47,11 @@ def groups(data, path: str, name: str, seed: int, d: int) -> tuple[np.ndarray, n
 
 
 def drawn_code(model):
-    """The code of the digit drawn on the canvas, or None when nothing is drawn."""
+    """The code of the digit drawn on the canvas (MNIST-style, at the grey model's own size), or
+    None when nothing is drawn."""
     try:
         pixels = drawing("steer_canvas", 200)
-        image = None if pixels is None else canvas_input(pixels)
+        image = None if pixels is None else canvas_input(pixels, model.image_shape)
     except ImageError as err:
         if "empty" not in str(err):  # an empty canvas is no error
             st.error(str(err))
@@ -76,9 +78,11 @@ with guard():
     reach = c[2].slider("Amounts up to ±", 0.5, 3.0, 1.5, 0.25, key="steer_reach")
     amounts, path = along(codes[index], direction, steps, reach)
     labels = ", ".join(f"{t:+.2f}" for t in amounts)
-    show_digits(np.concatenate([unit_float(data.images[index][None]), decode_codes(model, path)]), steps + 1,
+    show_digits(np.concatenate([image_stack(data.images[index][None]), decode_codes(model, path)]), steps + 1,
                 width=70 * (steps + 1), caption=f"#{index} ({plain(data.classes[data.labels[index]])}), then decoded "
                                                 f"at amounts {labels}")
+    if model.image_shape.colour:  # a drawing is one channel of ink: nothing to move for a colour model
+        st.stop()
     st.subheader(f"Your own {data.item}")
     left, right = st.columns([1, 3])
     with left:

@@ -440,3 +440,21 @@ def test_a_split_is_counted_from_its_labels_file_without_reading_the_images(tmp_
     monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
     (folder / IDX_FILES["train"][0]).write_bytes(b"not read")  # counting must not touch it
     assert split_size("mine", "train") == 30 and split_size("mine", "test") == 7
+
+
+def test_a_notebooks_colour_images_become_a_dataset_in_any_layout(tmp_path, monkeypatch):
+    import torch
+    from aecore.data.from_arrays import as_images, write_dataset
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (12, 24, 40, 3), dtype=np.uint8)  # not square, colour
+    floats = torch.tensor(images).float().div(255)
+    for given in (images, floats, floats.permute(0, 3, 1, 2), floats.numpy()):
+        np.testing.assert_array_equal(as_images(given), images)
+    assert as_images(images[..., :1]).shape == (12, 24, 40)  # (N, H, W, 1): grey
+    for bad, words in ((images[:, :5], r"images are 5x40 pixels"), (np.zeros((12, 24, 40, 2)), r"\(12, 24, 40, 2\)")):
+        with pytest.raises(ValueError, match=words):
+            as_images(bad)
+    write_dataset(tmp_path / "notebook.npz", images, np.arange(12) % 2, ("a", "b"))
+    monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path))
+    test = load_dataset("notebook", "test")
+    assert test.shape == ImageShape(3, 24, 40) and np.array_equal(test.images, images)

@@ -119,3 +119,23 @@ def test_a_broken_dataset_breaks_no_other_page_and_says_which_file(app_env, open
     assert any(f"{tmp_path}/data/hostile/classes.txt: not UTF-8" in e.value for e in at.error)
     at.sidebar.selectbox(key="dataset").set_value("mnist-sample").run()
     assert not at.exception and not at.error
+
+
+def test_a_folder_of_pictures_is_picked_in_the_sidebar_which_says_how_it_was_read(app_env, open_page, tmp_path,
+                                                                                  monkeypatch):
+    from PIL import Image
+    root = tmp_path / "data" / "marks"
+    rows = ["file,size,kind"]
+    for label, kind in enumerate(["dot", "bar", "ring"]):
+        for i, image in enumerate(shapes(12 * 3, label)[0][label::3]):
+            (root / kind).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image).save(root / kind / f"{i:02d}.png")
+            rows.append(f"{kind}/{i:02d}.png,{i},{'odd' if i % 2 else 'even'}")
+    (root / "metadata.csv").write_text("\n".join(rows) + "\n")
+    monkeypatch.setenv("AECORE_DATA_DIR", str(tmp_path / "data"))
+    at = open_page("pages/2_latent_map.py", CKPT_2D)
+    at.sidebar.selectbox(key="dataset").set_value("marks").run()
+    assert not at.exception and not at.error
+    said = " ".join(c.value for c in at.sidebar.caption).replace("\\", "").replace("\u2060", "")  # plain()'s escapes
+    assert "28x28 grey images. columns: size, kind. test split: a seeded (seed 0), stratified sixth" in said
+    assert [t["name"] for t in chart(at)["data"] if t.get("name") != "grid"] == ["bar", "dot", "ring"]

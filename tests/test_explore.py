@@ -53,7 +53,8 @@ class NaNs(nn.Module):
 
 
 BROKEN = {  # (encoder, decoder) -> what the message says
-    "decoder's output size": (mlp(784, 2), mlp(2, 10, end=nn.Sigmoid()), "784 pixels (28 x 28) per code"),
+    "decoder's output size": (mlp(784, 2), mlp(2, 10, end=nn.Sigmoid()), "the decoder gave (16, 10) for 16 codes; it "
+                               "must give images of the encoder's shape, 28x28 grey (784 values per code)"),
     "decoder taking another code": (mlp(784, 2), mlp(3, 784, end=nn.Sigmoid()),
                                     "the decoder does not take the encoder's codes, shape (16, 2)"),
     "NaN codes": (NaNs(), mlp(2, 784, end=nn.Sigmoid()), "NaN or infinite codes"),
@@ -74,6 +75,20 @@ def test_broken_modules_are_one_clear_error_before_any_server(fresh, case):
     session = notebook._session
     assert session.server is None and not any((session.folder / "checkpoints").iterdir())
     assert not any((session.folder / "data").iterdir())  # nothing written for a model that failed
+
+
+def test_modules_are_probed_with_the_notebooks_own_image_shape(fresh):
+    """Colour images, given channels first as torch has them: a digit encoder is told which shape
+    and layouts it was tried on; a decoder of digits, what the encoder's images need."""
+    images = np.random.default_rng(0).random((20, 3, 32, 32), np.float32)
+    with pytest.raises(notebook.ExploreError, match=r"the encoder failed on the images' shape, 32x32 colour \(3x32x32\), "
+                                                    r"in every layout the explorer knows \(\(B, 3, 32, 32\), "):
+        aecore.explore(mlp(784, 2), mlp(2, 784, end=nn.Sigmoid()), images)
+    encoder = nn.Sequential(nn.Flatten(), nn.Linear(3072, 2))
+    with pytest.raises(notebook.ExploreError, match=r"the decoder gave \(16, 784\) for 16 codes; it must give images "
+                                                    r"of the encoder's shape, 32x32 colour \(3,072 values per code\)"):
+        aecore.explore(encoder, mlp(2, 784, end=nn.Sigmoid()), images)
+    assert notebook._session.server is None and not any((notebook._session.folder / "data").iterdir())
 
 
 def test_what_explore_is_given_is_checked_first(fresh, tmp_path):

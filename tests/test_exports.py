@@ -61,12 +61,35 @@ def test_map_parquet_reads_back_in_pandas_and_pyarrow(points):
 
 @pytest.mark.slow
 def test_sprite_is_a_square_grid_in_row_order(points):
-    png, side = sprite(points["images"])
+    png, size = sprite(points["images"])
     grid = np.asarray(Image.open(io.BytesIO(png)))
-    assert side == 28 and grid.shape == (7 * 28, 7 * 28)  # 40 images: 7 x 7 cells
+    assert size == (28, 28) and grid.shape == (7 * 28, 7 * 28)  # 40 images: 7 x 7 cells
     assert grid[2 * 28, 5 * 28] == 19  # image 19 is row 2, column 5
     many, small = sprite(np.zeros((300 * 300, 28, 28), np.uint8))
-    assert small == 8192 // 300 and Image.open(io.BytesIO(many)).size == (300 * small,) * 2
+    assert small == (8192 // 300,) * 2 and Image.open(io.BytesIO(many)).size == (300 * small[0],) * 2
+
+
+def test_a_colour_sprite_keeps_the_colours_and_the_images_own_size():
+    """12 colour images of 20 x 32 (H x W), each a flat colour of its own: a 4 x 4 grid of
+    32 x 20 cells (width x height, as the projector's single_image_dim), in colour."""
+    colours = np.random.default_rng(0).integers(0, 256, (12, 3), dtype=np.uint8)
+    images = np.broadcast_to(colours[:, None, None, :], (12, 20, 32, 3)).copy()
+    png, size = sprite(images)
+    grid = np.asarray(Image.open(io.BytesIO(png)))
+    assert size == (32, 20) and grid.shape == (4 * 20, 4 * 32, 3)
+    assert np.array_equal(grid[2 * 20 + 5, 1 * 32 + 7], colours[9])  # image 9: row 2, column 1
+    assert np.array_equal(grid[3 * 20 + 1, 3 * 32 + 1], [0, 0, 0])  # past the last image: empty
+    floats, _ = sprite(images / 255.0)  # a float stack in [0, 1] draws the same picture
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(floats))), grid)
+
+
+def test_a_sprite_of_large_colour_images_stays_within_the_limit_keeping_their_aspect(monkeypatch):
+    import aecore.latent.projector as projector
+
+    monkeypatch.setattr(projector, "SPRITE_MAX", 512)  # as 8192 would be for many more images
+    big, size = projector.sprite(np.full((30, 128, 96, 3), 200, np.uint8))  # 6 x 6 cells of 128 x 96 (H x W)
+    assert size == (int(96 * 512 / (6 * 128)), int(128 * 512 / (6 * 128))) == (64, 85)
+    assert Image.open(io.BytesIO(big)).size == (6 * 64, 6 * 85) and max(6 * 64, 6 * 85) <= 512
 
 
 @pytest.fixture

@@ -239,5 +239,20 @@ def test_a_picture_linked_out_of_the_folder_is_refused(data_dir, tmp_path):
     root = flat_folder(data_dir / "linked", {"a": 3})
     picture(tmp_path / "outside.png")
     os.symlink(tmp_path / "outside.png", root / "a" / "z.png")
-    with pytest.raises(DataError, match=r"z.png: links outside its dataset folder .*linked; put the picture itself"):
+    with pytest.raises(DataError, match=r"z.png: links outside its dataset folder .*linked; put the pictures themselves"):
         load_dataset("linked", "train")
+
+
+def test_the_decoded_cache_reads_back_uint8_only_and_whole(tmp_path, monkeypatch):
+    from aecore.data import buffers
+    monkeypatch.setattr(buffers, "SMALL", 0)  # the mapped buffer of a large set, on a small one
+    images = np.arange(2 * 9 * 10 * 3, dtype=np.uint8).reshape(2, 9, 10, 3)
+    np.save(tmp_path / "ok.npy", images)
+    back = buffers.read_uint8_npy(tmp_path / "ok.npy")
+    assert np.array_equal(back, images) and back.flags.writeable and back.flags.c_contiguous
+    np.save(tmp_path / "floats.npy", images.astype(np.float32))
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    (tmp_path / "short.npy").write_bytes((tmp_path / "ok.npy").read_bytes()[:-5])
+    for bad in ("floats", "objects", "short"):
+        with pytest.raises(ValueError, match=f"{bad}.npy"):
+            buffers.read_uint8_npy(tmp_path / f"{bad}.npy")

@@ -86,3 +86,13 @@ def test_the_leaderboard_page_shows_every_row_the_shipped_files_give(zoo_app):
 def test_the_picker_says_the_shipped_checkpoints_are_the_zoo(zoo_app, tmp_path):
     options = zoo_app.selectbox(key="checkpoint").options
     assert len(options) == len(ZOO) and all(o.split(" · ")[0] == f"{p.name} (zoo)" for o, p in zip(options, ZOO))
+
+
+def test_every_row_says_which_images_its_figures_are_measured_on():
+    """The shipped metrics.json predate image shapes: their images are 28x28 grey, and say so."""
+    rows = [r for r in shipped_rows() if r["row"] in ("checkpoint", "baseline")]
+    for row in rows:
+        assert row["measured on"].endswith(" test (10,000 images, 28x28 grey)"), row["measured on"]
+    from aecore.measure.card import images_measured
+    on = {"dataset": "blobs", "split": "test", "size": 600, "image": [3, 32, 32]}
+    assert images_measured(on) == "blobs test (600 images, 32x32 colour)"

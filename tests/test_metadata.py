@@ -89,7 +89,7 @@ def test_a_wrong_row_count_says_how_to_match_rows(data_dir):
 
 @pytest.mark.parametrize("content, message", [
     ("index,a\nx,1\n", r"index 'x' is not a whole number"),
-    ("a,b\n1\n", r"line 2 has 1 cells for 2 columns"),
+    ("a,b\n1\n", r"not CSV of one cell per column \(Row #2: Expected 2 columns, got 1"),
     (",b\n1,2\n", r"column 1 has no name"),
     ("", r"empty; a metadata file starts with a row of column names"),
 ])
@@ -120,3 +120,17 @@ def test_an_image_folder_matches_rows_by_file(data_dir):
     (root / "metadata-train.csv").write_text("file,height\noak/a.png,1\noak/a.png,2\n")
     with pytest.raises(DataError, match=r"rows 1 and 2 \(below the header\) are both for oak/a.png"):
         load_dataset("leaves", "train")
+
+
+def test_editing_a_metadata_file_reads_no_picture_again(data_dir, monkeypatch):
+    from aecore.data import loading
+    x = np.zeros((3, 10, 10, 3), np.uint8)
+    (data_dir / "swatches").mkdir()
+    np.savez(data_dir / "swatches" / "swatches.npz", x_train=x, y_train=np.zeros(3, int), x_test=x, y_test=np.zeros(3, int))
+    (data_dir / "swatches" / "metadata-test.csv").write_text("hue\n0.1\n0.2\n0.3\n")
+    first = load_dataset("swatches", "test")
+    monkeypatch.setattr(loading, "read_npz", lambda *a: pytest.fail("the .npz was read again"))
+    (data_dir / "swatches" / "metadata-test.csv").write_text("hue,tone\n1,a\n2,b\n3,c\n")
+    second = load_dataset("swatches", "test")
+    assert second.columns["tone"].tolist() == ["a", "b", "c"] and second.images is not first.images
+    assert np.shares_memory(second.images, first.images)  # the same pixels, held once

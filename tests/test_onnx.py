@@ -77,7 +77,7 @@ def test_without_onnx_json_the_defaults_apply(tmp_path):
     linear_pair(tmp_path / "plain")
     ckpt = load_checkpoint(tmp_path / "plain")
     assert ckpt.dataset == "mnist" and ckpt.model.kind == "onnx" and not ckpt.model.has_prior
-    assert ckpt.model.describe()["output"] == "pixels in [0, 1]"
+    assert ckpt.model.describe()["output"] == "pixels in [0, 1], (B, 784)"  # the decoder's layout too
     assert list_checkpoints(tmp_path)[0] == [tmp_path / "plain"]
 
 
@@ -128,7 +128,10 @@ BAD = {  # what is wrong -> (how to make it so, the file named, what the message
     "not ONNX": (lambda f: _write(f, ENCODER, b"these are my notes, not a model\n"), ENCODER, "not a whole ONNX model"),
     "truncated": (lambda f: _write(f, DECODER, (f / DECODER).read_bytes()[:5000]), DECODER, "not a whole ONNX model"),
     "empty": (lambda f: _write(f, ENCODER, b""), ENCODER, "not a whole ONNX model"),
-    "wrong input shape": (lambda f: _rgb(f), ENCODER, r"input has shape \(B, 3, 32, 32\), which fits none of the layouts"),
+    "wrong input shape": (lambda f: _rgb(f, 2), ENCODER, r"input has shape \(B, 2, 32, 32\), which fits none of the "
+                          r"layouts \(B, C, H, W\), \(B, H, W, C\), \(B, H, W\), \(B, C\*H\*W\) with 1 or 3 channels"),
+    "decoder of other images": (lambda f: _rgb(f, 3), ENCODER, r"encoder.onnx takes 32x32 colour images \(B, 3, 32, 32\) "
+                                r"but .*decoder.onnx gives 28x28 grey images \(B, 784\)"),
     "code sizes differ": (lambda f: onnx.save(linear_decoder(np.zeros((5, 784), np.float32), np.zeros(784, np.float32)),
                                               f / DECODER), DECODER, "gives codes of size 3 but .* takes codes of size 5"),
     "custom operator": (_custom_op, ENCODER, "custom operator 'Encode' of domain 'my.ops'"),
@@ -144,11 +147,11 @@ BAD = {  # what is wrong -> (how to make it so, the file named, what the message
 }
 
 
-def _rgb(folder):
-    """An encoder for 32 x 32 colour images (B, 3, 32, 32)."""
+def _rgb(folder, channels):
+    """An encoder for 32 x 32 images of `channels` channels (B, C, 32, 32)."""
     node = helper.make_node("ReduceMean", ["pixels"], ["code"], keepdims=0, axes=[2, 3])
     model = helper.make_model(helper.make_graph(
-        [node], "g", [helper.make_tensor_value_info("pixels", onnx.TensorProto.FLOAT, ["B", 3, 32, 32])],
+        [node], "g", [helper.make_tensor_value_info("pixels", onnx.TensorProto.FLOAT, ["B", channels, 32, 32])],
         [helper.make_tensor_value_info("code", onnx.TensorProto.FLOAT, ["B", 3])]),
         opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
     onnx.save(model, folder / ENCODER)

@@ -87,3 +87,31 @@ def test_the_readme_example_gives_a_model_the_explorer_opens(tmp_path, capsys):
     assert ckpt.model.latent_dim == 2 and ckpt.config["about"]["title"] == "My 2-D autoencoder"
     assert model_card(ckpt)["layer sizes"] == "1×28×28 → 256 → 2 → 256 → 784"
     assert units.first_layer_filters(ckpt.model)[0].shape == (64, 28, 28)
+
+
+def _export_colour(tmp_path, body: str, image: list[int]) -> tuple[Path, Path, str]:
+    torch.manual_seed(0)
+    config = tiny_config("vae", body, image=image)
+    original = save_checkpoint(tmp_path / "colour", build_model(config), TrainConfig(), {"name": "swatches"}, 1.0,
+                               about={"title": "Tiny colour VAE"})
+    with contextlib.redirect_stdout(io.StringIO()) as said:
+        assert main(["export-onnx", str(original), str(tmp_path / "colour-onnx")]) == 0
+    return original, tmp_path / "colour-onnx", said.getvalue()
+
+
+@pytest.mark.slow  # torch.onnx.export of both halves: about 10 s
+@pytest.mark.parametrize("body, image", [("mlp", [3, 32, 32]), ("conv", [3, 32, 24])])
+def test_a_colour_model_exports_to_graphs_that_open_with_the_same_codes(tmp_path, body, image):
+    original, folder, said = _export_colour(tmp_path, body, image)
+    a, b = load_checkpoint(original), load_checkpoint(folder)
+    shape = a.model.image_shape
+    assert b.model.image_shape == shape and json.loads((folder / ONNX_JSON).read_text())["image"] == image
+    assert model_card(b)["input"].startswith(f"(B, {', '.join(map(str, image))}), {shape} images")
+    # its dataset is not on this machine: compared on seeded noise of its shape, and said so
+    assert f"on 1,000 images of uniform noise ({shape}, seed 0), codes differ" in said
+    x = np.random.default_rng(0).integers(0, 256, (20, *shape.display), dtype=np.uint8)  # as a dataset has them
+    codes_a, codes_b = encode_dataset(a.model, x), encode_dataset(b.model, x)
+    assert np.abs(codes_a - codes_b).max() <= 1e-4
+    pictures_a, pictures_b = decode_codes(a.model, codes_a), decode_codes(b.model, codes_a)
+    assert pictures_b.shape == (20, *shape.display) and np.abs(pictures_a - pictures_b).max() <= 1e-4
+    np.testing.assert_array_equal(b.model.first_layer_weights(), a.model.first_layer_weights())

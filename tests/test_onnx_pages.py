@@ -65,3 +65,45 @@ def test_a_model_without_metrics_is_told_how_to_measure_it_without_the_servers_f
     monkeypatch.setenv("AECORE_DEMO", "1")
     demo = " ".join(i.value for i in clean(open_page("pages/1_overview.py", KERAS_LIKE)).info)
     assert "evaluate FOLDER --json" in demo and str(onnx_checkpoints) not in demo
+
+
+COLOUR = "colour-onnx"  # a (B, 32, 32, 3) autoencoder on a colour .npz of the user's
+
+
+@pytest.fixture(scope="module")
+def colour_onnx(app_env, tmp_path_factory):
+    """A colour .npz dataset ("swatches": 32 x 32 RGB, Keras' CIFAR layout) in AECORE_DATA_DIR and
+    a channels-last ONNX autoencoder of its images whose onnx.json names it, among the shared
+    checkpoints."""
+    import json
+
+    import numpy as np
+    from onnx_factories import image_pair
+
+    from aecore.checkpoint import ONNX_JSON
+    from aecore.data import load_dataset
+    root = tmp_path_factory.mktemp("colour-app")
+    rng = np.random.default_rng(0)
+    splits = {f"{x}_{s}": v for s, n in (("train", 200), ("test", 100))
+              for x, v in (("x", rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)),
+                           ("y", rng.integers(0, 4, n, dtype=np.int64)))}
+    (root / "data").mkdir()
+    np.savez(root / "data" / "swatches.npz", **splits, classes=np.array(["red", "green", "blue", "grey"]))
+    with shared_checkpoints(app_env, root / "checkpoints") as folder, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AECORE_DATA_DIR", str(root / "data"))
+        load_dataset.cache_clear()
+        image_pair(folder / COLOUR, (3, 32, 32), "hwc", d=2)
+        (folder / COLOUR / ONNX_JSON).write_text(json.dumps({"name": "Colour ONNX", "dataset": "swatches"}))
+        yield folder
+    load_dataset.cache_clear()
+
+
+@pytest.mark.slow  # ten pages; passes once the pages draw colour images of any size (the other branches of issue 24)
+@pytest.mark.parametrize("page", ["pages/1_overview.py", "pages/2_latent_map.py", "pages/3_generate.py",
+                                  "pages/4_denoise.py", "pages/5_units.py", "pages/6_compare.py", "pages/7_steer.py",
+                                  "pages/8_leaderboard.py", "pages/9_train.py", "pages/10_history.py"])
+def test_every_page_opens_a_channels_last_colour_onnx_model_on_its_dataset(colour_onnx, open_page, page):
+    at = clean(open_page(page, COLOUR))
+    if page.endswith("overview.py"):
+        card = at.table[0].value
+        assert card.loc["input"].iloc[0].startswith("(B, 32, 32, 3), 32x32 colour images")

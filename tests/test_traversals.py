@@ -176,3 +176,16 @@ def test_a_colour_vae_is_ordered_by_kl_and_its_grid_is_in_colour():
     grid = traversals.traversal(model, codes[0], order.units, traversals.sweep(model, codes, steps=4))
     assert grid.shape == (3, 4, 16, 12, 3)
     assert Image.open(io.BytesIO(traversals.grid_png(grid))).mode == "RGB"
+
+
+@pytest.mark.slow  # starts the ONNX sandbox's worker from the page
+def test_the_page_orders_an_onnx_models_units_by_variance(app_env, tmp_path, open_page):
+    from factories import clean, shared_checkpoints
+    from onnx_factories import linear_pair
+
+    with shared_checkpoints(app_env, tmp_path / "checkpoints") as folder:
+        linear_pair(folder / "linear-onnx", d=3, layout="(B, 28, 28, 1)")
+        at = clean(open_page(TRAVERSALS, "linear-onnx"))
+    caption = next(c.value for c in at.caption if c.value.startswith("Each row moves one unit"))
+    assert "the variance of its codes" in caption and "standard deviations of the unit's codes" in caption
+    assert at.subheader[0].value == "3 active units of 3" and len(at.image) == 3

@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from aecore.pictures.images import readable_grid
+from aecore.pictures.images import png_bytes, readable_grid
 from aecore.pictures.pixels import image_stack
 
 
 def show_digits(images, ncols: int, caption: str | None = None, width: int | None = None) -> None:
     """Tile images (N, H, W) grey or (N, H, W, 3) colour, float [0, 1] or uint8, `ncols` per
     row, about `width` pixels wide (by default each tile about 112 pixels, 4x for 28x28)."""
-    st.image(readable_grid(images, ncols, width), caption=caption, output_format="PNG")
+    st.image(png_bytes(readable_grid(images, ncols, width)), caption=caption, output_format="PNG")
 
 
 def pairs(top, bottom, ncols: int) -> np.ndarray:

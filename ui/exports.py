@@ -9,15 +9,18 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from aecore.latent.export import map_parquet, selection_csv, selection_npz, split_columns
+from aecore.latent.export import map_parquet, selection_csv, selection_npz, split_columns, with_metadata
 from aecore.latent.projector import projector_zip
 from ui import cached
 
 
 def point_columns(name: str, split: str, index) -> dict:
     """The per-point columns every export carries beside index, label and class: the split each
-    point is from and its index there (a map of train + test holds both)."""
-    return split_columns(split, index, cached.size(name, "train") if split == "all" else 0)
+    point is from and its index there (a map of train + test holds both), then every metadata
+    column of the dataset (aecore.latent.export.with_metadata)."""
+    index = np.asarray(index, np.int64)
+    where = split_columns(split, index, cached.size(name, "train") if split == "all" else 0)
+    return with_metadata(where, {k: v[index] for k, v in cached.dataset(name, split).columns.items()})
 
 
 def selection_downloads(path: str, name: str, split: str, selected: np.ndarray, xy: np.ndarray) -> None:
@@ -34,11 +37,11 @@ def selection_downloads(path: str, name: str, split: str, selected: np.ndarray, 
     c = st.columns(2)
     c[0].download_button("CSV", selection_csv(selected, data.labels[selected], xy[selected], data.classes, extra),
                          f"{stem}-selection.csv", "text/csv", key="download", icon=":material/download:",
-                         width="stretch", help="The selection: index, label, class, x, y, split, index_in_split")
+                         width="stretch", help="The selection: index, label, class, x, y, split, index_in_split and the dataset's metadata columns")
     c[1].download_button(".npz", npz, f"{stem}-selection.npz", "application/octet-stream",
                          key="download_npz", icon=":material/download:", width="stretch",
                          help="The selection as numpy arrays: indices, labels, codes, images, reconstructions, "
-                              "classes, split, index_in_split (np.load, no pickle)")
+                              "classes, split, index_in_split, metadata columns (np.load, no pickle)")
 
 
 def _stem(path: str, name: str, split: str) -> str:
@@ -58,7 +61,7 @@ def map_downloads(path: str, name: str, split: str, method: str, seed: int, para
     c[1].download_button("Map as Parquet", lambda: map_export(path, name, split, method, seed, params_json,
                                                                      "parquet"),
                          f"{stem}-{method}.parquet", "application/vnd.apache.parquet", key="download_parquet",
-                         help="index, label, class, x, y, split, index_in_split and code_0 ... one row per point: "
+                         help="index, label, class, x, y, split, index_in_split, the metadata columns and code_0 ... one row per point: "
                               f"pandas.read_parquet, or `embedding-atlas {stem}-{method}.parquet --x x --y y`")
 
 

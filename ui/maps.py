@@ -1,87 +1,25 @@
 """The maps the pages draw of a checkpoint's codes, cached: the latent map's figure for each
-setting, its colourings, the inverse that decodes any spot of it, its decoded backdrop, and the
-disagreement of two maps (Compare). Built on what ui.cached holds (codes, projections, models),
-under the same keys: the weights' stamp is part of every per-checkpoint one.
+MapSpec (ui.map_spec; coloured as ui.colourings says), the inverse that decodes any spot of it,
+its decoded backdrop, and the disagreement of two maps (Compare). Built on what ui.cached holds
+(codes, projections, models), under the same keys: the weights' stamp and the dataset's files
+are part of every one.
 """
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import streamlit as st
 
-from aecore import __version__, cache
+from aecore import cache
 from aecore.latent import cost
-from aecore.latent.neighbours import neighbour_preservation
 from aecore.latent.projections import NAMES, axis_names, default_method, shown_positions
-from ui import cached, jobs
-from ui.cached import TEST, per_checkpoint
+from ui import cached, colourings, jobs
+from ui.cached import TEST
+from ui.map_spec import MapSpec, per_map
 
-COLOURS = {"class": None, "reconstruction error": "error per pixel",
-           "neighbour preservation": "kept neighbours (k=10)"}  # colour mode -> its colour bar's name
-KEPT = {"code": "code neighbours kept (k=10)", "pixel": "pixel neighbours kept (k=10)"}
-COLOUR_HELP = ("neighbour preservation: of each point's 10 nearest neighbours before the map, how many are "
-               "among its 10 nearest on it. Before a projection (PCA, UMAP, t-SNE) that is code space. The "
-               "codes' own map (none) is the codes, so it keeps every code neighbour: there it is pixel "
-               "space, the images the encoder mapped, and the colour shows where the codes tear apart "
-               "images that look alike.")
-DISAGREE = "neighbours that differ (k=10)"  # the colour bar of "disagreement" (Compare)
 INVERTIBLE = ("none", "pca", "umap")  # maps whose empty space decodes (aecore.latent.inverse)
 BACKDROP = 16                         # the decoded backdrop's grid: BACKDROP x BACKDROP images
 THUMB_GRID = 8                        # thumbnails: at most one per cell of an 8 x 8 cut of the map
 THUMBS = THUMB_GRID ** 2
-K = 10                                # neighbours per point of "neighbour preservation"
-
-
-def colour_name(colour: str, method: str) -> str | None:
-    """The colour bar's title of a colour mode on a `method` map (None for "class")."""
-    if colour == "neighbour preservation":
-        return KEPT["pixel" if method == "none" else "code"]
-    return COLOURS[colour]
-
-
-def _pixel_knn_key(name: str, split: str) -> dict:
-    """What names a split's pixel neighbours on disk: the images themselves (their digest)."""
-    return {"pixel_knn": _digest(name, split, cached.files_of(name)), "k": K, "aecore": __version__}
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _digest(name: str, split: str, files: str) -> str:
-    from aecore.checkpoint.codes import images_digest
-    return images_digest(cached.dataset(name, split).images)
-
-
-def pixel_knn(name: str, split: str) -> np.ndarray:
-    """Each image's K nearest images in pixel space (N, K) int32, through the disk cache (a
-    background job makes it first where that takes long: neighbours_work)."""
-    from aecore.latent.neighbour_lists import knn_lists
-    key = _pixel_knn_key(name, split)
-    with st.spinner("Finding each image's nearest images (cached on disk afterwards)…"):
-        return cache.cached_array(key, lambda: knn_lists(cached.dataset(name, split).images, K))
-
-
-@per_checkpoint(st.cache_data(show_spinner="Measuring…", max_entries=16))
-def _colour_values(path: str, weights: str, name: str, split: str, colour: str, method: str,
-                   seed: int, params_json: str) -> np.ndarray:
-    if colour == "reconstruction error":
-        return cached.reconstruction_errors(path, name, split)
-    codes = cached.codes(path, name, split)
-    if method == "none":  # the map is the codes: what do they keep of the images' neighbours?
-        from aecore.latent.neighbour_lists import kept, knn_lists
-        return kept(pixel_knn(name, split), knn_lists(codes, K))
-    xy = cached.projection(path, name, split, method, seed, **json.loads(params_json))
-    return neighbour_preservation(codes, shown_positions(codes, xy, method), k=K)
-
-
-def colour_values(path: str, name: str, split: str, colour: str, method: str, seed: int,
-                  **params) -> np.ndarray | None:
-    """Per point (N,): None for "class", the mean squared error per pixel for "reconstruction
-    error"; for "neighbour preservation" the fraction of its K nearest points before the map
-    that are among its K nearest on it: code neighbours kept by a projection, pixel neighbours
-    kept by the codes on their own map (COLOUR_HELP says why)."""
-    if COLOURS[colour] is None:
-        return None
-    return _colour_values(path, name, split, colour, method, int(seed), json.dumps(params, sort_keys=True))
 
 
 class _Imported:
@@ -96,62 +34,53 @@ class _Imported:
 _imported = _Imported()
 
 
-def projection_work(path: str, name: str, split: str, method: str, seed: int, params: dict) -> jobs.Work | None:
+def projection_work(spec: MapSpec) -> jobs.Work | None:
     """The background work that makes this map (ui.jobs), or None for a map made in a moment."""
+    method, seed, params = spec.projection, spec.seed, spec.options
     if method not in ("umap", "tsne"):
         return None
-    n, d = cached.codes(path, name, split).shape
-    return jobs.Work(key=cache.projection_key(cached.stamp(path), name, split, n, method, int(seed), params),
-                     task={"task": "projection", "cost": method, "method": method, "seed": int(seed), "params": params},
+    n, d = spec.codes().shape
+    return jobs.Work(key=cache.projection_key(cached.stamp(spec.checkpoint), spec.dataset, spec.split, n, method,
+                                              seed, params),
+                     task={"task": "projection", "cost": method, "method": method, "seed": seed, "params": params},
                      title=f"{NAMES[method]} of {n:,} {d}-D codes", estimate=cost.seconds(method, n, d, params),
                      here=cost.seconds(method, n, d, params, setup=0 if method in _imported else cost.IMPORT_S[method]),
-                     inputs=lambda: cached.codes(path, name, split))
+                     inputs=spec.codes)
 
 
-def neighbours_work(name: str, split: str) -> jobs.Work:
-    """The background work that finds each image's K nearest images (for "neighbour preservation"
-    on the codes' own map)."""
-    n, pixels = len(cached.dataset(name, split)), 784
-    return jobs.Work(key=_pixel_knn_key(name, split), task={"task": "knn", "cost": "knn", "k": K},
-                     title=f"The {K} nearest images of each of {n:,} images (pixel space)",
-                     estimate=cost.seconds("knn", n, pixels), here=cost.seconds("knn", n, pixels, setup=0),
-                     inputs=lambda: cached.dataset(name, split).images)
-
-
-def needs(path: str, name: str, split: str, method: str, seed: int, params: dict, colour: str = "class") -> list:
-    """The slow works (ui.jobs) a map of these settings needs before it can be drawn."""
-    works = [projection_work(path, name, split, method, seed, params)]
-    if colour == "neighbour preservation" and method == "none":
-        works.append(neighbours_work(name, split))
+def needs(spec: MapSpec) -> list:
+    """The slow works (ui.jobs) the map of `spec` needs before it can be drawn."""
+    works = [projection_work(spec)]
+    if spec.colour == "neighbour preservation" and spec.projection == "none":
+        works.append(colourings.neighbours_work(spec.dataset, spec.split))
     return [w for w in works if w is not None]
 
 
-@per_checkpoint(st.cache_resource(show_spinner=False, max_entries=8))
-def map_figure(path: str, weights: str, name: str, split: str, method: str, seed: int, params_json: str,
-               colour: str, thumbnails: bool, backdrop_n: int = 0, shown: tuple | None = None,
-               marked: tuple = (), marks_name: str = "marked", against: str = "", height: int = 620):
-    """The latent map's figure for these settings, built once: a rerun for a selection, a click or
-    a neighbour query sends the same figure (Streamlit then sends only its hash). Shared: never
+@per_map(st.cache_resource(show_spinner=False, max_entries=8))
+def map_figure(spec: MapSpec, thumbnails: bool = False, backdrop_n: int = 0, shown: tuple | None = None,
+               marked: tuple = (), marks_name: str = "marked", against: MapSpec | None = None, height: int = 620):
+    """The latent map's figure of `spec`, built once: a rerun for a selection, a click or a
+    neighbour query sends the same figure (Streamlit then sends only its hash). Shared: never
     mutate it. thumbnails: images on top, one per patch of the map (aecore.pictures.thumbnails);
     backdrop_n: an n x n decoded backdrop; shown: the classes not greyed; marked: points ringed
     on top (those selected on another map, one found by index); colour "disagreement" colours by
-    disagreement() with the map `against` (a map_spec)."""
+    disagreement() with the map `against`."""
     from aecore.pictures import plots
     from aecore.pictures.thumbnails import add_thumbnails
 
-    data, params = cached.dataset(name, split), json.loads(params_json)
-    xy = cached.projection(path, name, split, method, seed, **params)
-    if colour == "disagreement":
-        values, value_name = disagreement(map_spec(path, method, params), against, name, split, seed), DISAGREE
+    data, xy = spec.data(), spec.xy()
+    if spec.colour == "disagreement":
+        values = disagreement(spec, against)
     else:
-        values, value_name = colour_values(path, name, split, colour, method, seed, **params), colour_name(colour, method)
-    fig = plots.latent_scatter(xy, np.arange(len(xy)), data.labels, data.classes, values, value_name,
-                               axis_names(method, cached.codes(path, name, split).shape[1]),
-                               height=height, label=data.label, shown=shown)
-    if method in INVERTIBLE:
+        values = colourings.colour_values(spec)
+    colours = colourings.scatter_colours(data, spec.colour, values, colourings.colour_name(spec.colour, spec.projection))
+    colours["labels"], shown = colourings.greyed_labels(colours, data, shown)
+    fig = plots.latent_scatter(xy, np.arange(len(xy)), **colours, shown=shown, height=height,
+                               axis_names=axis_names(spec.projection, spec.codes().shape[1]))
+    if spec.projection in INVERTIBLE:
         plots.add_click_grid(fig, plots.padded_extent(xy))
-    if backdrop_n and method in INVERTIBLE:
-        plots.add_backdrop(fig, *backdrop(path, name, split, method, seed, params_json, backdrop_n))
+    if backdrop_n and spec.projection in INVERTIBLE:
+        plots.add_backdrop(fig, *backdrop(spec, backdrop_n))
     if marked:
         plots.add_marks(fig, xy[list(marked)], np.asarray(marked), marks_name)
     if thumbnails:  # one per patch of the map, on top of the points
@@ -164,56 +93,59 @@ def first_map(path: str, name: str) -> None:
     codes, the map with the page's defaults (default_method: the codes themselves for 1- or 2-D
     codes, else PCA; coloured by class; seed 0; no thumbnails) and the first image's neighbours."""
     z = cached.codes(path, name, TEST)
-    map_figure(path, name, TEST, default_method(z.shape[1]), 0, json.dumps({}), "class", 0)
+    map_figure(MapSpec.of(path, name, TEST, default_method(z.shape[1])))
     cached.code_neighbours(path, name, TEST, 0)
     cached.pixel_neighbours(name, TEST, 0)
 
 
-@per_checkpoint(st.cache_resource(show_spinner="Fitting the map's inverse (once per map)…", max_entries=8))
-def inverse(path: str, weights: str, name: str, split: str, method: str, seed: int, params_json: str):
-    """The map's inverse, map positions -> codes (aecore.latent.inverse.inverse_map). Shared:
-    never mutate it."""
+def inverse(spec: MapSpec):
+    """The map's inverse, map positions -> codes (aecore.latent.inverse.inverse_map), the same
+    whatever colours the map. Shared: never mutate it."""
+    return _inverse(spec.uncoloured())
+
+
+@per_map(st.cache_resource(show_spinner="Fitting the map's inverse (once per map)…", max_entries=8))
+def _inverse(spec: MapSpec):
     from aecore.latent.inverse import inverse_map
-
-    params = json.loads(params_json)
-    xy = cached.projection(path, name, split, method, seed, **params)
-    return inverse_map(cached.codes(path, name, split), xy, method, seed, **params)
+    return inverse_map(spec.codes(), spec.xy(), spec.projection, spec.seed, **spec.options)
 
 
-def decode_at(path: str, name: str, split: str, method: str, seed: int, params_json: str, points) -> np.ndarray:
-    """Images (n, 28, 28) in [0, 1] decoded at map positions (n, 2) of the map of these settings."""
-    z = inverse(path, name, split, method, seed, params_json).inverse_transform(np.asarray(points, np.float32))
+def decode_at(spec: MapSpec, points) -> np.ndarray:
+    """Images decoded at map positions (n, 2) of the map of `spec`, in the display layout of the
+    model's image shape ((n, H, W) grey, (n, H, W, 3) colour), float in [0, 1]."""
+    z = inverse(spec).inverse_transform(np.asarray(points, np.float32))
     from aecore.latent.codec import decode_codes  # imports torch: here, not before the first map is drawn
-    return decode_codes(cached.load(path).model, z)
+    return decode_codes(cached.load(spec.checkpoint).model, z)
 
 
-@per_checkpoint(st.cache_data(show_spinner="Decoding the backdrop…", max_entries=16))
-def backdrop(path: str, weights: str, name: str, split: str, method: str, seed: int, params_json: str,
-             n: int = BACKDROP) -> tuple[np.ndarray, tuple]:
-    """(decoded images (n * n, 28, 28) of an n x n grid over the map, the grid's extent)."""
+def backdrop(spec: MapSpec, n: int = BACKDROP) -> tuple[np.ndarray, tuple]:
+    """(decoded images (n * n, H, W[, 3]) of an n x n grid over the map, the grid's extent)."""
+    return _backdrop(spec.uncoloured(), n)
+
+
+@per_map(st.cache_data(show_spinner="Decoding the backdrop…", max_entries=16))
+def _backdrop(spec: MapSpec, n: int) -> tuple[np.ndarray, tuple]:
     from aecore.latent.inverse import backdrop_grid
     from aecore.pictures import plots
 
-    extent = plots.padded_extent(cached.projection(path, name, split, method, seed, **json.loads(params_json)))
-    return decode_at(path, name, split, method, seed, params_json, backdrop_grid(extent, n)), extent
+    extent = plots.padded_extent(spec.xy())
+    return decode_at(spec, backdrop_grid(extent, n)), extent
 
 
 @st.cache_data(show_spinner="Comparing the two maps' neighbours…", max_entries=16)
-def _disagreement(a: str, b: str, stamps: tuple, name: str, split: str, seed: int, k: int) -> np.ndarray:
+def _disagreement(a: MapSpec, b: MapSpec, stamps: tuple, k: int) -> np.ndarray:
     from aecore.measure.disagreement import neighbour_disagreement
 
-    maps = [shown_positions(cached.codes(p, name, split), cached.projection(p, name, split, m, seed, **params), m)
-            for p, m, params in map(json.loads, (a, b))]  # a 1-D code's map: its jitter is no neighbourhood
+    maps = [shown_positions(s.codes(), s.xy(), s.projection) for s in (a, b)]  # a 1-D code's jitter is no neighbourhood
     return neighbour_disagreement(*maps, k=k)
 
 
-def disagreement(a: str, b: str, name: str, split: str, seed: int, k: int = 10) -> np.ndarray:
-    """Per point (N,): the fraction of its k map neighbours that differ between the maps a and b,
-    each given as map_spec(...)."""
-    stamps = (*(cached.stamp(json.loads(s)[0]) for s in (a, b)), cached.files_of(name))
-    return _disagreement(a, b, stamps, name, split, int(seed), k)
-
-
-def map_spec(path: str, method: str, params: dict) -> str:
-    """One map of a dataset split, for disagreement(): JSON [path, method, params]."""
-    return json.dumps([str(path), method, params], sort_keys=True)
+def disagreement(a: MapSpec, b: MapSpec, k: int = 10) -> np.ndarray:
+    """Per point (N,): the fraction of its k map neighbours that differ between the maps a and b
+    (of the same images: a's dataset and split are b's)."""
+    if (a.dataset, a.split) != (b.dataset, b.split):
+        raise ValueError(f"two maps of different images cannot disagree point by point: {a.dataset} {a.split} "
+                         f"and {b.dataset} {b.split}")
+    a, b = sorted((a.uncoloured(), b.uncoloured()), key=repr)  # A against B is B against A
+    stamps = (cached.stamp(a.checkpoint), cached.stamp(b.checkpoint), cached.files_of(a.dataset))
+    return _disagreement(a, b, stamps, k)

@@ -89,6 +89,22 @@ def dataset_picker(path: str | None) -> None:
     else:
         st.warning(f"This model was trained on {own}, not {chosen}: everything here shows it on data "
                    "it has never seen.")
+    _how_it_was_read(chosen)
+
+
+def _how_it_was_read(name: str) -> None:
+    """For a user's own set: its image shape, its per-image columns, and the notes on how it was
+    read (aecore.data.Dataset.notes: a drawn test split, pictures resized, files skipped)."""
+    if datasets()[name].source is None:  # the built-in sets: their description says it
+        return
+    try:
+        parts = [cached.dataset(name, split) for split in ("test", "train")]
+    except DataError:  # the page says what is wrong with the files
+        return
+    columns = list(dict.fromkeys(c for part in parts for c in part.columns))
+    facts = [f"{parts[0].shape} images"] + ([f"columns: {', '.join(columns)}"] if columns else [])
+    facts += dict.fromkeys(note for part in parts for note in part.notes)
+    st.caption(plain(without_paths(". ".join(facts) + ".")))
 
 
 def _standing_in(own: str, chosen: str) -> str:

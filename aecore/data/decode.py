@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..pictures.pixels import ImageShape
+from .buffers import empty_images
 from .classes import _inside
 from .dataset import MAX_DATASET_BYTES
 from .folder import count, shown
@@ -171,7 +172,7 @@ class Reader:
         """(stack (n, H, W) or (n, H, W, 3) uint8 of the pictures decoded, which of `paths` they
         are); those whose probe failed (not in `probes`) are not tried again."""
         n = sum(name in probes for name, _ in paths)
-        out = np.empty((n, shape.height, shape.width, 3) if mode == "RGB" else (n, shape.height, shape.width), np.uint8)
+        out = empty_images((n, shape.height, shape.width, 3) if mode == "RGB" else (n, shape.height, shape.width))
         kept = np.zeros(len(paths), bool)
         row = 0
         for i, (name, path) in enumerate(paths):

@@ -89,8 +89,8 @@ class _Walk:
         """Whether a link leads inside the dataset's folder; DataError when it leads out."""
         real = os.path.realpath(entry.path)
         if real != self.real_root and not real.startswith(self.real_root + os.sep):
-            raise DataError(f"{entry.path}: links outside its dataset folder {self.root}; put the picture "
-                            "itself in the folder.")
+            raise DataError(f"{entry.path}: links outside its dataset folder {self.root}; put the pictures "
+                            "themselves in the folder.")
         return True
 
     def _count(self, path: str) -> None:

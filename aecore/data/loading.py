@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import gzip
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,6 +91,16 @@ def _columns(source: Path, split: str, n: int) -> tuple[dict[str, np.ndarray], t
     return read_metadata(path, source, n) if path is not None else ({}, ())
 
 
+_NOT_PIXELS = re.compile(r"^(\./|train/|test/|((train|test)/)?metadata(-train|-test)?\.csv):")
+
+
+def _pixels_stamp(stamp: str) -> str:
+    """source_stamp without the metadata files (and the top folders' times, which change when one
+    is written): editing a metadata file reads no picture anew, nor holds a second copy of them."""
+    source, _, parts = stamp.partition("|")
+    return source + "|" + ";".join(p for p in parts.split(";") if not _NOT_PIXELS.match(p))
+
+
 @functools.lru_cache(maxsize=2)
 def _whole(source: str, stamp: str) -> NpzSet | PictureSet | None:
     """Both splits of an .npz or an image folder, read once into one array whose views are the
@@ -126,7 +137,7 @@ def _read_split(name: str, spec: DatasetSpec, split: str, source: Path, stamp: s
     """One split from its files: images, labels, class names (or None), columns, notes."""
     if spec.bundled:
         return _Split(*sample_split(source, split), spec.classes)
-    whole = _whole(str(source), stamp)
+    whole = _whole(str(source), _pixels_stamp(stamp))
     if isinstance(whole, NpzSet):
         images, labels = whole.split(split)
         return _Split(images, labels, whole.classes or spec.classes, *_columns(source, split, len(images)))
@@ -151,7 +162,7 @@ def _load_cached(name: str, split: str, source: str, stamp: str) -> Dataset:
     if split == "all":
         parts = [_load_cached(name, s, source, stamp) for s in ("train", "test")]
         check_same_shape(parts[0].shape, parts[1].shape, source)
-        whole = None if spec.bundled else _whole(source, stamp)
+        whole = None if spec.bundled else _whole(source, _pixels_stamp(stamp))
         images = whole.images if whole is not None else np.concatenate([p.images for p in parts])
         labels = np.concatenate([p.labels for p in parts])
         classes = max((p.classes for p in parts), key=len)

@@ -9,33 +9,21 @@ numbers when every filled cell is one (int64 when all are whole and none is blan
 with NaN for blanks), else categories (text, "" for blanks). Cells are text and stay text: a cell
 "=cmd()" is the string "=cmd()".
 
-Bounded like every input: a file inside the dataset's folder of at most MAX_BYTES, MAX_CELLS
-cells, MAX_COLUMNS columns of unique, printable names, cells of at most MAX_CELL characters.
+Bounded like every input (csv_table.py reads the file): a file inside the dataset's folder of at
+most 16 MB, 2,000,000 cells, 64 columns of unique, printable names, cells of 256 characters.
 """
 from __future__ import annotations
 
-import csv
-import io
-import math
 import os
-import stat
-import unicodedata
 from pathlib import Path
 
 import numpy as np
 
-from .classes import _inside
+from .csv_table import read_table, trimmed
 from .dataset import frozen
 from .folder import count, shown
 from .idx import DataError
 
-MAX_BYTES = 32 * 2**20
-MAX_CELLS = 2_000_000     # 100,000 images of 20 columns
-MAX_COLUMNS = 64          # besides file / index
-MAX_CELL = 256            # characters
-MAX_NAME = 64             # characters of a column's name: a picker option, a legend title
-_UNSHOWABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
-_INT64 = (-2**63, 2**63 - 1)
 
 
 def find(folder: Path, names: list[str]) -> Path | None:
@@ -52,114 +40,36 @@ def read_metadata(path: Path, folder: Path, n: int, files: list[str] | None = No
                   ) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
     """({column: values (n,)}, notes) from the CSV at `path` for n images, which are `files`
     (paths) when they are files. DataError naming the file, row and column of any problem."""
-    header, rows = read_table(path, folder)
-    row_of, notes, key = _match(header, rows, n, files, str(path), path.relative_to(folder).as_posix())
-    columns = {}
-    for j, name in enumerate(header):
-        if name == key:
-            continue
-        cells = [rows[r][j] if r >= 0 else "" for r in row_of.tolist()]
-        columns[name] = _typed(cells)
+    header, cells = read_table(path, folder)
+    import pyarrow as pa  # after read_table: a file refused by its size or header costs no import
+    key_of = dict(zip(header, cells))
+    row_of, notes, key = _match(header, key_of, n, files, str(path), path.relative_to(folder).as_posix())
+    take = pa.array(row_of, mask=row_of < 0)  # an image without a row takes a blank
+    columns = {name: _typed(trimmed(key_of[name].take(take))) for name in header if name != key}
     return frozen(columns), notes
 
 
-def read_table(path: Path, folder: Path) -> tuple[list[str], list[list[str]]]:
-    """(column names, rows of stripped cells) of a bounded CSV file inside `folder`."""
-    inside, real = _inside(folder, path)
-    if not inside:
-        raise DataError(f"{path}: links outside its dataset folder; put the file itself in {folder.name}/.")
-    try:
-        st = os.stat(real)
-        if not stat.S_ISREG(st.st_mode):
-            raise DataError(f"{path}: not a regular file; a metadata file is a CSV text file.")
-        if st.st_size > MAX_BYTES:
-            raise DataError(f"{path}: {st.st_size:,} bytes; a metadata file may hold at most {MAX_BYTES:,}.")
-        with open(real, "rb") as f:
-            raw = f.read(MAX_BYTES + 1)
-    except OSError as err:
-        raise DataError(f"{path}: cannot be read ({err.strerror}).") from None
-    if len(raw) > MAX_BYTES:
-        raise DataError(f"{path}: more than {MAX_BYTES:,} bytes; a metadata file may hold at most that.")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text (byte {err.start} is 0x{raw[err.start]:02X}); save it as UTF-8 "
-                        "CSV.") from None
-    return _parse(text, path)
-
-
-def _parse(text: str, path: Path) -> tuple[list[str], list[list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [c.strip() for c in next(reader, [])]
-        _check_names(header, path)
-        rows, cells = [], 0
-        for row in reader:
-            if not any(c.strip() for c in row):
-                continue  # a blank line
-            if len(row) != len(header):
-                raise DataError(f"{path}: line {reader.line_num} has {len(row)} cells for {len(header)} columns; "
-                                "give every row one cell per column.")
-            cells += len(row)
-            if cells > MAX_CELLS:
-                raise DataError(f"{path}: more than {MAX_CELLS:,} cells; a metadata file may hold at most that.")
-            rows.append([_cell(c, path, reader.line_num, header[j]) for j, c in enumerate(row)])
-    except csv.Error as err:
-        raise DataError(f"{path}: line {reader.line_num}: not CSV ({err}).") from None
-    return header, rows
-
-
-def _cell(text: str, path: Path, line: int, column: str) -> str:
-    text = text.strip()
-    if len(text) > MAX_CELL:
-        raise DataError(f"{path}: line {line}, column {column!r}: {len(text):,} characters; a cell may hold at "
-                        f"most {MAX_CELL}.")
-    bad = next((ch for ch in text if unicodedata.category(ch) in _UNSHOWABLE and ch not in "\t\n\r"), None)
-    if bad is not None:
-        raise DataError(f"{path}: line {line}, column {column!r}: holds the unprintable character "
-                        f"U+{ord(bad):04X}; use printable text.")
-    return text
-
-
-def _check_names(header: list[str], path: Path) -> None:
-    if not header or header == [""]:
-        raise DataError(f"{path}: empty; a metadata file starts with a row of column names, such as file,colour,size.")
-    if len(header) > MAX_COLUMNS + 2:
-        raise DataError(f"{path}: {len(header)} columns; at most {MAX_COLUMNS} (besides file and index).")
-    seen = set()
-    for i, name in enumerate(header):
-        if not name:
-            raise DataError(f"{path}: column {i + 1} has no name; name every column in the first row.")
-        if len(name) > MAX_NAME:
-            raise DataError(f"{path}: column {i + 1}'s name has {len(name):,} characters; at most {MAX_NAME}.")
-        bad = next((ch for ch in name if unicodedata.category(ch) in _UNSHOWABLE), None)
-        if bad is not None:
-            raise DataError(f"{path}: column {i + 1}'s name holds the unprintable character U+{ord(bad):04X}.")
-        if name in seen:
-            raise DataError(f"{path}: two columns are named {name!r}; names must differ.")
-        seen.add(name)
-
-
-def _match(header: list[str], rows: list[list[str]], n: int, files: list[str] | None, where: str, name: str):
+def _match(header: list[str], columns: dict, n: int, files: list[str] | None, where: str, name: str):
     """(row of each image (n,), -1 where none; notes; the key column or None). Errors name the
     file `where`; notes its `name` in the dataset's folder."""
     if files is not None and "file" in header:
-        row_of, unknown = _by_file(header.index("file"), rows, files, where)
+        row_of, unknown = _by_file(trimmed(columns["file"]).to_pylist(), files, where)
         return row_of, _gaps(name, row_of, unknown), "file"
     if "index" in header:
-        row_of = _by_index(header.index("index"), rows, n, where)
+        row_of = _by_index(trimmed(columns["index"]).to_pylist(), n, where)
         return row_of, _gaps(name, row_of, []), "index"
-    if len(rows) != n:
-        raise DataError(f"{where}: {len(rows):,} rows for {n:,} images; give one row per image in the set's order, "
-                        "or match rows to images by a file or an index column.")
+    rows = len(columns[header[0]])
+    if rows != n:
+        raise DataError(f"{where}: {count(rows, 'row')} for {count(n, 'image')}; give one row per image in the set's "
+                        "order, or match rows to images by a file or an index column.")
     return np.arange(n), (), None
 
 
-def _by_file(j: int, rows: list[list[str]], files: list[str], where: str):
+def _by_file(keys: list[str], files: list[str], where: str):
     position = {f: i for i, f in enumerate(files)}
     row_of, unknown = np.full(len(files), -1, np.int64), []
-    for r, row in enumerate(rows):
-        name = row[j].replace("\\", "/").removeprefix("./")
+    for r, key in enumerate(keys):
+        name = key.replace("\\", "/").removeprefix("./")
         i = position.get(name)
         if i is None:
             unknown.append(name or "(blank)")
@@ -171,14 +81,14 @@ def _by_file(j: int, rows: list[list[str]], files: list[str], where: str):
     return row_of, unknown
 
 
-def _by_index(j: int, rows: list[list[str]], n: int, where: str):
+def _by_index(keys: list[str], n: int, where: str):
     row_of = np.full(n, -1, np.int64)
-    for r, row in enumerate(rows):
+    for r, key in enumerate(keys):
         try:
-            i = int(row[j])
+            i = int(key)
         except ValueError:
-            raise DataError(f"{where}: row {r + 1} (below the header): index {row[j]!r} is not a whole number; an index column "
-                            f"numbers the images 0 to {n - 1}.") from None
+            raise DataError(f"{where}: row {r + 1} (below the header): index {key!r} is not a whole number; an "
+                            f"index column numbers the images 0 to {n - 1}.") from None
         if not 0 <= i < n:
             raise DataError(f"{where}: row {r + 1} (below the header): index {i:,} is outside 0..{n - 1:,} ({n:,} images).")
         if row_of[i] >= 0:
@@ -199,19 +109,20 @@ def _gaps(name: str, row_of: np.ndarray, unknown: list[str]) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def _typed(cells: list[str]) -> np.ndarray:
-    """Numbers (int64 when whole and complete, else float64 with NaN blanks) or text."""
-    if not any(cells):
-        return np.array(cells, dtype=str)
-    if all(cells):
+def _typed(column) -> np.ndarray:
+    """A pyarrow text column (null where an image has no row) as numbers (int64 when whole and
+    complete, else float64 with NaN for blanks) or text ("" for blanks)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = pc.if_else(pc.equal(column, ""), None, column)  # blank cells and missing rows alike
+    blanks = column.null_count
+    sample = column.drop_null().slice(0, 64)  # a failing cast of 100,000 cells is slow: try a few first
+    kinds = () if blanks == len(column) else (pa.float64(),) if blanks else (pa.int64(), pa.float64())
+    for kind in kinds:
         try:
-            ints = [int(c) for c in cells]
-            if all(_INT64[0] <= v <= _INT64[1] for v in ints):
-                return np.array(ints, np.int64)
-        except ValueError:
-            pass
-    try:
-        values = np.array([float(c) if c else math.nan for c in cells], np.float64)
-    except ValueError:
-        return np.array(cells, dtype=str)
-    return values
+            pc.cast(sample, kind)
+            return pc.cast(column, kind).to_numpy(zero_copy_only=False)  # float nulls become NaN
+        except pa.ArrowInvalid:  # not whole numbers (or past int64), not numbers
+            continue
+    return np.array(column.fill_null("").to_pylist(), dtype=str)

@@ -25,6 +25,7 @@ import numpy as np
 from numpy.lib import format as npy
 
 from ..pictures.pixels import CHANNELS, ImageShape
+from .buffers import empty_images
 from .classes import MAX_CLASSES, MAX_NAME, check_names
 from .dataset import MAX_DATASET_BYTES, check_same_shape
 from .idx import DataError
@@ -236,8 +237,8 @@ def read_npz(path: str | Path) -> NpzSet:
                         return npy.read_array(f, allow_pickle=False)
                 (x_train, y_train), (x_test, y_test) = KEYS.values()
                 n_train, n_test = shapes[x_train][0], shapes[x_test][0]
-                images = np.empty((n_train + n_test, *shapes[x_train][1:3],
-                                   *([3] if shapes[x_train][3:] == (3,) else [])), np.uint8)
+                images = empty_images((n_train + n_test, *shapes[x_train][1:3],
+                                       *([3] if shapes[x_train][3:] == (3,) else [])))
                 _read_images(z, members[x_train], x_train, path, images[:n_train])
                 _read_images(z, members[x_test], x_test, path, images[n_train:])
                 labels = {split: _labels(path, yk, load(yk), shapes[xk][0]) for split, (xk, yk) in KEYS.items()}

@@ -4,7 +4,8 @@ disk, so that the second start of the app reads two .npy files instead of 20,000
 The decoded arrays live in <cache folder>/.image-folders/<folder>/<key>/, where the key is the
 sha256 of every picture's path, label, size and modification time (and dataset.json's shape): a
 picture added, removed or rewritten is decoded anew. They are read back with
-np.load(allow_pickle=False) and checked against the listing; a cache that cannot be written or
+np.load(allow_pickle=False) (the images by buffers.read_uint8_npy: uint8 only, no pickle) and
+checked against the listing; a cache that cannot be written or
 read is only slower, never an error.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..pictures.pixels import ImageShape
+from .buffers import empty_images, read_uint8_npy
 from .decode import Reader, check_budget, choose_shape, read_settings
 from .folder import Listing, list_folder
 from .idx import DataError
@@ -78,8 +80,10 @@ def _decode(listing: Listing, given: ImageShape | None) -> PictureSet:
         if not kept[split].any():
             raise DataError(f"{listing.root}: its {split} split has no readable picture; give every split "
                             f"pictures ({reader.notes(shape)[-1] if reader.unreadable else 'none found'}).")
-    if shape.colour and given is None and _grey(images):
-        images = np.ascontiguousarray(images[..., 0])  # RGB files of grey pictures
+    if shape.colour and given is None and _grey(images):  # RGB files of grey pictures
+        grey = empty_images(images.shape[:3])
+        grey[...] = images[..., 0]
+        images = grey
     labels = {s: listing.labels[s][kept[s]] for s in SPLITS}
     return PictureSet(listing, images, labels, kept, (*listing.notes, *reader.notes(shape)))
 
@@ -96,11 +100,14 @@ def _grey(stack: np.ndarray, step: int = 4096) -> bool:
 
 
 def _key(listing: Listing, given: ImageShape | None) -> str:
+    """The sha256 of every picture's path, label, size and modification time (20,000 stats: a
+    tenth of a second; paths are joined as text, pathlib would take longer than the stats)."""
     h = hashlib.sha256(f"{VERSION}|{os.path.realpath(listing.root)}|{given}|{listing.classes}".encode())
     for split in SPLITS:
+        base = os.path.join(listing.split_dirs[split], "")
         for path, label in zip(listing.files[split], listing.labels[split].tolist()):
             try:
-                st = os.stat(listing.split_dirs[split] / path)
+                st = os.stat(base + path)
                 h.update(f"{split}/{path}:{label}:{st.st_size}:{st.st_mtime_ns}\n".encode())
             except OSError:
                 h.update(f"{split}/{path}:gone\n".encode())
@@ -113,7 +120,7 @@ def _read_cache(folder: Path, listing: Listing) -> PictureSet | None:
         info = json.loads((folder / "info.json").read_text())
         if info.get("version") != VERSION or tuple(info["classes"]) != listing.classes:
             return None
-        images = np.load(folder / "images.npy", allow_pickle=False)
+        images = read_uint8_npy(folder / "images.npy")  # np.load's checks, into a buffer of our own
         kept = {s: np.load(folder / f"{s}-kept.npy", allow_pickle=False) for s in SPLITS}
         ImageShape.of(images)
     except (OSError, ValueError, KeyError, TypeError):

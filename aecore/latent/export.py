@@ -17,6 +17,24 @@ def split_columns(split: str, index, n_train: int) -> dict[str, np.ndarray]:
     return {"split": np.where(train, "train", "test"), "index_in_split": np.where(train, index, index - n_train)}
 
 
+RESERVED = ("index", "label", "class", "x", "y", "indices", "labels", "codes", "images", "reconstructions",
+            "classes")  # the columns and arrays every export starts with
+
+
+def with_metadata(extra: dict, columns: dict) -> dict[str, np.ndarray]:
+    """`extra` (per-point columns such as split_columns) followed by a dataset's metadata columns
+    {name: (n,)}; a metadata column whose name is taken (index, class, split, code_0, ...) is
+    written as "metadata_NAME"."""
+    out = dict(extra)
+    for name, values in columns.items():
+        taken = set(RESERVED) | set(out)
+        key = name if name not in taken and not name.startswith("code_") else f"metadata_{name}"
+        while key in taken:
+            key = f"metadata_{key}"
+        out[key] = np.asarray(values)
+    return out
+
+
 def _checked(extra: dict | None, n: int) -> dict[str, np.ndarray]:
     """Per-point columns {name: (n,)}, each checked for one value per point."""
     extra = {k: np.asarray(v) for k, v in (extra or {}).items()}

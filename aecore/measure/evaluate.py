@@ -65,6 +65,17 @@ def evaluate(model, dataset: str, max_test: int = 0) -> dict:
     }
 
 
+def _factors(codes, columns: dict, unavailable: dict) -> dict:
+    """disentangle.factor_report of the test images' columns (the first len(codes) rows), {} for
+    a dataset without factor columns (MNIST); a set whose factors cannot be scored says why in
+    `unavailable`."""
+    if not columns:
+        return {}
+    try:
+        return factor_report(codes, {name: values[:len(codes)] for name, values in columns.items()}) or {}
+    except ValueError as why:
+        unavailable["mig"] = f"the factor columns cannot be scored: {why}"
+        return {}
 class _Decoded:
     """The reconstructions of codes, decoded ROWS at a time as metrics.per_image_errors reads
     them (a slice), so a large test set is never decoded whole."""
@@ -83,14 +94,3 @@ def reconstruction_figures(model, images, codes) -> dict:
     """metrics.reconstruction_errors of the model's reconstructions of `images` (from their
     `codes`), decoded a chunk at a time."""
     return metrics.reconstruction_errors(images, _Decoded(model, codes))
-def _factors(codes, columns: dict, unavailable: dict) -> dict:
-    """disentangle.factor_report of the test images' columns (the first len(codes) rows), {} for
-    a dataset without factor columns (MNIST); a set whose factors cannot be scored says why in
-    `unavailable`."""
-    if not columns:
-        return {}
-    try:
-        return factor_report(codes, {name: values[:len(codes)] for name, values in columns.items()}) or {}
-    except ValueError as why:
-        unavailable["mig"] = f"the factor columns cannot be scored: {why}"
-        return {}

@@ -23,11 +23,13 @@ import torch
 from torch import nn
 
 from ..checkpoint import DECODER, ENCODER, ONNX_JSON, CheckpointError, load_checkpoint
-from ..pictures.pixels import PIXELS, SIDE, unit_float
+from ..pictures.pixels import ImageShape, as_image_batch, image_stack
+from . import onnx_layouts as layouts
 from .onnx_export import TOLERANCE, _export, differences
-from .onnx_graphs import LAYOUTS, MAX_CODE_SIZE
+from .onnx_graphs import MAX_CODE_SIZE
 
-PROBE = 16  # images the modules are first tried on
+PROBE = 16     # images the modules are first tried on
+COMPARED = 64  # images the exported graphs are compared with the modules on
 
 
 class First(nn.Module):
@@ -44,23 +46,29 @@ class First(nn.Module):
 
 class TorchPair(nn.Module):
     """The modules behind the interface every model has (aecore.models.autoencoder): images
-    (B, 1, 28, 28) in [0, 1] <-> codes (B, d), through the encoder's layout and pixel range as
-    the exported graphs run (aecore.models.onnx.OnnxAutoencoder)."""
+    (B, C, H, W) in [0, 1] <-> codes (B, d), through the encoder's input layout (`inputs`), the
+    decoder's output layout (`outputs`, read from what it gives) and the pixel range, as the
+    exported graphs run (aecore.models.onnx.OnnxAutoencoder)."""
 
-    def __init__(self, encoder: nn.Module, decoder: nn.Module, item: tuple[int, ...], meta: dict):
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, inputs: layouts.Layout, meta: dict):
         super().__init__()
-        self.encoder, self.decoder, self.item, self.meta, self.latent_dim = First(encoder), decoder, item, meta, 0
+        self.encoder, self.decoder, self.meta, self.latent_dim = First(encoder), decoder, meta, 0
+        self.inputs = self.outputs = inputs
         self.eval()
 
-    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def image_shape(self) -> ImageShape:
+        return self.inputs.shape
+
+    def graph_inputs(self, x: torch.Tensor) -> torch.Tensor:
         black, white = self.meta["input_range"]
-        return (black + x * (white - black)).reshape(len(x), *self.item)
+        return self.inputs.to_graph(black + as_image_batch(x, self.image_shape) * (white - black))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(self.inputs(x))
+        return self.encoder(self.graph_inputs(x))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        out = self.decoder(z).reshape(len(z), 1, SIDE, SIDE)
+        out = self.outputs.from_graph(self.decoder(z))
         return torch.sigmoid(out) if self.meta["output"] == "logits" else out
 
 
@@ -98,37 +106,59 @@ def _quiet():
         logger.setLevel(level)
 
 
-def _layouts(given: tuple[int, ...] | None) -> list[tuple[int, ...]]:
-    """The encoder's input layouts to try: the notebook's images' own first, then the others."""
-    items = list(LAYOUTS.values())
-    return [given, *(i for i in items if i != given)] if given in items else items
+def _layouts(shape: ImageShape, given: tuple[int, ...] | None) -> list[layouts.Layout]:
+    """The encoder's input layouts to try for images of `shape`: the notebook's images' own first
+    (`given`: their shape without the batch), then the others."""
+    found = layouts.candidates(shape)
+    return sorted(found, key=lambda layout: layout.item != tuple(given or ()))
 
 
-def _code(pair: TorchPair, x: torch.Tensor, layout: tuple[int, ...] | None) -> torch.Tensor:
-    """The encoder's codes of `x` in the first layout it takes; ValueError when it takes none."""
-    first_error = None
-    for item in _layouts(layout):
-        pair.item = item
+def _code(pair: TorchPair, x: torch.Tensor, given: tuple[int, ...] | None) -> torch.Tensor:
+    """The encoder's codes of `x` (N, C, H, W) in the first layout it takes; ValueError naming
+    the image shape and the layouts tried when it takes none."""
+    first_error, tried = None, _layouts(pair.image_shape, given)
+    for layout in tried:
+        pair.inputs = layout
         try:
             z = pair.encode(x)
         except Exception as e:  # noqa: BLE001
-            first_error = first_error or f"on inputs of shape {(len(x), *item)}: {_first_line(e)}"
+            first_error = first_error or f"on inputs of shape {(len(x), *layout.item)}: {_first_line(e)}"
             continue
         if not isinstance(z, torch.Tensor) or z.ndim != 2 or len(z) != len(x):
             shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
-            raise ValueError(f"the encoder gave {shape} for {len(x)} images of shape {(len(x), *item)}; it must "
-                             "give one code per image, (B, d) (a tuple's first item is taken as the code)")
+            raise ValueError(f"the encoder gave {shape} for {len(x)} images of shape {(len(x), *layout.item)}; it "
+                             "must give one code per image, (B, d) (a tuple's first item is taken as the code)")
         return z
-    raise ValueError(f"the encoder failed on 28 x 28 images in every layout the explorer knows ({', '.join(LAYOUTS)}); "
+    raise ValueError(f"the encoder failed on the images' shape, {pair.image_shape} ({x.shape[1]}x{x.shape[2]}x"
+                     f"{x.shape[3]}), in every layout the explorer knows ({', '.join(t.name for t in tried)}); "
                      f"first {first_error}")
 
 
-def check_modules(pair: TorchPair, pixels: np.ndarray, layout: tuple[int, ...] | None) -> int:
-    """Run the first PROBE images (N, 28, 28) in [0, 1] through both modules; the code size, or
-    ValueError naming what is wrong (an output's shape, NaN, pixels out of range)."""
-    x = torch.from_numpy(unit_float(pixels[:PROBE])).unsqueeze(1)
+def _outputs(pair: TorchPair, out, n: int) -> layouts.Layout:
+    """The layout of the decoder's images `out` for `n` codes: the encoder's image shape in any
+    layout; ValueError naming both shapes otherwise."""
+    shape = pair.image_shape
+    layout = None
+    if isinstance(out, torch.Tensor) and out.ndim >= 2 and len(out) == n:
+        try:
+            layout = layouts.read([None, *out.shape[1:]], Path("decoder"), "output", shape)
+        except CheckpointError:
+            layout = None
+    if layout is None or layout.shape != shape:
+        found = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        names = ", ".join(t.name for t in layouts.candidates(shape))
+        raise ValueError(f"the decoder gave {found} for {n} codes; it must give images of the encoder's shape, "
+                         f"{shape} ({shape.pixels:,} values per code), e.g. {names}")
+    return layout.ordered(pair.inputs, pair.meta.get("flat_order"))
+
+
+def check_modules(pair: TorchPair, pixels: np.ndarray, given: tuple[int, ...] | None) -> int:
+    """Run the first PROBE images (display layout (N, H, W[, 3]) in [0, 1], of the shape the pair
+    takes) through both modules; the code size, or ValueError naming what is wrong (an output's
+    shape, NaN, pixels out of range)."""
+    x = as_image_batch(pixels[:PROBE], pair.image_shape)
     with torch.no_grad():
-        z = _code(pair, x, layout)
+        z = _code(pair, x, given)
         if not 1 <= z.shape[1] <= MAX_CODE_SIZE:
             raise ValueError(f"the encoder gives codes of size {z.shape[1]}; the explorer takes 1 to {MAX_CODE_SIZE}")
         if not torch.isfinite(z).all():
@@ -137,10 +167,7 @@ def check_modules(pair: TorchPair, pixels: np.ndarray, layout: tuple[int, ...] |
             out = pair.decoder(z.float())
         except Exception as e:  # noqa: BLE001
             raise ValueError(f"the decoder does not take the encoder's codes, shape {tuple(z.shape)}: {_first_line(e)}") from None
-        if not isinstance(out, torch.Tensor) or out.numel() != len(z) * PIXELS or len(out) != len(z):
-            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-            raise ValueError(f"the decoder gave {shape} for {len(z)} codes; it must give 784 pixels (28 x 28) per code, "
-                             "e.g. (B, 784) or (B, 1, 28, 28)")
+        pair.outputs = _outputs(pair, out, len(z))
         if not torch.isfinite(out).all():
             raise ValueError("the decoder gave NaN or infinite pixels for the first codes: check its weights")
         if pair.meta["output"] == "probabilities" and (out.min() < -1e-6 or out.max() > 1 + 1e-6):
@@ -152,14 +179,19 @@ def check_modules(pair: TorchPair, pixels: np.ndarray, layout: tuple[int, ...] |
 
 def write_onnx_folder(encoder, decoder, folder: Path, pixels: np.ndarray, layout: tuple[int, ...] | None,
                       meta: dict) -> int:
-    """Export the modules into `folder` (new) as encoder.onnx, decoder.onnx and onnx.json (`meta`,
-    without a dataset: add it once its images are in place), checked as above, then load the
-    folder and compare it with the modules on `pixels`; the code size."""
-    meta = {"input_range": [0.0, 1.0], "output": "probabilities", **meta}  # onnx.json's defaults
-    pair = TorchPair(_cpu_copy(encoder, "encoder"), _cpu_copy(decoder, "decoder"), (1, SIDE, SIDE), meta)
+    """Export the modules into `folder` (new) as encoder.onnx, decoder.onnx and onnx.json (`meta`
+    and the images' shape, without a dataset: add it once its images are in place), checked as
+    above on `pixels` (images of any shape, in the display layout (N, H, W[, 3]) or the batch
+    layout; `layout` the encoder's input layout to try first), then load the folder and compare
+    it with the modules on `pixels`; the code size."""
+    pixels = image_stack(pixels[:COMPARED])  # a float copy of these only: a notebook's set may be large
+    shape = ImageShape.of(pixels)
+    meta = {"input_range": [0.0, 1.0], "output": "probabilities", **meta,  # onnx.json's defaults
+            "image": shape.to_list()}  # said, so that flat rows of a non-square image open too
+    pair = TorchPair(_cpu_copy(encoder, "encoder"), _cpu_copy(decoder, "decoder"), layouts.Layout("chw", shape), meta)
     d = check_modules(pair, pixels, layout)
     folder.mkdir(parents=True)
-    example = pair.inputs(torch.from_numpy(unit_float(pixels[:2])).unsqueeze(1))
+    example = pair.graph_inputs(torch.from_numpy(pixels[:2]))
     for module, x, names, file, role in ((pair.encoder, example, ("pixels", "code"), ENCODER, "encoder"),
                                          (pair.decoder, torch.zeros(2, d), ("code", "pixels"), DECODER, "decoder")):
         try:
@@ -181,7 +213,7 @@ def _compare(pair: TorchPair, folder: Path, pixels: np.ndarray) -> None:
     except CheckpointError as e:
         raise ValueError(f"the exported graphs were refused: {_inside(e, folder)}") from None
     try:
-        diff = differences(pair, exported, pixels[:64])
+        diff = differences(pair, exported, pixels)
     except CheckpointError as e:
         raise ValueError(f"the exported graphs failed on the images: {_inside(e, folder)}") from None
     finally:

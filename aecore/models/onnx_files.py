@@ -32,12 +32,13 @@ ITEM_BYTES = {onnx.TensorProto.FLOAT: 4, onnx.TensorProto.FLOAT16: 2, onnx.Tenso
               onnx.TensorProto.INT16: 2, onnx.TensorProto.UINT16: 2, onnx.TensorProto.INT32: 4,
               onnx.TensorProto.UINT32: 4, onnx.TensorProto.INT64: 8, onnx.TensorProto.UINT64: 8,
               onnx.TensorProto.BOOL: 1}  # the types whose values may be kept in a file
+SMALL = "the explorer is for small autoencoders of images up to 3 x 128 x 128 pixels"
 KEEP_INSIDE = "keep the weights inside the graph: torch.onnx.export(..., external_data=False)"
 
 
 def over_budget(file: Path, size: int) -> CheckpointError:
     return CheckpointError(f"{file}: {size / 2**20:.0f} MB with its weights, over the {MAX_GRAPH_BYTES // 2**20} "
-                           "MB budget for one graph; the explorer is for small autoencoders of 28 x 28 digits")
+                           f"MB budget for one graph; {SMALL}")
 
 
 def open_inside(folder: Path, name: str, file: Path) -> int:
@@ -75,7 +76,7 @@ def read_model(file: Path) -> onnx.ModelProto:
         data = f.read(MAX_GRAPH_BYTES + 1)
     problem = count_messages(data, onnx.ModelProto.DESCRIPTOR)
     if problem:
-        raise CheckpointError(f"{file}: {problem}; the explorer is for small autoencoders of 28 x 28 digits")
+        raise CheckpointError(f"{file}: {problem}; {SMALL}")
     try:
         model = onnx.load_model_from_string(data)
     except (DecodeError, ValueError, RuntimeError) as e:

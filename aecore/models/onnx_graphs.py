@@ -1,7 +1,7 @@
 """What can be read from an ONNX graph without running it, checked before onnxruntime sees it:
 the file is ONNX and whole (with any weights kept beside it read in from its own folder only:
-onnx_files), within the budgets, made of the allowed operators only (onnx_ops); its input's
-layout, its code size, and the first layer's weights.
+onnx_files), within the budgets, made of the allowed operators only (onnx_ops); the layout of its
+images (onnx_layouts), its code size, and the first layer's weights.
 
 Every problem is a CheckpointError that names the file and says what to do.
 """
@@ -14,13 +14,12 @@ import onnx
 from onnx import numpy_helper
 
 from ..checkpoint import CheckpointError
+from ..pictures.pixels import ImageShape
 from . import onnx_files as files
+from . import onnx_layouts as layouts
 from . import onnx_ops as ops
 from .autoencoder import Unavailable
 
-# the input layouts an encoder may have: their shape without the batch dimension
-LAYOUTS = {"(B, 1, 28, 28)": (1, 28, 28), "(B, 28, 28)": (28, 28), "(B, 784)": (784,),
-           "(B, 28, 28, 1)": (28, 28, 1)}
 FLOAT = onnx.TensorProto.FLOAT
 EXPORT_HINT = "export it again with torch.onnx.export or tf2onnx"
 MAX_CODE_SIZE = 1024  # the largest code aecore trains (config.py); 70,000 such codes take 290 MB in the server
@@ -47,9 +46,11 @@ def dims(value: onnx.ValueInfoProto) -> list[int | None]:
     return [d.dim_value if d.HasField("dim_value") else None for d in value.type.tensor_type.shape.dim]
 
 
-def shape_text(shape: list[int | None]) -> str:
-    return "(" + ", ".join("B" if i == 0 and d is None else "?" if d is None else str(d)
-                           for i, d in enumerate(shape)) + ")"
+def sizes(value: onnx.ValueInfoProto) -> list[int | str]:
+    """The shape of a graph input or output as its file says it: a number, or a size's name
+    ("height"), or "?" for a size left unknown."""
+    return [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?")
+            for d in value.type.tensor_type.shape.dim]
 
 
 def _inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
@@ -69,16 +70,45 @@ def only_input(model: onnx.ModelProto, file: Path) -> onnx.ValueInfoProto:
     return inputs[0]
 
 
-def input_layout(model: onnx.ModelProto, file: Path) -> tuple[str, int | None]:
-    """(the name of the encoder's input layout in LAYOUTS, its fixed batch size or None)."""
-    shape = dims(only_input(model, file))
-    fits = [name for name, want in LAYOUTS.items() if len(shape) == len(want) + 1
-            and all(d is None or d == w for d, w in zip(shape[1:], want))]
-    if len(fits) != 1:
-        problem = "fits none of" if not fits else "could be any of"
-        raise CheckpointError(f"{file}: its input has shape {shape_text(shape)}, which {problem} the layouts "
-                              f"{', '.join(LAYOUTS)} of 28 x 28 grey digits; export it with one of them")
-    return fits[0], shape[0]
+def image_layout(model: onnx.ModelProto, file: Path, end: str, known: ImageShape | None) -> layouts.Layout:
+    """The layout of the images at the encoder's input (end="input") or the decoder's first
+    output (end="output"), with `known` the shape said elsewhere (onnx_layouts.read)."""
+    value = only_input(model, file) if end == "input" else model.graph.output[0]
+    return layouts.read(sizes(value), file, end, known)
+
+
+def image_layouts(enc: onnx.ModelProto, dec: onnx.ModelProto, enc_file: Path, dec_file: Path,
+                  said: ImageShape | None) -> tuple[layouts.Layout, layouts.Layout | None]:
+    """(the encoder's input layout, the decoder's output layout where its sizes are fixed, else
+    None for the load check to read from what it gives). The image shape comes from `said`
+    (onnx.json's "image"), else the encoder's input, else (flat rows of a non-square image) the
+    decoder's output; the two graphs must agree on it."""
+    out_sizes, in_sizes = sizes(dec.graph.output[0]), sizes(only_input(enc, enc_file))
+    fixed = len(out_sizes) > 1 and all(isinstance(d, int) and d > 0 for d in out_sizes[1:])
+    known = said
+    if known is None and fixed and len(out_sizes) > 2 and len(in_sizes) == 2:  # flat rows: the decoder's images say
+        known = image_layout(dec, dec_file, "output", None).shape
+    inputs = image_layout(enc, enc_file, "input", known)
+    outputs = image_layout(dec, dec_file, "output", inputs.shape) if fixed else None
+    for layout, file, what in ((inputs, enc_file, "takes"), (outputs, dec_file, "gives")):
+        if said is not None and layout is not None and layout.shape != said:
+            raise CheckpointError(f"{file} {what} {layout.shape} images {layout.name}, but onnx.json says "
+                                  f"\"image\": {said.to_list()} ({said}); correct onnx.json or the graph")
+    if outputs is not None:
+        same_images(inputs, outputs, enc_file, dec_file)
+    return inputs, outputs
+
+
+def same_images(inputs: layouts.Layout, outputs: layouts.Layout, enc_file: Path, dec_file: Path) -> None:
+    """CheckpointError naming both graphs when the decoder gives images of another shape."""
+    if inputs.shape != outputs.shape:
+        raise CheckpointError(f"{enc_file} takes {inputs.shape} images {inputs.name} but {dec_file} gives "
+                              f"{outputs.shape} images {outputs.name}; the two graphs must come from one autoencoder")
+
+
+def batch_size(model: onnx.ModelProto, file: Path) -> int | None:
+    """The input's fixed batch size, or None for a free one."""
+    return (dims(only_input(model, file)) or [None])[0]
 
 
 def code_size(model: onnx.ModelProto, file: Path, end: str) -> int | None:
@@ -87,7 +117,7 @@ def code_size(model: onnx.ModelProto, file: Path, end: str) -> int | None:
     value = model.graph.output[0] if end == "output" else only_input(model, file)
     shape = dims(value)
     if len(shape) != 2:
-        raise CheckpointError(f"{file}: its {end} has shape {shape_text(shape)}; codes are (B, d)")
+        raise CheckpointError(f"{file}: its {end} has shape {layouts.text(sizes(value))}; codes are (B, d)")
     return shape[1]
 
 
@@ -124,28 +154,53 @@ def _weight(model: onnx.ModelProto, node: onnx.NodeProto) -> np.ndarray | None:
     return w
 
 
-def first_layer_weights(model: onnx.ModelProto) -> np.ndarray:
+def first_layer_weights(model: onnx.ModelProto, layout: layouts.Layout) -> np.ndarray:
     """The weights of the first layer that sees the pixels, as Autoencoder.first_layer_weights
-    gives them: (units, 784) for a dense layer, (channels, 1, k, k) for a convolution. Raises
+    gives them: (units, C*H*W) for a dense layer, its columns in the C, H, W order of the batch
+    layout (N, C, H, W) whatever the graph's, or (channels, C, k, k) for a convolution. Raises
     Unavailable (saying why) when the graph does not store them where they can be read."""
-    tensor = _inputs(model)[0].name
+    tensor, axes, order = _inputs(model)[0].name, layout.letters(), layout.axes()
     for _ in range(len(model.graph.node)):
         users = [n for n in model.graph.node if tensor in n.input]
         if len(users) != 1:
             raise Unavailable(f"the pixels go to {len(users)} operators at once, not to one first layer")
         node = users[0]
         if node.op_type in LAYERS and node.input[0] == tensor:
-            w = _weight(model, node)
-            if w is None:
-                raise Unavailable(f"the first layer ({node.op_type}) computes its weights instead of storing them")
-            if (w.ndim == 2 and w.shape[1] != 784) or (w.ndim == 4 and w.shape[1] != 1):
-                raise Unavailable(f"the first layer ({node.op_type}, weights {tuple(w.shape)}) does not "
-                                  "see the 784 pixels of a digit at once")
-            return w.astype(np.float32)
+            return _first_weights(model, node, layout.shape, order)
         if node.op_type not in PASS_THROUGH:
             raise Unavailable(f"the first operator on the pixels is {node.op_type}, not a dense or convolution layer")
+        if node.op_type == "Transpose":
+            perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None)
+            moved = axes is not None and perm is not None and sorted(perm) == list(range(len(axes) + 1)) \
+                and perm[0] == 0
+            axes = [axes[p - 1] for p in perm[1:]] if moved else None
+            order = tuple(axes) if moved else None
+        elif node.op_type not in ("Cast", "Identity", "Mul", "Div", "Sub", "Add"):
+            axes = None  # reshaped: the values keep their order, their axes are no longer known
         tensor = node.output[0]
     raise Unavailable("no dense or convolution layer reads the pixels")
+
+
+def _first_weights(model: onnx.ModelProto, node: onnx.NodeProto, shape: ImageShape,
+                   order: tuple[str, ...] | None) -> np.ndarray:
+    """The first layer's weights: a dense layer's columns put in C, H, W order from `order`, the
+    order in which the values it sees come (None: not known)."""
+    w = _weight(model, node)
+    if w is None:
+        raise Unavailable(f"the first layer ({node.op_type}) computes its weights instead of storing them")
+    if (w.ndim == 2 and w.shape[1] != shape.pixels) or (w.ndim == 4 and w.shape[1] != shape.channels) \
+            or w.ndim not in (2, 4):
+        raise Unavailable(f"the first layer ({node.op_type}, weights {tuple(w.shape)}) does not see the "
+                          f"{shape.pixels:,} values of a {shape} image at once")
+    if w.ndim == 2:
+        letters = ("C", *(a for a in order if a != "C")) if order and shape.channels == 1 else order
+        if letters is None or sorted(letters) != ["C", "H", "W"]:
+            raise Unavailable(f"the first layer ({node.op_type}) sees the pixels after a transpose whose order "
+                              "cannot be told")
+        size = dict(zip("CHW", shape.chw))
+        w = w.reshape(len(w), *(size[a] for a in letters))
+        w = w.transpose(0, *(1 + letters.index(a) for a in "CHW")).reshape(len(w), -1)
+    return np.ascontiguousarray(w, np.float32)
 
 
 def layer_widths(model: onnx.ModelProto) -> list[str]:

@@ -23,6 +23,7 @@ import onnx
 from onnx import helper
 
 from ..checkpoint import CheckpointError
+from .onnx_files import SMALL
 
 OPERATORS = {  # what they are for -> the operators (ONNX names, the default domain)
     "layers": ("Gemm", "MatMul", "Conv", "ConvTranspose", "BatchNormalization", "LayerNormalization",
@@ -48,7 +49,7 @@ REFUSED = {  # why some operators an attacker reaches for are not on the list
 }
 MIN_OPSET = 7                     # the first opset with today's broadcasting; onnxruntime runs 7 and later
 MAX_NODES = 5_000                 # operators in one graph: aecore's exports have 4 to 7
-MAX_TENSOR_BYTES = 64 * 2**20     # one tensor for one image: a 256-channel 28 x 28 feature map is 0.8 MB
+MAX_TENSOR_BYTES = 64 * 2**20     # one tensor for one image: a 256-channel 128 x 128 feature map is 16 MB
 CALL_TENSOR_BYTES = 256 * 2**20   # the largest tensor of one call, which sets how many images a call takes
 MAX_ROWS = 1024                   # images (or codes) in one call at most
 SMALL_CONSTANT = 4096             # initializers up to this many values go to shape inference with their values
@@ -61,7 +62,7 @@ def check_structure(model: onnx.ModelProto, file: Path) -> None:
     graph = model.graph
     if len(graph.node) > MAX_NODES:
         raise CheckpointError(f"{file}: {len(graph.node):,} operators, over the budget of {MAX_NODES:,} for one "
-                              "graph; the explorer is for small autoencoders of 28 x 28 digits")
+                              f"graph; {SMALL}")
     if model.functions or model.training_info:
         what = "local functions" if model.functions else "training graphs"
         raise CheckpointError(f"{file}: defines {what}, which the explorer does not run; {EXPORT_WITHOUT}")
@@ -103,8 +104,7 @@ def plan_rows(model: onnx.ModelProto, file: Path) -> int:
     if biggest > MAX_TENSOR_BYTES:
         per = f"its fixed batch of {batch:,}" if batch else "one image"
         raise CheckpointError(f"{file}: makes the tensor {name[:60]!r} of {biggest / 2**20:,.0f} MB for {per}, "
-                              f"over the {MAX_TENSOR_BYTES // 2**20} MB budget for one tensor; the explorer is for "
-                              "small autoencoders of 28 x 28 digits")
+                              f"over the {MAX_TENSOR_BYTES // 2**20} MB budget for one tensor; {SMALL}")
     return batch or max(1, min(MAX_ROWS, CALL_TENSOR_BYTES // max(biggest, 1)))
 
 

@@ -43,13 +43,15 @@ import numpy as np
 
 from ..checkpoint import CheckpointError
 
-CALL_SECONDS = 30.0      # wall clock of one request: a run of 1,024 digits takes milliseconds to a second
+CALL_SECONDS = 30.0      # wall clock of one request: a run of 1,024 digits (or 85 128x128 colour images) takes
+                         # milliseconds to a second
 CPU_SECONDS = 60.0       # CPU time of one run, all of its threads together (two cores for CALL_SECONDS)
 MEMORY_BYTES = 2 * 2**30  # address space a worker may add to its imports: 8x the largest tensor a graph may plan
 MAX_LIVE = 4             # workers at once (each ~60 MB resident); an idle one is restarted in about half a second
 WORKER = Path(__file__).with_name("onnx_worker.py")
 MAX_REPLY_HEADER = 1 << 16
-SLOT_BYTES = 4 * 2**20   # a run's input, and its output, in memory shared with the worker: 1,024 x 1,024 floats
+SLOT_BYTES = 16 * 2**20  # a run's input, and its output, in memory shared with the worker: 4,096 x 1,024 floats,
+                         # so a graph made for a fixed batch of up to 85 images of 3 x 128 x 128 runs (4 MB: 21)
 PIPE_BYTES = 1 << 20     # a graph sent to the worker in 1 MB writes (/proc/sys/fs/pipe-max-size)
 # the worker's whole environment: one BLAS thread (onnxruntime has its own), fewer malloc arenas, and
 # where a Python built elsewhere finds its libraries
@@ -161,6 +163,7 @@ class Sandbox:
 
     def __init__(self, graphs: dict[str, tuple[Path, bytes]]):
         self.graphs = graphs
+        self.images = "its images"  # what the messages of its limits speak of, e.g. "32x32 colour images"
         self.failed: str | None = None  # the error of the breach that stopped this model
         self._process: _Process | None = None
         self._lock = threading.Lock()
@@ -218,7 +221,7 @@ class Sandbox:
         try:
             reply, data = process.request(header, payload, CALL_SECONDS)
         except Breach as why:
-            self.failed = _breach_message(file, process, str(why), n)
+            self.failed = _breach_message(file, process, str(why), n, self.images)
             self._stop()
             raise CheckpointError(self.failed) from None
         if not reply.get("ok"):
@@ -241,15 +244,15 @@ def _doing(n: int | None) -> str:
     return "while onnxruntime prepared it" if n is None else f"on {n:,} input{'s' * (n != 1)}"
 
 
-def _breach_message(file: Path, process: _Process, why: str, n: int | None) -> str:
+def _breach_message(file: Path, process: _Process, why: str, n: int | None, images: str) -> str:
     if why == "timeout":
         return (f"{file}: took more than {CALL_SECONDS:g} s {_doing(n)}, the limit for one call of a graph, and "
-                "was stopped; an encoder or decoder of 28 x 28 digits needs milliseconds")
+                f"was stopped; an encoder or decoder of {images} needs milliseconds")
     process.stop()  # reaps it, so that its end can be told
     code = process.popen.returncode
     if code == -signal.SIGXCPU:
         return (f"{file}: used more than {CPU_SECONDS:g} s of CPU time {_doing(n)}, the limit for one call of a "
-                "graph, and was stopped; an encoder or decoder of 28 x 28 digits needs milliseconds")
+                f"graph, and was stopped; an encoder or decoder of {images} needs milliseconds")
     if why != "gone":
         return f"{file}: its worker process sent {why} and was stopped"
     return (f"{file}: onnxruntime ended {_doing(n)} ({_signal_name(code)}), most likely past the "

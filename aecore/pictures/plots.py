@@ -15,6 +15,7 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]  # one per class, as matplotlib's tab10
 GRID = -1  # customdata of the click grid's points
 FULL_SIZE_POINTS = 10_000  # a map of up to this many points draws them at full size
+BACKDROP_PIXELS = 1024  # the widest decoded backdrop picture: wider than any map on a page
 
 
 _PLOTLY_MARKUP = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "%": "&#37;", "$": "&#36;"}
@@ -60,15 +61,18 @@ def loss_curves(history: list[dict]) -> go.Figure:
 
 def latent_scatter(xy: np.ndarray, index: np.ndarray, labels: np.ndarray, classes, values=None,
                    value_name: str = "", axis_names=("x", "y"), height: int = 620,
-                   label: str = "class", shown=None) -> go.Figure:
+                   label: str = "class", shown=None, hover=None, value_format: str = ".3f") -> go.Figure:
     """WebGL scatter of map positions xy (n, 2) with dataset indices `index` (n,). values=None:
-    one trace per class (the legend toggles classes); else one trace coloured by values (n,).
+    one trace per class (the legend toggles classes); else one trace coloured by values (n,) on a
+    colour bar, NaN ones grey in a trace of their own (missing values, said in their hover).
     `label` is what a class is called ("digit", "class"), in the legend title and hover text.
+    hover: per point (n,) text added to its hover (aecore.pictures.columns.hover_lines).
     Selected points grow; the rest fade only a little, since a click on the click grid is a
     selection too (and the figure must not depend on the selection: Streamlit would reset it).
     `shown`: the class numbers to draw as usual; the others are greyed (one trace, drawn first).
     Above FULL_SIZE_POINTS points, the dots are drawn smaller (point_scale)."""
     fig, scale = go.Figure(), point_scale(len(xy))
+    hover = None if hover is None else np.asarray(hover, dtype=object)
     if shown is not None:
         grey = ~np.isin(labels, list(shown))
         if grey.any():
@@ -76,8 +80,9 @@ def latent_scatter(xy: np.ndarray, index: np.ndarray, labels: np.ndarray, classe
                 x=xy[grey, 0], y=xy[grey, 1], mode="markers", name="other classes", customdata=index[grey],
                 marker=dict(size=4 * scale, color="#c8c8c8", opacity=0.35), hovertemplate="#%{customdata}<extra></extra>"))
         xy, index, labels = xy[~grey], index[~grey], labels[~grey]
+        hover = None if hover is None else hover[~grey]
         values = None if values is None else np.asarray(values)[~grey]
-    names = [plain_text(name) for name in classes]  # shown as text, whatever the files say
+    names, label = [plain_text(name) for name in classes], plain_text(label)  # shown as text, whatever the files say
     if values is None:
         for c, name in enumerate(names):
             if shown is not None and c not in shown:
@@ -85,20 +90,38 @@ def latent_scatter(xy: np.ndarray, index: np.ndarray, labels: np.ndarray, classe
             m = labels == c
             fig.add_trace(go.Scattergl(
                 x=xy[m, 0], y=xy[m, 1], mode="markers", name=name, customdata=index[m],
-                marker=dict(size=5 * scale, color=PALETTE[c % 10], opacity=0.75),
-                hovertemplate=f"{label} {name}<br>#%{{customdata}}<extra></extra>"))
+                text=None if hover is None else hover[m], marker=dict(size=5 * scale, color=PALETTE[c % 10], opacity=0.75),
+                hovertemplate=f"{label} {name}<br>#%{{customdata}}{'' if hover is None else '%{text}'}<extra></extra>"))
     else:
-        fig.add_trace(go.Scattergl(
-            x=xy[:, 0], y=xy[:, 1], mode="markers", name=value_name, customdata=index,
-            text=[names[c] for c in labels], showlegend=False,
-            marker=dict(size=5 * scale, color=values, colorscale="Viridis", opacity=0.8,
-                        colorbar=dict(title=dict(text=value_name, side="right"))),
-            hovertemplate=f"{label} %{{text}}<br>#%{{customdata}}<br>{value_name} %{{marker.color:.3f}}<extra></extra>"))
+        text = np.asarray(names, dtype=object)[labels] + ("" if hover is None else hover)
+        _value_traces(fig, xy, index, text, np.asarray(values, np.float64),
+                      plain_text(value_name), label, scale, value_format)
     fig.update_traces(selected=dict(marker=dict(size=9, opacity=1.0)), unselected=dict(marker=dict(opacity=0.45)))
     # no dragmode/clickmode: Streamlit then starts in pan mode where a click selects a point
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
-                      xaxis_title=axis_names[0], yaxis_title=axis_names[1], legend_title_text=label)
+                      xaxis_title=axis_names[0], yaxis_title=axis_names[1],
+                      legend_title_text=label if values is None else "")  # beside values: "other classes", "no x"
     return fig
+
+
+def _value_traces(fig: go.Figure, xy, index, text, values, value_name: str, label: str, scale: float,
+                  value_format: str) -> None:
+    """The points coloured by values on a Viridis scale with a colour bar; those without a value
+    (NaN) grey, in a legend entry of their own."""
+    missing = ~np.isfinite(values)
+    if missing.any():
+        fig.add_trace(go.Scattergl(
+            x=xy[missing, 0], y=xy[missing, 1], mode="markers", name=f"no {value_name}", customdata=index[missing],
+            text=text[missing], marker=dict(size=5 * scale, color="#a0a0a0", opacity=0.6), showlegend=True,
+            hovertemplate=f"{label} %{{text}}<br>#%{{customdata}}<br>{value_name} missing<extra></extra>"))
+        fig.update_layout(legend=dict(orientation="h", x=0))  # below the map: the colour bar has the right
+    ok = ~missing
+    fig.add_trace(go.Scattergl(
+        x=xy[ok, 0], y=xy[ok, 1], mode="markers", name=value_name, customdata=index[ok],
+        text=text[ok], showlegend=False,
+        marker=dict(size=5 * scale, color=values[ok], colorscale="Viridis", opacity=0.8,
+                    colorbar=dict(title=dict(text=value_name, side="right"))),
+        hovertemplate=f"{label} %{{text}}<br>#%{{customdata}}<br>{value_name} %{{marker.color:{value_format}}}<extra></extra>"))
 
 
 def padded_extent(xy: np.ndarray, pad: float = 0.05) -> tuple[float, float, float, float]:
@@ -138,11 +161,13 @@ def add_backdrop(fig: go.Figure, decoded: np.ndarray, extent: tuple[float, float
     positions (row-major, top row at ymax: aecore.latent.inverse.backdrop_grid) as one picture
     under the points over `extent`: grey as dark ink on the plot's background, as in the Keras
     VAE example's manifold; colour as the pictures themselves. Images smaller than 28 pixels are
-    scaled up crisply first, so the browser's stretching does not blur them."""
-    from .images import crisp_scale, enlarge, png_uri, tile
+    scaled up crisply first, so the browser's stretching does not blur them; a picture wider
+    than BACKDROP_PIXELS (16 x 16 images of 128 x 128) is shrunk to it."""
+    from .images import crisp_scale, enlarge, fit_width, png_uri, tile
 
     n = int(round(np.sqrt(len(decoded))))
     grid = enlarge(tile(decoded, n, pad=0), crisp_scale(max(decoded.shape[1:3]), 28))
+    grid = fit_width(to_uint8(grid), BACKDROP_PIXELS)  # the map is narrower: more would only cost time
     x0, x1, y0, y1 = extent
     fig.add_layout_image(source=png_uri(grid if grid.ndim == 3 else _ink(grid, (40, 40, 40))), x=x0, y=y1,
                          xref="x", yref="y", sizex=x1 - x0, sizey=y1 - y0, xanchor="left", yanchor="top",

@@ -9,7 +9,7 @@ from snapshot import assert_matches
 pytestmark = pytest.mark.browser
 
 STEPS = 9
-# the largest difference (0-255) between the first and the last tile of a row picture: the
+# the mean difference (0-255) between the first and the last tile of a row picture: the
 # picture is STEPS tiles of 28 pixels with 1-pixel white lines, scaled up by a whole factor
 ROW_CHANGE_JS = """(img, steps) => {
   const c = document.createElement('canvas');
@@ -19,13 +19,13 @@ ROW_CHANGE_JS = """(img, steps) => {
   const s = Math.round(img.naturalWidth / (steps * 29 + 1));
   const tile = k => g.getImageData((1 + k * 29) * s, s, 28 * s, 28 * s).data;
   const first = tile(0), last = tile(steps - 1);
-  let most = 0;
-  for (let i = 0; i < first.length; i += 4) most = Math.max(most, Math.abs(first[i] - last[i]));
-  return most;
+  let sum = 0;
+  for (let i = 0; i < first.length; i += 4) sum += Math.abs(first[i] - last[i]);
+  return sum / (first.length / 4);
 }"""
 
 
-def row_changes(images) -> list[int]:
+def row_changes(images) -> list[float]:
     return [img.evaluate(ROW_CHANGE_JS, STEPS) for img in images.all()]
 
 
@@ -37,12 +37,12 @@ def test_traversals_draw_a_row_per_active_unit_and_fold_the_inactive_ones(app, u
     main = page.locator('[data-testid="stMain"]')
     rows = main.locator('[data-testid="stImage"] img').locator("visible=true")
     expect(rows).to_have_count(12)
-    labels = main.locator('[data-testid="stMarkdownContainer"] strong').locator("visible=true").all_inner_texts()
-    assert len(labels) == 12 and all(label.startswith("unit ") for label in labels)
-    kls = [float(t.split()[1]) for t in main.get_by_text("KL ").locator("visible=true").all_inner_texts()
-           if t.startswith("KL ")]
+    labels = [t.split() for t in main.locator('[data-testid="stMarkdownContainer"]', has=page.locator("strong"))
+              .locator("visible=true").all_inner_texts() if t.startswith("unit ")]  # "unit 8\nKL 2.43 nats"
+    assert len(labels) == 12 and len({words[1] for words in labels}) == 12
+    kls = [float(words[3]) for words in labels]
     assert kls == sorted(kls, reverse=True) and kls[-1] >= 0.01  # most important first, all active
-    assert min(row_changes(rows)) > 60  # every active unit's row changes the digit it draws
+    assert min(row_changes(rows)) > 10  # every active unit's row changes the digit it draws
 
     folded = page.locator('[data-testid="stExpander"]', has_text="4 inactive units")
     expect(folded).to_be_visible()
@@ -52,4 +52,4 @@ def test_traversals_draw_a_row_per_active_unit_and_fold_the_inactive_ones(app, u
     app.wait_idle()
     inactive = folded.locator('[data-testid="stImage"] img')
     expect(inactive).to_have_count(4)
-    assert max(row_changes(inactive)) < 30  # an inactive unit's row is one image repeated
+    assert max(row_changes(inactive)) < 5  # an inactive unit's row is one image repeated, nearly
