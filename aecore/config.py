@@ -38,6 +38,9 @@ class ContractiveOptions:
 @dataclass
 class VAEOptions:
     beta: float = 1.0              # weight of the KL term (1 = the ELBO)
+    # extra weight on the KL's total-correlation part (beta-TCVAE: its beta - 1); written only when set,
+    # so a plain VAE's config.json reads as it always did
+    total_correlation: float = field(default=0.0, metadata={"written": "when set"})
 
 
 @dataclass
@@ -78,7 +81,7 @@ OPTION_RULES = {
     "noise_level": number(0, 10),
     "sparsity": names(dict.fromkeys(("l1", "kl", "log"))),  # aecore.models.penalties.SPARSITY
     "sparsity_weight": WEIGHT, "rho": number(0, 1, low_open=True, high_open=True),
-    "contractive_weight": WEIGHT, "beta": WEIGHT,
+    "contractive_weight": WEIGHT, "beta": WEIGHT, "total_correlation": WEIGHT,
     "neighbour_k": whole(1, 256), "neighbour_weight": WEIGHT,
     "umap_n_neighbors": whole(2, 200), "umap_min_dist": number(0, 1), "umap_negatives": whole(0, 100),
     "umap_weight": WEIGHT, "umap_edges_per_image": number(0, 100, low_open=True),
@@ -176,7 +179,8 @@ class ModelConfig:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "options"}
         out = {k: list(v) if isinstance(v, list) else v for k, v in out.items()}
         if _field_names(type(self.options)):
-            out[self.kind] = asdict(self.options)
+            out[self.kind] = {f.name: getattr(self.options, f.name) for f in fields(self.options)
+                              if f.metadata.get("written") != "when set" or getattr(self.options, f.name) != f.default}
         return out
 
 

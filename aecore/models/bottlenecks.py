@@ -55,7 +55,7 @@ class VariationalBottleneck(nn.Module):
         if eps is None and self.training:
             eps = torch.randn_like(mu)
         z = mu if eps is None else mu + eps * torch.exp(0.5 * logvar)
-        return z, {"kl": penalties.gaussian_kl(mu, logvar).mean()}
+        return z, {"kl": penalties.gaussian_kl(mu, logvar).mean(), "posterior": (mu, logvar)}
 
     @property
     def code_layer(self) -> nn.Linear:

@@ -84,7 +84,11 @@ class VAE(Autoencoder):
         return RECON_LOSSES["bce"](self.decoder(z), x) + penalties.gaussian_kl(mu, logvar)
 
     def penalties(self, x_in, z, terms):
-        return {"kl": self.config.options.beta * terms["kl"]}
+        o = self.config.options
+        named = {"kl": o.beta * terms["kl"]}
+        if o.total_correlation:  # beta-TCVAE (Chen et al. 2018): the KL's total-correlation part weighed more
+            named["tc"] = o.total_correlation * penalties.total_correlation(z, *terms["posterior"])
+        return named
 
 
 class Neighbour(Autoencoder):

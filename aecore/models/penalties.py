@@ -3,6 +3,8 @@ scalar; kinds.py weights them and names them in `loss()`."""
 from __future__ import annotations
 
 import numpy as np
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -44,6 +46,19 @@ def sparsity(code: torch.Tensor, how: str, rho: float) -> torch.Tensor:
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, I)) per image (B,), in nats, summed over the d units."""
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1)
+
+
+def total_correlation(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """The total correlation KL(q(z) || prod_j q(z_j)) of a batch's sampled codes z (B, d) under
+    the aggregate posterior of the batch's own Gaussians N(mu, exp(logvar)) (B, d): the minibatch
+    estimate of beta-TCVAE (Chen et al. 2018, minibatch weighted sampling with the batch as the
+    data set; the data set's size shifts the value by a constant, never the gradient). Nats, mean
+    over images; near 0 for independent units."""
+    b = z.shape[0]
+    log_q = -0.5 * (math.log(2 * math.pi) + logvar[None] + (z[:, None] - mu[None]) ** 2 / logvar[None].exp())
+    log_qz = torch.logsumexp(log_q.sum(dim=2), dim=1) - math.log(b * b)           # (B,): log q(z_i)
+    log_prod = (torch.logsumexp(log_q, dim=1) - math.log(b * b)).sum(dim=1)        # (B,): sum_j log q(z_ij)
+    return (log_qz - log_prod).mean()
 
 
 def jacobian_sq_norms(x: torch.Tensor, z: torch.Tensor, create_graph: bool = False) -> torch.Tensor:

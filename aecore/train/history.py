@@ -32,6 +32,7 @@ from ..pictures.pixels import ImageShape, to_uint8
 HISTORY = "history.safetensors"
 SUBSET, SHOWN = 1000, 12  # images mapped per epoch; of those, the first SHOWN are reconstructed
 FRAMES = 40               # epochs a history keeps at most
+HISTORY_BYTES = 600_000   # and the bytes: 40 frames of 28x28 grey (13.4 KB each), 3 of 64x64 colour (151 KB)
 
 
 def subset_index(n_test: int, size: int = SUBSET) -> np.ndarray:
@@ -115,10 +116,12 @@ class Recorder:
         return xy
 
     def tensors(self) -> dict[str, np.ndarray]:
-        """What history.safetensors stores (see the module docstring): at most FRAMES frames."""
+        """What history.safetensors stores (see the module docstring): at most FRAMES frames, and
+        at most HISTORY_BYTES of them (a frame of 64x64 colour reconstructions is 11x one of 28x28)."""
+        maps, recon = np.stack(self.maps).astype(np.float16), np.stack(self.reconstructions)
+        most = min(FRAMES, max(2, HISTORY_BYTES // (maps[0].nbytes + recon[0].nbytes)))
         return thin({"index": self.index, "epochs": np.asarray(self.epochs, np.int64),
-                     "maps": np.stack(self.maps).astype(np.float16),
-                     "reconstructions": np.stack(self.reconstructions)})
+                     "maps": maps, "reconstructions": recon}, most)
 
 
 def thin(tensors: dict[str, np.ndarray], most: int | None = None) -> dict[str, np.ndarray]:
