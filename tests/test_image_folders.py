@@ -18,17 +18,6 @@ from aecore.pictures.pixels import ImageShape
 from benchmarks.hostile_data import png_bytes
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    root = tmp_path / "data"
-    root.mkdir()
-    monkeypatch.setenv("AECORE_DATA_DIR", str(root))
-    monkeypatch.setenv("AECORE_CACHE_DIR", str(tmp_path / "cache"))
-    load_dataset.cache_clear()
-    yield root
-    load_dataset.cache_clear()
-
-
 def picture(path: Path, size=(32, 32), colour=(200, 30, 10), mode="RGB", seed=0) -> np.ndarray:
     """Save a picture of `size` (height, width): a flat colour with a random speckle; its pixels."""
     rng = np.random.default_rng(seed)
