@@ -13,7 +13,8 @@ import pytest
 
 from aecore.data import DataError, available_datasets, datasets, load_dataset
 from aecore.data import classes as class_names, npz as npz_module
-from benchmarks.hostile_data import CASES, NAME, idx_folder, make, npy_bytes, npz
+from benchmarks.hostile_data import CASES, make
+from benchmarks.hostile_files import NAME, idx_folder, npy_bytes, npz
 
 
 @pytest.fixture

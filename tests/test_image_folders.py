@@ -15,7 +15,7 @@ from PIL import Image
 from aecore.data import DataError, available_datasets, datasets, load_dataset, source_stamp, split_size
 from aecore.data import decode, folder as folder_module, picture_set
 from aecore.pictures.pixels import ImageShape
-from benchmarks.hostile_data import png_bytes
+from benchmarks.hostile_files import png_bytes
 
 
 def picture(path: Path, size=(32, 32), colour=(200, 30, 10), mode="RGB", seed=0) -> np.ndarray:
