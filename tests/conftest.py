@@ -98,3 +98,15 @@ def data_dir(tmp_path, monkeypatch):
     load_dataset.cache_clear()
     yield root
     load_dataset.cache_clear()
+
+
+@pytest.fixture
+def no_data_dir(monkeypatch, tmp_path):
+    """No real data folders leak in: no AECORE_DATA_DIR, an empty cache of its own, no dataset
+    cached before or after."""
+    from aecore.data import load_dataset
+    monkeypatch.delenv("AECORE_DATA_DIR", raising=False)
+    monkeypatch.setenv("AECORE_CACHE_DIR", str(tmp_path / "cache"))
+    load_dataset.cache_clear()
+    yield
+    load_dataset.cache_clear()
