@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 import numpy as np
 import plotly.graph_objects as go
 from scipy.ndimage import gaussian_filter
 
 from aecore.pictures import images, plots, thumbnails
+from benchmarks.app import median_time
 
 SHAPES = [(28, 28), (8, 8), (32, 32, 3), (64, 64, 3), (128, 128, 3)]
 GOALS = {"manifold": 0.25, "backdrop": 0.25, "thumbnails": 0.1, "gif": 0.25}  # seconds, per picture
@@ -35,14 +34,6 @@ def decoded_like(n: int, shape: tuple, noise: bool, seed: int = 0) -> np.ndarray
     return (a - lo) / (hi - lo)
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main(argv=None) -> None:

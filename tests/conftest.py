@@ -84,3 +84,29 @@ def open_page(app_env):
         at.run()  # the entry page first: switch_page resolves pages through app.py's st.navigation
         return at.switch_page(page_path).run()
     return run
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """An empty data folder as $AECORE_DATA_DIR (and a cache folder of its own), no dataset cached
+    before or after: a test puts its own sets in it."""
+    from aecore.data import load_dataset
+    root = tmp_path / "data"
+    root.mkdir()
+    monkeypatch.setenv("AECORE_DATA_DIR", str(root))
+    monkeypatch.setenv("AECORE_CACHE_DIR", str(tmp_path / "cache"))
+    load_dataset.cache_clear()
+    yield root
+    load_dataset.cache_clear()
+
+
+@pytest.fixture
+def no_data_dir(monkeypatch, tmp_path):
+    """No real data folders leak in: no AECORE_DATA_DIR, an empty cache of its own, no dataset
+    cached before or after."""
+    from aecore.data import load_dataset
+    monkeypatch.delenv("AECORE_DATA_DIR", raising=False)
+    monkeypatch.setenv("AECORE_CACHE_DIR", str(tmp_path / "cache"))
+    load_dataset.cache_clear()
+    yield
+    load_dataset.cache_clear()

@@ -16,15 +16,24 @@ APP = Path(__file__).resolve().parent.parent / "app.py"
 CKPT_2D, CKPT_16D = "tiny-ae-2d", "tiny-vae-16d"  # the checkpoints of the app_env fixture (conftest)
 
 
-def idx_set(folder: Path, train: int, test: int, seed: int = 0) -> Path:
-    """The four MNIST-format files of a small image set in `folder` (made): random 28x28 images,
-    labels 0, 1, ..., 9, 0, ... ."""
+def idx_arrays(folder: Path, n_train: int = 12, n_test: int = 7, gz: bool = True, seed: int = 0) -> dict:
+    """The four MNIST-format files of a small image set in `folder` (made), gzipped or not: random
+    28x28 images, labels 0, 1, ..., 9, 0, ... ; {split: (images, labels)} as written."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    for split, n in (("train", train), ("test", test)):
-        images_name, labels_name = IDX_FILES[split]
-        write_idx(folder / images_name, rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
-        write_idx(folder / labels_name, (np.arange(n) % 10).astype(np.uint8))
+    arrays = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        for name, array in zip(IDX_FILES[split], (images, labels)):
+            write_idx(folder / (name if gz else name[:-3]), array)
+        arrays[split] = (images, labels)
+    return arrays
+
+
+def idx_set(folder: Path, train: int, test: int, seed: int = 0) -> Path:
+    """idx_arrays' files, and the folder they are in."""
+    idx_arrays(folder, train, test, seed=seed)
     return folder
 
 

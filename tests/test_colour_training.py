@@ -19,7 +19,7 @@ from aecore.measure.metrics import psnr
 from aecore.pictures.pixels import ImageShape, as_image_batch
 from aecore.train import random_shift, split_train_val, train
 from aecore.train.history import check_history
-from aecore.train.loop import as_floats
+from aecore.train.batches import as_floats
 from colour_data import colour_npz
 
 SHAPE = ImageShape(3, 16, 12)  # colour, not square

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from aecore.measure import disentangle
+from aecore.measure import factors as dataset_factors
 
 N = 900
 
@@ -134,7 +135,7 @@ def test_factor_scores_names_the_numbers_evaluate_stores():
 def test_columns_that_are_names_or_constant_are_not_factors_and_blank_rows_are_left_out():
     factors = make_factors()
     columns = {**factors, "file": np.array([f"img{i}.png" for i in range(N)]), "source": np.full(N, "generated")}
-    chosen, left_out = disentangle.factors_of(columns)
+    chosen, left_out = dataset_factors.factors_of(columns)
     assert set(chosen) == {"scale", "x", "shape"}
     assert left_out == {"file": "900 categories (more than 64: a name, not a factor)", "source": "one value only"}
     codes = copy_code(factors)
@@ -142,12 +143,12 @@ def test_columns_that_are_names_or_constant_are_not_factors_and_blank_rows_are_l
     x[:100] = np.nan  # blank cells of a metadata CSV
     shape = factors["shape"].copy()
     shape[50:150] = ""
-    report = disentangle.factor_report(codes, {**columns, "x": x, "shape": shape})
+    report = dataset_factors.factor_report(codes, {**columns, "x": x, "shape": shape})
     assert report["images"] == N - 150
     assert report["scores"]["mig"] > 0.95
     assert {name: row["unit"] for name, row in report["best_units"].items()} == {"scale": 0, "x": 1, "shape": 2}
     assert set(report["left_out"]) == {"file", "source"}
-    assert disentangle.factor_report(codes, {"source": np.full(N, "generated")}) is None
+    assert dataset_factors.factor_report(codes, {"source": np.full(N, "generated")}) is None
 
 
 def _bars(n: int, seed: int):

@@ -15,18 +15,7 @@ from PIL import Image
 from aecore.data import DataError, available_datasets, datasets, load_dataset, source_stamp, split_size
 from aecore.data import decode, folder as folder_module, picture_set
 from aecore.pictures.pixels import ImageShape
-from benchmarks.hostile_data import png_bytes
-
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    root = tmp_path / "data"
-    root.mkdir()
-    monkeypatch.setenv("AECORE_DATA_DIR", str(root))
-    monkeypatch.setenv("AECORE_CACHE_DIR", str(tmp_path / "cache"))
-    load_dataset.cache_clear()
-    yield root
-    load_dataset.cache_clear()
+from benchmarks.hostile_files import png_bytes
 
 
 def picture(path: Path, size=(32, 32), colour=(200, 30, 10), mode="RGB", seed=0) -> np.ndarray:

@@ -11,17 +11,6 @@ from aecore.data import DataError, load_dataset, write_idx
 from aecore.data.registry import IDX_FILES
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    root = tmp_path / "data"
-    root.mkdir()
-    monkeypatch.setenv("AECORE_DATA_DIR", str(root))
-    monkeypatch.setenv("AECORE_CACHE_DIR", str(tmp_path / "cache"))
-    load_dataset.cache_clear()
-    yield root
-    load_dataset.cache_clear()
-
-
 def idx_folder(root, n_train=6, n_test=4, side=12):
     folder = root / "tiles"
     folder.mkdir()

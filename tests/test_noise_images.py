@@ -172,12 +172,17 @@ def test_drawn_and_uploaded_pictures_become_28x28_inputs():
 
 def test_a_float_picture_holding_nan_or_infinity_is_refused():
     for bad in (np.nan, np.inf):
-        pixels = np.zeros((20, 20), np.float32)
-        pixels[5, 5] = bad
-        buf = io.BytesIO()
-        Image.fromarray(pixels, "F").save(buf, format="TIFF")
         with pytest.raises(ImageError, match="NaN or infinite pixel values: save it as a PNG or JPEG"):
-            images.picture_input(buf.getvalue(), name="scan.tif")
+            images.picture_input(_float_tiff_with(bad), name="scan.tif")
+
+
+def _float_tiff_with(bad: float) -> bytes:
+    """A 20x20 float TIFF (what a scanner or a notebook may save) with one pixel `bad`."""
+    pixels = np.zeros((20, 20), np.float32)
+    pixels[5, 5] = bad
+    buf = io.BytesIO()
+    Image.fromarray(pixels, "F").save(buf, format="TIFF")
+    return buf.getvalue()
 
 
 def test_a_large_photo_is_averaged_down_before_it_becomes_an_input():
@@ -246,9 +251,5 @@ def test_uploaded_photos_keep_the_bounds_of_every_upload():
     clear = images.photo_input(_png(Image.new("RGBA", (40, 40), (255, 0, 0, 0))), shape)
     assert np.allclose(clear.image, 1.0)  # transparency on white, as a viewer shows it
     for bad in (np.nan, np.inf):
-        scan = np.zeros((20, 20), np.float32)
-        scan[3, 3] = bad
-        buf = io.BytesIO()
-        Image.fromarray(scan, "F").save(buf, format="TIFF")
         with pytest.raises(ImageError, match="NaN or infinite"):
-            images.photo_input(buf.getvalue(), shape)
+            images.photo_input(_float_tiff_with(bad), shape)

@@ -104,8 +104,8 @@ def test_stored_metrics_reproduce_within_one_percent(name, monkeypatch):
 
 @pytest.mark.parametrize("name", [n for n, e in RECIPE.items() if e["training"]["dataset"] == "mnist"])
 def test_bundled_sample_gives_errors_in_the_stored_range(name):
-    """On a fresh machine without full MNIST: the 1,000 sample test digits are official MNIST test
-    digits, so a checkpoint reconstructs them about as well as the whole test set (within 2x)."""
+    """On a fresh machine without full MNIST: the 1,000 sample test digits are MNIST (training)
+    digits, so a checkpoint reconstructs them about as well as the official test set (within 2x)."""
     ckpt = load_checkpoint(zoo.ZOO_DIR / name)
     test = load_dataset("mnist-sample", "test")
     sse = metrics.reconstruction_errors(test.images, reconstruct(ckpt.model, test.images))["sse_per_image"]

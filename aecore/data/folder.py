@@ -99,17 +99,21 @@ class _Walk:
             raise DataError(f"{self.root}: more than {MAX_ENTRIES:,} files and folders; an image folder may hold "
                             f"at most {MAX_FILES:,} pictures. Move what is not part of the set elsewhere.")
 
-    def pictures_in(self, folder: Path, under: str, depth: int = 0) -> list[str]:
-        """Paths ("/"-separated, `under` first) of the pictures in `folder` and its subfolders."""
-        found = []
+    def _listed(self, folder: Path):
+        """The entries of `folder` by name, each counted, hidden ones (".name") left out."""
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as err:
             raise DataError(f"{folder}: cannot be listed ({err.strerror}).") from None
         for entry in entries:
             self._count(entry.path)
-            if entry.name.startswith("."):
-                continue
+            if not entry.name.startswith("."):
+                yield entry
+
+    def pictures_in(self, folder: Path, under: str, depth: int = 0) -> list[str]:
+        """Paths ("/"-separated, `under` first) of the pictures in `folder` and its subfolders."""
+        found = []
+        for entry in self._listed(folder):
             if entry.is_symlink():
                 self._inside(entry)
                 if entry.is_dir():
@@ -131,14 +135,7 @@ class _Walk:
         """{class folder name: its pictures' paths under split_dir}; pictures lying loose in
         split_dir are noted, not read."""
         out = {}
-        try:
-            entries = sorted(os.scandir(split_dir), key=lambda e: e.name)
-        except OSError as err:
-            raise DataError(f"{split_dir}: cannot be listed ({err.strerror}).") from None
-        for entry in entries:
-            self._count(entry.path)
-            if entry.name.startswith("."):
-                continue
+        for entry in self._listed(split_dir):
             if entry.is_symlink() and self._inside(entry) and entry.is_dir():
                 continue
             if entry.is_dir(follow_symlinks=False):

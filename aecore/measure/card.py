@@ -3,7 +3,7 @@ beside published anchors. Plain data (dicts and rows), so the app and reports ca
 from __future__ import annotations
 
 from ..checkpoint import Checkpoint
-from .disentangle import FACTOR_DESCRIPTIONS
+from .factors import FACTOR_DESCRIPTIONS
 from ..pictures.pixels import MNIST, ImageShape
 
 # metric name -> what it measures (units), for tables

@@ -16,7 +16,7 @@ from ..models import Unavailable
 from ..pictures.pixels import unit_float
 from . import metrics
 from .denoise import standard_scores
-from .disentangle import factor_report
+from .factors import factor_report
 
 ROWS = 1000  # test images decoded at a time for the reconstruction figures
 
@@ -66,7 +66,7 @@ def evaluate(model, dataset: str, max_test: int = 0) -> dict:
 
 
 def _factors(codes, columns: dict, unavailable: dict) -> dict:
-    """disentangle.factor_report of the test images' columns (the first len(codes) rows), {} for
+    """factors.factor_report of the test images' columns (the first len(codes) rows), {} for
     a dataset without factor columns (MNIST); a set whose factors cannot be scored says why in
     `unavailable`."""
     if not columns:

@@ -23,7 +23,6 @@ import json
 import mmap
 import os
 import select
-import signal
 import struct
 import subprocess
 import sys
@@ -42,6 +41,7 @@ except ImportError:  # Windows, where the worker cannot run (see Sandbox._starte
 import numpy as np
 
 from ..checkpoint import CheckpointError
+from . import onnx_refusals as refusals
 
 CALL_SECONDS = 30.0      # wall clock of one request: a run of 1,024 digits (or 85 128x128 colour images) takes
                          # milliseconds to a second
@@ -211,7 +211,7 @@ class Sandbox:
             process.stop()
             self._stop()
             raise CheckpointError(f"{next(iter(self.graphs.values()))[0]}: the worker process that runs ONNX graphs "
-                                  f"did not start ({_signal_name(process.popen.returncode)}); check that "
+                                  f"did not start ({refusals.signal_name(process.popen.returncode)}); check that "
                                   f"onnxruntime imports in {sys.executable}")
         for name, (file, graph) in self.graphs.items():
             self._request(process, {"op": "load", "name": name, "threads": 0}, graph, file, None)
@@ -221,11 +221,14 @@ class Sandbox:
         try:
             reply, data = process.request(header, payload, CALL_SECONDS)
         except Breach as why:
-            self.failed = _breach_message(file, process, str(why), n, self.images)
+            if str(why) != "timeout":
+                process.stop()  # reaps it, so that its end can be told
+            self.failed = refusals.breach_message(file, str(why), n, self.images, process.popen.returncode,
+                                                  CALL_SECONDS, CPU_SECONDS, MEMORY_BYTES)
             self._stop()
             raise CheckpointError(self.failed) from None
         if not reply.get("ok"):
-            message = _error_message(file, reply, n, header.get("max_values", 0))
+            message = refusals.error_message(file, reply, n, header.get("max_values", 0), MEMORY_BYTES)
             if reply.get("memory"):  # its memory may be in any state: this graph runs no more
                 self.failed = message
                 self._stop()
@@ -238,42 +241,6 @@ class Sandbox:
             self._process = None
         with _live_lock:
             _live.pop(id(self), None)
-
-
-def _doing(n: int | None) -> str:
-    return "while onnxruntime prepared it" if n is None else f"on {n:,} input{'s' * (n != 1)}"
-
-
-def _breach_message(file: Path, process: _Process, why: str, n: int | None, images: str) -> str:
-    if why == "timeout":
-        return (f"{file}: took more than {CALL_SECONDS:g} s {_doing(n)}, the limit for one call of a graph, and "
-                f"was stopped; an encoder or decoder of {images} needs milliseconds")
-    process.stop()  # reaps it, so that its end can be told
-    code = process.popen.returncode
-    if code == -signal.SIGXCPU:
-        return (f"{file}: used more than {CPU_SECONDS:g} s of CPU time {_doing(n)}, the limit for one call of a "
-                f"graph, and was stopped; an encoder or decoder of {images} needs milliseconds")
-    if why != "gone":
-        return f"{file}: its worker process sent {why} and was stopped"
-    return (f"{file}: onnxruntime ended {_doing(n)} ({_signal_name(code)}), most likely past the "
-            f"{MEMORY_BYTES / 2**30:g} GB of memory a graph may use; export a smaller model")
-
-
-def _signal_name(code: int | None) -> str:
-    if code is not None and code < 0:
-        return f"signal {signal.Signals(-code).name}"
-    return f"exit status {code}"
-
-
-def _error_message(file: Path, reply: dict, n: int | None, max_values: int) -> str:
-    error = " ".join(str(reply.get("error", "")).split())[:300]
-    if isinstance(shape := reply.get("shape"), list) and n:
-        return (f"{file}: gives an output of shape ({', '.join(map(str, shape))}) for {n:,} inputs; the explorer "
-                f"takes at most {max_values // n:,} values per input")
-    if reply.get("memory"):
-        return (f"{file}: needed more than the {MEMORY_BYTES / 2**30:g} GB of memory a graph may use "
-                f"{_doing(n)} ({error}); export a smaller model")
-    return f"{file}: onnxruntime failed {_doing(n)} ({error})"
 
 
 def _touch(sandbox: Sandbox) -> None:
