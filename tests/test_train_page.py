@@ -192,7 +192,7 @@ def test_the_demo_refuses_a_training_whose_settings_cost_too_much(open_page, pac
     at.button(key="train_start").click().run()
     assert_clean(at)
     refusal = at.warning[0].value
-    assert "this training would cost about" in refusal and part in refusal and f"lower epochs, " in refusal
+    assert "this training would cost about" in refusal and part in refusal and "lower epochs, " in refusal
     assert setting in refusal and job_of(at) is None
     assert not any("Cost: about 22 " in c.value for c in at.caption)  # the caption follows the settings
 
@@ -266,7 +266,7 @@ def test_a_closed_tab_cancels_its_waiting_training_and_the_demo_deletes_its_chec
     monkeypatch.setenv("AECORE_DEMO", "1")
     first = start(open_page, epochs=2, name="first")
     wait_for(lambda: job_of(first).epoch == 1, "the first training's epoch 1")
-    second = start(open_page, epochs=1, name="second")
+    start(open_page, epochs=1, name="second")  # waits behind the first
     assert job_of(second).state == "queued"
     server, owners = trainer(), [at.session_state["_session_id"] for at in (first, second)]
     st.cache_resource.clear()  # what Streamlit does to the tabs' resources as they close (no server: gone for good)
@@ -284,7 +284,7 @@ def test_off_the_demo_a_closed_tab_cancels_its_waiting_training_and_its_running_
     from ui.training import trainer
     first = start(open_page, epochs=1, name="first")
     wait_for(lambda: job_of(first).epoch == 1, "the first training's epoch 1")
-    second = start(open_page, epochs=1, name="second")
+    start(open_page, epochs=1, name="second")  # waits behind the first
     server = trainer()
     st.cache_resource.clear()
     wait_for(lambda: server.line()[1] == [] and not server.latest, "the closed tabs' trainings to be ended")

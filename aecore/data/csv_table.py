@@ -11,7 +11,6 @@ cells of at most MAX_CELL printable characters (tabs and line breaks allowed).
 from __future__ import annotations
 
 import csv
-import io
 import os
 import stat
 import unicodedata

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import CHROMIUM_ARGS, App, picked
+from conftest import App, picked
 from playwright.sync_api import expect
 from test_interactions import INPUT_CAPTION, assert_drawn, column_with, data_points, inside, map_points
 
