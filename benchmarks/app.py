@@ -124,20 +124,9 @@ def bench(ckpt_2d: str, ckpt_16d: str, repeats: int = 5, umap: bool = True,
     if every_point:
         _bench_every_point(row, m16, ckpt_16d, every_point, repeats, umap, numba_cold)
     if colour:
-        _bench_colour(row, colour, repeats, report)
+        from benchmarks.colour import bench_colour
+        bench_colour(colour, row, median_time, report, repeats)
     return rows
-
-
-def _bench_colour(row, ckpt: str, repeats: int, report) -> None:
-    from aecore.data import available_datasets
-    from benchmarks.colour import bench_colour
-
-    dataset = load_checkpoint(ckpt).dataset
-    if not available_datasets().get(dataset):
-        report(f"colour rows skipped: {ckpt} was trained on {dataset}, which is not here "
-               f"(`python -m aecore download {dataset}` makes it)")
-        return
-    bench_colour(ckpt, row, median_time, report, repeats)
 
 
 def onnx_twins(ckpt_2d: str, ckpt_16d: str) -> tuple:

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from aecore.checkpoint import load_checkpoint
-from aecore.data import load_dataset
+from aecore.data import available_datasets, load_dataset
 from aecore.latent import decode_codes, encode_dataset
 
 REPO = Path(__file__).resolve().parent.parent
@@ -30,9 +30,14 @@ def colour_images(dataset: str) -> tuple[np.ndarray, str]:
 
 def bench_colour(ckpt: str, row: Callable, median_time: Callable, report: Callable[[str], None],
                  repeats: int = 5) -> None:
-    """The three colour rows for checkpoint folder `ckpt`, measured on the dataset it was trained on."""
+    """The three colour rows for checkpoint folder `ckpt`, measured on the dataset it was trained on
+    (none, and a line saying why, when that dataset is not on this machine)."""
     loaded = load_checkpoint(ckpt)
     model, dataset = loaded.model, loaded.dataset
+    if not available_datasets().get(dataset):
+        report(f"colour rows skipped: {ckpt} was trained on {dataset}, which is not here "
+               f"(`python -m aecore download {dataset}` makes it)")
+        return
     images, note = colour_images(dataset)
     shape = "x".join(map(str, images.shape[1:]))
     report(f"colour: {ckpt} ({model.config.kind} / {model.config.body}, d={model.latent_dim}); data: {note}")

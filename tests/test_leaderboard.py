@@ -32,7 +32,7 @@ def test_every_zoo_checkpoint_has_a_row_with_its_measured_numbers():
 def test_baseline_rows_of_every_dataset_a_checkpoint_was_measured_on():
     rows = [r for r in shipped_rows() if r["row"] == "baseline"]
     datasets = {read_metrics(p)["measured_on"]["dataset"] for p in ZOO if read_metrics(p)}
-    assert datasets == {"mnist", "fashion-mnist"} and set(BASELINES) >= datasets
+    assert datasets == {"mnist", "fashion-mnist", "sprites"} and set(BASELINES) >= datasets
     for dataset in datasets:
         mine = [r for r in rows if r["measured on"].startswith(f"{dataset} test")]
         expected = [BASELINE_NAMES[k] for k in BASELINE_NAMES if k in BASELINES[dataset]]
@@ -79,7 +79,7 @@ def test_the_leaderboard_page_shows_every_row_the_shipped_files_give(zoo_app):
     assert list(zip(table["name"], table["row"], table["measured on"])) == \
         list(zip(expected["name"], expected["row"], expected["measured on"]))
     assert {"checkpoint", "anchor", "baseline"} == set(table["row"])
-    assert (table["name"] == "3x3 median filter").sum() == 2  # one per dataset with checkpoints
+    assert (table["name"] == "3x3 median filter").sum() == 3  # one per dataset with checkpoints
     assert pd.api.types.is_float_dtype(table["knn5"])  # numbers, so the column sorts
 
 
@@ -89,10 +89,14 @@ def test_the_picker_says_the_shipped_checkpoints_are_the_zoo(zoo_app, tmp_path):
 
 
 def test_every_row_says_which_images_its_figures_are_measured_on():
-    """The shipped metrics.json predate image shapes: their images are 28x28 grey, and say so."""
+    """Each checkpoint and baseline row names its test split and images: 28x28 grey for the MNIST
+    and Fashion-MNIST rows (whose metrics.json predate image shapes), 64x64 colour for the sprites."""
     rows = [r for r in shipped_rows() if r["row"] in ("checkpoint", "baseline")]
+    images = {"mnist": "28x28 grey", "fashion-mnist": "28x28 grey", "sprites": "64x64 colour"}
     for row in rows:
-        assert row["measured on"].endswith(" test (10,000 images, 28x28 grey)"), row["measured on"]
+        dataset = row["measured on"].split(" test ")[0]
+        assert row["measured on"] == f"{dataset} test (10,000 images, {images[dataset]})", row["measured on"]
+    assert {r["measured on"].split(" test ")[0] for r in rows} == set(images)
     from aecore.measure.card import images_measured
     on = {"dataset": "blobs", "split": "test", "size": 600, "image": [3, 32, 32]}
     assert images_measured(on) == "blobs test (600 images, 32x32 colour)"

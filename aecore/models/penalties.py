@@ -2,9 +2,9 @@
 scalar; kinds.py weights them and names them in `loss()`."""
 from __future__ import annotations
 
-import numpy as np
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
