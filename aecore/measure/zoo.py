@@ -212,11 +212,12 @@ def _table(ckpts: dict, base: dict) -> list[str]:
 def _traversal_figures(group: dict, folder: Path) -> list[str]:
     """The traversal grid of each checkpoint that has one (write_traversals), under its table."""
     lines = []
-    for name in group:
+    for name, c in group.items():
         if (Path(folder) / name / TRAVERSALS).is_file():
-            lines += ["", f"Traversals of {name}: a row per active unit, most KL first; -3 to +3 sd of the "
-                          "prior, from the mean code of the test images.", "",
-                      f"![traversals of {name}]({name}/{TRAVERSALS})"]
+            how = ("most KL first; -3 to +3 sd of the prior" if c["config"]["model"]["kind"] == "vae" else
+                   "largest code variance first; -3 to +3 sd of each unit's codes over the test images")
+            lines += ["", f"Traversals of {name}: a row per active unit, {how}, from the mean code of the "
+                          "test images.", "", f"![traversals of {name}]({name}/{TRAVERSALS})"]
     return lines
 
 

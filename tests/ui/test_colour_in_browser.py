@@ -5,6 +5,8 @@ draws, the inactive units folded away). The app reads a small sprites set genera
 same seed as the full one (`python -m aecore download sprites` writes 40,000)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import new_app, streamlit_app
 from playwright.sync_api import expect
@@ -66,8 +68,8 @@ def test_the_2d_sprites_map_coloured_by_position_has_a_colour_bar(app, update_sn
     app.open("latent_map", "sprites-2d")
     assert app.errors() == []
     main = app.page.locator('[data-testid="stMain"]')
-    expect(main.get_by_text("All 1,000 sprites-test sprites", exact=False)).to_be_visible()
-    app.choose("colour", "x")
+    expect(main.get_by_text("All 1,000 sprites sprites (the test split)", exact=False)).to_be_visible()
+    app.choose("colour", re.compile("^x$"))
     chart = main.locator('[data-testid="stPlotlyChart"]').first
     expect(chart.locator(".colorbar")).to_have_count(1)  # a numeric factor: a colour bar, no legend
     expect(chart.locator(".colorbar .cbtitle")).to_contain_text("x")
