@@ -9,7 +9,7 @@ import numpy as np
 
 from aecore.data import Dataset
 from aecore.pictures.columns import category_labels, describe, format_values
-from aecore.pictures.plots import latent_scatter
+from aecore.pictures.plots import PALETTE, latent_scatter
 from ui.colourings import COLUMN, greyed_labels, options, scatter_colours
 
 N = 40
@@ -52,6 +52,20 @@ def test_a_category_column_colours_by_category_with_a_legend():
     assert all(t.marker.colorbar.title.text is None for t in fig.data)
     assert sorted(fig.data[2].customdata) == [i for i in range(N) if i % 4 in (0, 3)]
     assert "class zero" in fig.data[2].text[0] and "class three" in fig.data[2].text[1]  # the class is in the hover
+
+
+def test_categories_named_after_colours_are_drawn_in_those_colours():
+    data = Dataset("toy", "test", np.zeros((N, 8, 8), np.uint8), np.arange(N) % 4, ("zero", "one", "two", "three"),
+                   "tmp", columns={"colour": np.array(["red", "Blue", "yellow", "red"] * (N // 4)),
+                                   "shape": COLUMNS["shape"]})
+    xy = np.zeros((N, 2))
+    by_colour = latent_scatter(xy, np.arange(N), **scatter_colours(data, COLUMN + "colour"))
+    assert {t.name: t.marker.color for t in by_colour.data} == {"Blue": "#0000ff", "red": "#ff0000",
+                                                                "yellow": "#ffff00"}
+    by_shape = latent_scatter(xy, np.arange(N), **scatter_colours(data, COLUMN + "shape"))
+    assert [t.marker.color for t in by_shape.data] == PALETTE[:3]  # other names: the palette, in order
+    by_class = latent_scatter(xy, np.arange(N), **scatter_colours(data, "class"))
+    assert [t.marker.color for t in by_class.data] == PALETTE[:4]
 
 
 def test_the_class_filter_greys_other_classes_under_a_category_colouring():

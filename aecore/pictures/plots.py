@@ -59,6 +59,20 @@ def loss_curves(history: list[dict]) -> go.Figure:
     return fig
 
 
+def class_colours(names) -> list[str]:
+    """One colour per class, in order: PALETTE's (tab10), or, when every name is a different
+    colour's name ("red", "Cyan": CSS's 148 names), those colours, so that a map coloured by a
+    "colour" column shows red points for "red"."""
+    from PIL import ImageColor
+
+    keys = [str(name).strip().lower() for name in names]
+    if keys and all(k in ImageColor.colormap for k in keys):
+        rgbs = [ImageColor.getrgb(k) for k in keys]
+        if len(set(rgbs)) == len(rgbs):
+            return ["#%02x%02x%02x" % rgb[:3] for rgb in rgbs]
+    return [PALETTE[i % len(PALETTE)] for i in range(len(keys))]
+
+
 def latent_scatter(xy: np.ndarray, index: np.ndarray, labels: np.ndarray, classes, values=None,
                    value_name: str = "", axis_names=("x", "y"), height: int = 620,
                    label: str = "class", shown=None, hover=None, value_format: str = ".3f") -> go.Figure:
@@ -84,13 +98,14 @@ def latent_scatter(xy: np.ndarray, index: np.ndarray, labels: np.ndarray, classe
         values = None if values is None else np.asarray(values)[~grey]
     names, label = [plain_text(name) for name in classes], plain_text(label)  # shown as text, whatever the files say
     if values is None:
+        colours = class_colours(classes)
         for c, name in enumerate(names):
             if shown is not None and c not in shown:
                 continue
             m = labels == c
             fig.add_trace(go.Scattergl(
                 x=xy[m, 0], y=xy[m, 1], mode="markers", name=name, customdata=index[m],
-                text=None if hover is None else hover[m], marker=dict(size=5 * scale, color=PALETTE[c % 10], opacity=0.75),
+                text=None if hover is None else hover[m], marker=dict(size=5 * scale, color=colours[c], opacity=0.75),
                 hovertemplate=f"{label} {name}<br>#%{{customdata}}{'' if hover is None else '%{text}'}<extra></extra>"))
     else:
         text = np.asarray(names, dtype=object)[labels] + ("" if hover is None else hover)
