@@ -62,7 +62,7 @@ def test_the_train_page_builds_a_model_of_the_picked_datasets_images(colour_env,
     from ui import train_widgets
     monkeypatch.setenv("AECORE_TRAINED_DIR", str(tmp_path / "trained"))
     state = {"train_kind": "vae", "train_body": "conv", "train_latent_dim": 2, "train_recon": "bce",
-             "train_vae_beta": 1.0, "train_dataset": "blobs", "train_epochs": 1, "train_seed": 0,
+             "train_vae_beta": 1.0, "train_vae_total_correlation": 0.0, "train_dataset": "blobs", "train_epochs": 1, "train_seed": 0,
              "train_name": "my-colour-vae", "_session_id": "s1"}
     monkeypatch.setattr("streamlit.session_state", state, raising=False)
     model, training = train_widgets._configs(state)

@@ -135,12 +135,12 @@ def test_unknown_name():
 
 
 def test_cli_download(monkeypatch, capsys, tmp_path):
-    def fail(name):
+    def fail(name, dest=None):
         raise DownloadError("could not download x: check your network")
 
     monkeypatch.setattr(dl, "download", fail)
     assert cli_download("mnist") == 1
     assert capsys.readouterr().err.strip() == "error: could not download x: check your network"
-    monkeypatch.setattr(dl, "download", lambda name: tmp_path)
+    monkeypatch.setattr(dl, "download", lambda name, dest=None: tmp_path)
     assert cli_download("mnist") == 0
     assert str(tmp_path) in capsys.readouterr().out

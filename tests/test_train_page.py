@@ -266,7 +266,7 @@ def test_a_closed_tab_cancels_its_waiting_training_and_the_demo_deletes_its_chec
     monkeypatch.setenv("AECORE_DEMO", "1")
     first = start(open_page, epochs=2, name="first")
     wait_for(lambda: job_of(first).epoch == 1, "the first training's epoch 1")
-    start(open_page, epochs=1, name="second")  # waits behind the first
+    second = start(open_page, epochs=1, name="second")
     assert job_of(second).state == "queued"
     server, owners = trainer(), [at.session_state["_session_id"] for at in (first, second)]
     st.cache_resource.clear()  # what Streamlit does to the tabs' resources as they close (no server: gone for good)
