@@ -106,6 +106,7 @@ def test_attribute_vectors_select_groups_on_a_1d_map(one_d, open_page):
     assert any("Map: the 1-D codes along x" in c.value for c in at.caption)
 
 
+@pytest.mark.slow  # trains
 def test_the_train_page_draws_a_1d_models_live_map_on_its_own_labelled_map(open_page, pace):
     from test_train_page import TRAIN, job_of, wait_for
     at = open_page(TRAIN, CKPT_2D)

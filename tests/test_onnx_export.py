@@ -43,7 +43,8 @@ def exported(tmp_path_factory):
     return get
 
 
-@pytest.mark.parametrize("name", ["mlp-vae", pytest.param("conv-sparse", marks=pytest.mark.slow)])
+@pytest.mark.slow  # torch.onnx.export of two checkpoints: seconds each
+@pytest.mark.parametrize("name", ["mlp-vae", "conv-sparse"])
 def test_an_exported_checkpoint_gives_the_same_codes_images_and_pictures(exported, name, images, capsys):
     a, b = (load_checkpoint(p) for p in exported(name)[:2])
     x = images[:, 0].numpy()

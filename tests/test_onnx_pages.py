@@ -27,7 +27,7 @@ def onnx_checkpoints(app_env, tmp_path_factory):
 
 
 @pytest.mark.parametrize("page", PAGES)
-@pytest.mark.parametrize("checkpoint", [EXPORTED, KERAS_LIKE])
+@pytest.mark.parametrize("checkpoint", [EXPORTED, pytest.param(KERAS_LIKE, marks=pytest.mark.slow)])
 def test_every_page_works_with_an_onnx_model(onnx_checkpoints, open_page, page, checkpoint):
     at = clean(open_page(page, checkpoint))
     assert len(at.image) >= 1

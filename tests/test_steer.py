@@ -48,6 +48,7 @@ def test_2d_codes_decode_where_they_are_and_tsne_maps_say_why_not():
         inverse_map(codes, codes, "tsne")
 
 
+@pytest.mark.slow  # umap-learn compiles with numba in a fresh process
 def test_a_umap_map_decodes_a_cluster_centre_to_that_cluster():
     codes, labels = clusters()
     xy = project(codes, "umap", seed=0, n_neighbors=10)
