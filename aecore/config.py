@@ -38,9 +38,7 @@ class ContractiveOptions:
 @dataclass
 class VAEOptions:
     beta: float = 1.0              # weight of the KL term (1 = the ELBO)
-    # extra weight on the KL's total-correlation part (beta-TCVAE: its beta - 1); written only when set,
-    # so a plain VAE's config.json reads as it always did
-    total_correlation: float = field(default=0.0, metadata={"written": "when set"})
+    total_correlation: float = field(default=0.0, metadata={"written": "when set"})  # beta-TCVAE: extra KL weight on the total correlation (stored when set)
 
 
 @dataclass

@@ -3,8 +3,6 @@ encoding 10,000 pictures, the Latent map's first run from the codes stored besid
 and decoding one code. Each is printed beside its goal by the caller's row()."""
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -55,20 +53,13 @@ def first_map_seconds(ckpt: str, dataset: str) -> tuple[float, bool]:
     """(seconds of the Latent map page's first run on `dataset` with checkpoint `ckpt`, in
     Streamlit's AppTest: reading the pictures, the stored codes, PCA and the figure; whether the
     model had to encode the pictures, which stored codes spare it)."""
-    from streamlit.testing.v1 import AppTest
-
     from aecore.latent import codec
+    from benchmarks.apptest import app_with
     encoded = []
     encode = codec.encode_dataset
     codec.encode_dataset = lambda *a, **k: encoded.append(1) or encode(*a, **k)
-    saved = {k: os.environ.get(k) for k in ("AECORE_CHECKPOINTS", "AECORE_CACHE_DIR", "AECORE_NO_WARMUP")}
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            os.symlink(Path(ckpt).resolve(), Path(tmp) / Path(ckpt).name)
-            os.environ.update(AECORE_CHECKPOINTS=tmp, AECORE_CACHE_DIR=str(Path(tmp) / "cache"), AECORE_NO_WARMUP="1")
-            at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600)
-            at.session_state["checkpoint"] = str(Path(tmp) / Path(ckpt).name)
-            at.run()
+        with app_with(ckpt) as at:
             start = time.perf_counter()
             at.switch_page("pages/2_latent_map.py").run()
             if at.sidebar.selectbox(key="dataset").value != dataset:
@@ -80,6 +71,4 @@ def first_map_seconds(ckpt: str, dataset: str) -> tuple[float, bool]:
                 raise RuntimeError("the latent map page drew no map")
     finally:
         codec.encode_dataset = encode
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
     return seconds, bool(encoded)

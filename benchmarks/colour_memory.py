@@ -58,7 +58,7 @@ async def latent_map(url: str, query: str, timeout_s: float) -> tuple[float, int
 
 
 def _count(values) -> int:
-    from benchmarks.app import _count as count
+    from benchmarks.apptest import count_values as count
     return count(values)
 
 

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from aecore.data import sprites
 from snapshot import assert_matches
+from traversal_rows import row_changes
 
 pytestmark = pytest.mark.browser
 
@@ -28,23 +29,6 @@ COLOURFUL_JS = """img => {
   for (let i = 0; i < d.length; i += 4) n += Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 2;
   return n / (d.length / 4);
 }"""
-# the mean difference (0-255, all three channels) between the first and the last tile of a
-# traversal row: `steps` tiles of 64 pixels with 1-pixel white lines, scaled by a whole factor
-ROW_CHANGE_JS = """(img, steps) => {
-  const c = document.createElement('canvas');
-  [c.width, c.height] = [img.naturalWidth, img.naturalHeight];
-  const g = c.getContext('2d');
-  g.drawImage(img, 0, 0);
-  const s = Math.round(img.naturalWidth / (steps * 65 + 1));
-  const tile = k => g.getImageData((1 + k * 65) * s, s, 64 * s, 64 * s).data;
-  const first = tile(0), last = tile(steps - 1);
-  let sum = 0;
-  for (let i = 0; i < first.length; i += 4)
-    sum += (Math.abs(first[i] - last[i]) + Math.abs(first[i + 1] - last[i + 1]) + Math.abs(first[i + 2] - last[i + 2])) / 3;
-  return sum / (first.length / 4);
-}"""
-
-
 @pytest.fixture(scope="module")
 def sprites_app(browser, tmp_path_factory):
     """The app with 1,000 training and 1,000 test sprites in its data folder."""
@@ -113,7 +97,7 @@ def test_the_disentangling_models_traversals_sort_units_and_fold_the_inactive(ap
     assert len(kls) == active and kls == sorted(kls, reverse=True) and kls[-1] >= 0.01
     # each active row changes the sprite it draws (a sprite covers 1-8% of its picture, so a
     # mean change over the picture of 1.5 is a clear one); the inactive rows barely change
-    assert min(row.evaluate(ROW_CHANGE_JS, 9) for row in rows.all()) > 1.5
+    assert min(row_changes(rows, 9, 64)) > 1.5
     folded = main.locator('[data-testid="stExpander"]', has_text=f"{total - active} inactive unit")
     expect(folded).to_have_count(1 if active < total else 0)
     assert_matches(app.screenshot(), "traversals_sprites", update_snapshots)
@@ -122,4 +106,4 @@ def test_the_disentangling_models_traversals_sort_units_and_fold_the_inactive(ap
         app.wait_idle()
         inactive = folded.locator('[data-testid="stImage"] img')
         expect(inactive).to_have_count(total - active)
-        assert max(row.evaluate(ROW_CHANGE_JS, 9) for row in inactive.all()) < 0.5
+        assert max(row_changes(inactive, 9, 64)) < 0.5

@@ -5,28 +5,11 @@ import pytest
 from playwright.sync_api import expect
 
 from snapshot import assert_matches
+from traversal_rows import row_changes
 
 pytestmark = pytest.mark.browser
 
 STEPS = 9
-# the mean difference (0-255) between the first and the last tile of a row picture: the
-# picture is STEPS tiles of 28 pixels with 1-pixel white lines, scaled up by a whole factor
-ROW_CHANGE_JS = """(img, steps) => {
-  const c = document.createElement('canvas');
-  [c.width, c.height] = [img.naturalWidth, img.naturalHeight];
-  const g = c.getContext('2d');
-  g.drawImage(img, 0, 0);
-  const s = Math.round(img.naturalWidth / (steps * 29 + 1));
-  const tile = k => g.getImageData((1 + k * 29) * s, s, 28 * s, 28 * s).data;
-  const first = tile(0), last = tile(steps - 1);
-  let sum = 0;
-  for (let i = 0; i < first.length; i += 4) sum += Math.abs(first[i] - last[i]);
-  return sum / (first.length / 4);
-}"""
-
-
-def row_changes(images) -> list[float]:
-    return [img.evaluate(ROW_CHANGE_JS, STEPS) for img in images.all()]
 
 
 def test_traversals_draw_a_row_per_active_unit_and_fold_the_inactive_ones(app, update_snapshots):
@@ -42,7 +25,7 @@ def test_traversals_draw_a_row_per_active_unit_and_fold_the_inactive_ones(app, u
     assert len(labels) == 12 and len({words[1] for words in labels}) == 12
     kls = [float(words[3]) for words in labels]
     assert kls == sorted(kls, reverse=True) and kls[-1] >= 0.01  # most important first, all active
-    assert min(row_changes(rows)) > 10  # every active unit's row changes the digit it draws
+    assert min(row_changes(rows, STEPS, 28)) > 10  # every active unit's row changes the digit it draws
 
     folded = page.locator('[data-testid="stExpander"]', has_text="4 inactive units")
     expect(folded).to_be_visible()
@@ -52,4 +35,4 @@ def test_traversals_draw_a_row_per_active_unit_and_fold_the_inactive_ones(app, u
     app.wait_idle()
     inactive = folded.locator('[data-testid="stImage"] img')
     expect(inactive).to_have_count(4)
-    assert max(row_changes(inactive)) < 5  # an inactive unit's row is one image repeated, nearly
+    assert max(row_changes(inactive, STEPS, 28)) < 5  # an inactive unit's row is one image repeated, nearly
