@@ -260,6 +260,21 @@ def test_preload_at_server_start_means_the_first_map_encodes_nothing(open_page, 
             assert encoded == ([] if stored else [1000])  # the page found the codes in the shared cache
 
 
+def test_preload_reads_the_pickers_labels_so_the_first_sidebar_reads_no_config(open_page, app_env, tmp_path,
+                                                                               monkeypatch):
+    from ui import checkpoints, server
+    with shared_checkpoints(app_env, tmp_path / "zoo"):
+        checkpoints._label.clear()
+        server._preloaded.clear()
+        server.preload()
+        read = []
+        config = checkpoints.read_config
+        monkeypatch.setattr(checkpoints, "read_config", lambda path: read.append(path) or config(path))
+        at = open_page("pages/2_latent_map.py", CKPT_2D)
+        assert not at.exception and len(at.sidebar.selectbox(key="checkpoint").options) == 2
+        assert read == []  # every label was cached by the preload
+
+
 def test_the_first_map_of_a_checkpoint_with_stored_codes_is_drawn_without_torch(app_env):
     """In a fresh process, as the server starts: the preload draws the first checkpoint's Latent
     map from its stored codes and never imports torch (which takes over a second)."""

@@ -145,6 +145,11 @@ def origin(path: str) -> str:
     Train page's), "upload" (this session's)."""
     if path in st.session_state.get(UPLOADS, {}):
         return "upload"
+    return folder_origin(path)
+
+
+def folder_origin(path: str) -> str:
+    """origin() of a checkpoint that is not an upload: known without a session."""
     folder = Path(path).parent
     if folder != checkpoint_dir():
         return "trained here"
@@ -162,6 +167,16 @@ def label(path: str) -> str:
         return _label(path, stamp(path), origin_)
     except CheckpointError:
         return f"{Path(path).name} ({origin_})"
+
+
+def warm_labels(paths: list[str]) -> None:
+    """Read every picker label once, outside any session (the server's preload), so that the
+    first page view's sidebar finds them cached: 18 config.json files checked cost it ~0.06 s."""
+    for path in paths:
+        try:
+            _label(path, stamp(path), folder_origin(path))
+        except CheckpointError:
+            pass
 
 
 def taken_names() -> set[str]:

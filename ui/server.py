@@ -42,6 +42,7 @@ def _preloaded(folder: str, data_dir: str) -> str | None:
     if not paths:
         return None
     maps.first_map(paths[0], cached.dataset_for(paths[0]))
+    checkpoints.warm_labels(paths)  # the sidebar's picker
     return paths[0]
 
 
