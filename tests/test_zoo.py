@@ -64,7 +64,8 @@ def test_stored_codes_are_what_the_shipped_weights_give(name, monkeypatch):
     if ckpt.dataset == "mnist":  # the bundled sample is always here, and its codes always fit
         assert "mnist-sample" in found, f"{name} stores no codes: run aecore.checkpoint.store_codes on it"
     elif not found:
-        pytest.skip(f"{ckpt.dataset} is not on this machine")
+        pytest.skip(f"{ckpt.dataset} is not on this machine" + (" (python -m aecore download sprites makes it)"
+                                                                 if ckpt.dataset == "sprites" else ""))
 
 
 def test_checkpoints_fit_in_50_mb():
@@ -90,7 +91,7 @@ def test_stored_metrics_reproduce_within_one_percent(name, monkeypatch):
     dataset = RECIPE[name]["training"]["dataset"]
     if not HERE.get(dataset):
         pytest.skip(f"{dataset} is not available here (MNIST: ../shared/data; Fashion-MNIST: "
-                    "apt-get install dataset-fashion-mnist)")
+                    "apt-get install dataset-fashion-mnist; sprites: python -m aecore download sprites)")
     if DATA_DIR:
         monkeypatch.setenv("AECORE_DATA_DIR", DATA_DIR)
     monkeypatch.setattr(metrics, "trustworthiness", lambda *a, **k: float("nan"))
