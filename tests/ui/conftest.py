@@ -113,31 +113,37 @@ def new_app(browser, url: str) -> "App":
     return App(context.new_page(), url)
 
 
+@contextlib.contextmanager
+def session_on(browser, url: str):
+    """new_app(browser, url) for the block, its browser context closed after."""
+    app = new_app(browser, url)
+    try:
+        yield app
+    finally:
+        app.page.context.close()
+
+
 @pytest.fixture(scope="session")
 def warm_server(browser, server) -> str:
     """The shared app after one visit to its front page, so the first test does not pay for
     loading the model and the sample."""
-    app = new_app(browser, server)
-    app.open("")
-    app.page.context.close()
+    with session_on(browser, server) as app:
+        app.open("")
     return server
 
 
 @pytest.fixture
 def app(browser, warm_server):
     """The shared app in a new browser context (a new Streamlit session)."""
-    app = new_app(browser, warm_server)
-    yield app
-    app.page.context.close()
+    with session_on(browser, warm_server) as app:
+        yield app
 
 
 @pytest.fixture
 def fresh_app(browser, tmp_path):
     """An app started for this test alone (nothing has visited it yet), in a new browser context."""
-    with streamlit_app(tmp_path) as url:
-        app = new_app(browser, url)
+    with streamlit_app(tmp_path) as url, session_on(browser, url) as app:
         yield app
-        app.page.context.close()
 
 
 class App:

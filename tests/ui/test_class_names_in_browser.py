@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import new_app, streamlit_app
+from conftest import session_on, streamlit_app
 
 from aecore.data import write_idx
 from aecore.data.registry import IDX_FILES
@@ -31,10 +31,8 @@ def marks_app(browser, tmp_path):
         write_idx(folder / IDX_FILES[split][0], rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
         write_idx(folder / IDX_FILES[split][1], (np.arange(n) % 10).astype(np.uint8))
     (folder / "classes.txt").write_text("\n".join(NAMES) + "\n")
-    with streamlit_app(tmp_path) as url:
-        app = new_app(browser, url)
+    with streamlit_app(tmp_path) as url, session_on(browser, url) as app:
         yield app
-        app.page.context.close()
 
 
 def captions(app, holding: str) -> list[dict]:

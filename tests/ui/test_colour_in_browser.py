@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import new_app, streamlit_app
+from conftest import session_on, streamlit_app
 from playwright.sync_api import expect
 
 from aecore.data import sprites
@@ -29,6 +29,8 @@ COLOURFUL_JS = """img => {
   for (let i = 0; i < d.length; i += 4) n += Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 2;
   return n / (d.length / 4);
 }"""
+
+
 @pytest.fixture(scope="module")
 def sprites_app(browser, tmp_path_factory):
     """The app with 1,000 training and 1,000 test sprites in its data folder."""
@@ -40,9 +42,8 @@ def sprites_app(browser, tmp_path_factory):
 
 @pytest.fixture
 def app(browser, sprites_app):
-    app = new_app(browser, sprites_app)
-    yield app
-    app.page.context.close()
+    with session_on(browser, sprites_app) as app:
+        yield app
 
 
 def colourful(img) -> float:
