@@ -40,7 +40,9 @@ with guard():
     order = unit_order(ctx.path, ctx.dataset)
 
     c = st.columns([2, 2, 2, 2])
-    start_from = c[0].radio("Start from", ["the mean code", f"a test {test.item}"], key="trav_start")
+    # a real picture's code by default: a VAE's mean code decodes to a faint average of everything,
+    # and a row that starts there shows a unit's reach, not what it changes in a picture
+    start_from = c[0].radio("Start from", [f"a test {test.item}", "the mean code"], key="trav_start")
     index = c[1].number_input(f"Test {test.item} (index)", 0, len(codes) - 1, 0, key=f"trav_index_{ctx.dataset}",
                               disabled=start_from == "the mean code")
     steps = c[2].slider("Columns", 3, 15, traversals.STEPS, step=2, key="trav_steps")

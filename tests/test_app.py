@@ -51,7 +51,10 @@ def test_overview_shows_card_curves_metrics_and_digits(open_page, name):
     metrics = at.dataframe[0].value
     assert {"knn5", "sse_per_image"} <= set(metrics["metric"])
     assert any("Measured on mnist-sample test" in c.value for c in at.caption)
-    assert len(at.image) == 1  # test digits over their reconstructions
+    assert len(at.image) == 2  # test digits over their reconstructions, and the traversals
+    traversal = next(c.value for c in at.caption if "a row each" in c.value)
+    assert ("most KL to the prior first" if name == CKPT_16D else "Its 2 active units") in traversal
+    assert "the code of test digit #0" in traversal
 
 
 def test_metrics_without_a_published_anchor_show_a_blank_not_nan(open_page, monkeypatch):

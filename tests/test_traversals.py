@@ -148,23 +148,27 @@ def test_the_page_shows_a_row_per_active_unit_and_folds_the_inactive_ones(open_p
     folded = [e for e in at.expander if "inactive unit" in e.label]
     active = int(at.subheader[0].value.split()[0]) if at.subheader else 0
     assert active + (int(folded[0].label.split()[0]) if folded else 0) == d
-    assert len(at.image) == d  # one picture per row
+    assert len(at.image) == d + 1  # one picture per row, and the test image they start from
     assert {b.proto.label for b in at.get("download_button")} == {
         "Download the grid (PNG)", "Download as animated GIF (a frame per column)"}
 
 
-def test_the_columns_control_sets_the_steps_and_a_test_image_can_be_the_start(open_page):
+def test_the_columns_control_sets_the_steps_and_the_start_is_a_test_image_or_the_mean(open_page):
     from factories import clean
 
     at = clean(open_page(TRAVERSALS, "tiny-ae-2d"))
+    assert any(i.proto.imgs[0].caption.startswith("the start: test digit #0") for i in at.image)  # the default
     at.slider(key="trav_steps").set_value(5)
-    at.radio(key="trav_start").set_value("a test digit")
-    at = clean(at.run())  # the index is enabled once a test image is the start
     at.number_input(key="trav_index_mnist-sample").set_value(3)
     at = clean(at.run())
     caption = next(c.value for c in at.caption if c.value.startswith("Each row moves one unit"))
     assert "(5 columns)" in caption and "test digit #3" in caption
     assert any(i.proto.imgs[0].caption.startswith("the start: test digit #3") for i in at.image)
+    at.radio(key="trav_start").set_value("the mean code")
+    at = clean(at.run())
+    caption = next(c.value for c in at.caption if c.value.startswith("Each row moves one unit"))
+    assert "stay at the mean code" in caption and at.number_input(key="trav_index_mnist-sample").disabled
+    assert not any(i.proto.imgs[0].caption.startswith("the start:") for i in at.image)
 
 
 def test_a_colour_vae_is_ordered_by_kl_and_its_grid_is_in_colour():
@@ -188,4 +192,4 @@ def test_the_page_orders_an_onnx_models_units_by_variance(app_env, tmp_path, ope
         at = clean(open_page(TRAVERSALS, "linear-onnx"))
     caption = next(c.value for c in at.caption if c.value.startswith("Each row moves one unit"))
     assert "the variance of its codes" in caption and "standard deviations of the unit's codes" in caption
-    assert at.subheader[0].value == "3 active units of 3" and len(at.image) == 3
+    assert at.subheader[0].value == "3 active units of 3" and len(at.image) == 3 + 1  # and the start

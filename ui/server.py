@@ -1,8 +1,8 @@
 """What the server does as it starts and while it runs, outside any page view: put the default
 checkpoint's first map (its dataset, its codes, the figure) into the shared caches before the
 first visitor's browser has booted; freeze what is loaded out of the garbage collector's way; a
-few seconds after the first page has run, load torch and the default model (so a first click
-decodes at once) and compile UMAP, in the background.
+few seconds after the first page has run, import pandas, load torch and the default model (so a
+first click decodes at once) and compile UMAP, in the background.
 
 The first map needs no torch when the checkpoint stores its codes (aecore.checkpoint.codes, as
 the zoo's do): importing torch takes over a second here, and in a thread beside the server it
@@ -58,11 +58,8 @@ def preload() -> None:
 
 
 def _preload_then_freeze() -> None:
-    # Imported first, once: a page and the preload (or a training) importing pandas at the same
-    # moment saw it half-initialised ("partially initialized module 'pandas' has no attribute
-    # 'Series'") in the load benchmark's page views during a training. The first browser needs
-    # about a second to boot before it runs a page; these take a quarter of that.
-    import pandas  # noqa: F401
+    # The first map needs plotly, not pandas: pandas (0.3 CPU s) waits for the warm-up, since every
+    # CPU second spent here while the first browser boots on the same cores delays its first page.
     import plotly.graph_objects  # noqa: F401
     preload()
     freeze_long_lived()  # then each page view's garbage collection skips all of that
@@ -91,6 +88,10 @@ def _warm_model() -> None:
 
 
 def _warm_up() -> None:
+    # First, in this one thread: pages with tables then find pandas imported (a page and a training
+    # importing it at the same moment once saw it half-initialised: "partially initialized module
+    # 'pandas' has no attribute 'Series'", in the load benchmark's page views during a training)
+    import pandas  # noqa: F401
     _warm_model()
     _warm_umap()
     freeze_long_lived()  # torch's, numba's and umap's objects too

@@ -134,6 +134,17 @@ def traversal(model, start, units, values) -> np.ndarray:
     return images.reshape(rows, steps, *images.shape[1:])
 
 
+def card_grid(model, codes, images, start: int = 0, steps: int = 7) -> tuple[np.ndarray, UnitOrder]:
+    """The model card's and the report's traversals: a row per active unit (the first unit when
+    none is), most important first, `steps` columns over -3..+3 sd, starting from the code of
+    picture `start` of `images` (those `codes` (N, d) are of): a real picture's code, since a
+    VAE's mean code decodes to a faint average that no factor moves visibly.
+    -> (grid (rows, steps, *image), the order)."""
+    order = unit_order(model, codes, images)
+    rows = order.active_units or [int(order.units[0])]
+    return traversal(model, np.asarray(codes)[start], rows, sweep(model, codes, steps)), order
+
+
 def grid_picture(grid, scale: int | None = None) -> np.ndarray:
     """The grid (rows, steps, *image) as one uint8 picture, a row per unit, white lines between
     tiles, scaled up crisply (default: tiles about 112 pixels, 4x for 28x28)."""

@@ -45,8 +45,8 @@ TRAVERSALS = "traversals.png"
 
 def write_traversals(path: Path) -> Path:
     """The checkpoint's latent traversals as `path`/traversals.png, for the report: a row per active
-    unit (most KL, or code variance, first), 7 steps over -3..+3 sd, from the mean code of its
-    dataset's test images; 64-pixel tiles are kept at their size."""
+    unit (most KL, or code variance, first), 7 steps over -3..+3 sd, from the code of its dataset's
+    first test image (traversals.card_grid); 64-pixel tiles are kept at their size."""
     from ..checkpoint import load_checkpoint
     from ..data import load_dataset
     from ..latent import traversals
@@ -55,9 +55,7 @@ def write_traversals(path: Path) -> Path:
     ckpt = load_checkpoint(path)
     images = load_dataset(ckpt.dataset, "test").images[:2000]
     codes = encode_all(ckpt.model, images)
-    order = traversals.unit_order(ckpt.model, codes, images)
-    active = order.active_units or [int(order.units[0])]
-    grid = traversals.traversal(ckpt.model, codes.mean(axis=0), active, traversals.sweep(ckpt.model, codes, 7))
+    grid, _ = traversals.card_grid(ckpt.model, codes, images)
     out = Path(path) / TRAVERSALS
     out.write_bytes(traversals.grid_png(grid, scale=1 if max(grid.shape[2:4]) >= 56 else None))
     return out
@@ -216,8 +214,8 @@ def _traversal_figures(group: dict, folder: Path) -> list[str]:
         if (Path(folder) / name / TRAVERSALS).is_file():
             how = ("most KL first; -3 to +3 sd of the prior" if c["config"]["model"]["kind"] == "vae" else
                    "largest code variance first; -3 to +3 sd of each unit's codes over the test images")
-            lines += ["", f"Traversals of {name}: a row per active unit, {how}, from the mean code of the "
-                          "test images.", "", f"![traversals of {name}]({name}/{TRAVERSALS})"]
+            lines += ["", f"Traversals of {name}: a row per active unit, {how}, from the code of the "
+                          "first test image.", "", f"![traversals of {name}]({name}/{TRAVERSALS})"]
     return lines
 
 
