@@ -90,7 +90,9 @@ def test_the_disentangling_models_traversals_sort_units_and_fold_the_inactive(ap
     expect(heading).to_be_visible()
     active, total = (int(w) for w in heading.inner_text().split() if w.isdigit())
     assert 2 <= active <= total
-    rows = main.locator('[data-testid="stImage"] img').locator("visible=true")
+    start = main.locator('[data-testid="stImage"]', has_text="the start: test")  # the default start
+    expect(start).to_have_count(1)
+    rows = main.locator('[data-testid="stImage"]', has_not_text="the start").locator("img").locator("visible=true")
     expect(rows).to_have_count(active)
     labels = [t.split() for t in main.locator('[data-testid="stMarkdownContainer"]', has=page.locator("strong"))
               .locator("visible=true").all_inner_texts() if t.startswith("unit ")]  # "unit 3\nKL 2.43 nats"

@@ -18,7 +18,9 @@ def test_traversals_draw_a_row_per_active_unit_and_fold_the_inactive_ones(app, u
     assert app.errors() == []
     expect(page.get_by_role("heading", name="12 active units of 16")).to_be_visible()
     main = page.locator('[data-testid="stMain"]')
-    rows = main.locator('[data-testid="stImage"] img').locator("visible=true")
+    start = main.locator('[data-testid="stImage"]', has_text="the start: test")  # the default start
+    expect(start).to_have_count(1)
+    rows = main.locator('[data-testid="stImage"]', has_not_text="the start").locator("img").locator("visible=true")
     expect(rows).to_have_count(12)
     labels = [t.split() for t in main.locator('[data-testid="stMarkdownContainer"]', has=page.locator("strong"))
               .locator("visible=true").all_inner_texts() if t.startswith("unit ")]  # "unit 8\nKL 2.43 nats"
