@@ -67,7 +67,7 @@ def test_a_model_opens_on_its_own_dataset_with_its_class_names(shapes_env, open_
     traces = [t for t in chart(at)["data"] if t.get("name") != "grid"]
     assert [t["name"] for t in traces] == CLASSES
     assert chart(at)["layout"]["legend"]["title"]["text"] == "class"
-    assert any("90 shapes images" in c.value for c in at.caption)
+    assert any("90 images of shapes" in c.value for c in at.caption)
     overview = open_page("pages/1_overview.py", "tiny-shapes-2d")
     assert any("Test images (top)" in s.value for s in overview.subheader)
 
@@ -85,7 +85,7 @@ def test_every_point_of_train_and_test_is_on_the_map(shapes_env, open_page):
     assert not at.exception and not at.error
     index = np.concatenate([values(t["customdata"]) for t in chart(at)["data"] if t.get("name") != "grid"])
     assert sorted(index.tolist()) == list(range(5000))  # each of the 4,000 + 1,000 exactly once
-    assert any("5,000 mnist-sample digits (train and test)" in c.value for c in at.caption)
+    assert any("5,000 digits of mnist-sample (train and test)" in c.value for c in at.caption)
 
 
 def test_the_command_line_trains_and_evaluates_on_a_users_dataset(shapes_env, tmp_path, capsys):

@@ -54,7 +54,7 @@ def test_the_2d_sprites_map_coloured_by_position_has_a_colour_bar(app, update_sn
     app.open("latent_map", "sprites-2d")
     assert app.errors() == []
     main = app.page.locator('[data-testid="stMain"]')
-    expect(main.get_by_text("All 1,000 sprites sprites (the test split)", exact=False)).to_be_visible()
+    expect(main.get_by_text("All 1,000 sprites of sprites (the test split)", exact=False)).to_be_visible()
     app.choose("colour", re.compile("^x$"))
     chart = main.locator('[data-testid="stPlotlyChart"]').first
     expect(chart.locator(".colorbar")).to_have_count(1)  # a numeric factor: a colour bar, no legend

@@ -84,7 +84,7 @@ def test_a_notebook_opens_its_own_model_in_the_explorer(browser, tmp_path, monke
 
         app = open_link(browser, url)
         expect(app.widget("checkpoint").get_by_role("combobox")).to_have_value(picked("notebook"))
-        expect(app.page.get_by_text("All 500 notebook images (the test split)", exact=False)).to_be_visible()
+        expect(app.page.get_by_text("All 500 images of notebook (the test split)", exact=False)).to_be_visible()
         xy, index, names = shown_points(app)
         codes = np.load(tmp_path / "codes.npy")
         assert sorted(index) == list(range(500)) and names <= {str(d) for d in range(10)}
@@ -93,7 +93,7 @@ def test_a_notebook_opens_its_own_model_in_the_explorer(browser, tmp_path, monke
         app.page.context.close()
 
         app = open_link(browser, other)  # the second model: 200 images, on the same server's picker
-        expect(app.page.get_by_text("All 200 three-d images (the test split)", exact=False)).to_be_visible()
+        expect(app.page.get_by_text("All 200 images of three-d (the test split)", exact=False)).to_be_visible()
         assert len(shown_points(app)[1]) == 200
         app.widget("checkpoint").get_by_role("combobox").click()
         options = app.page.get_by_role("option").all_inner_texts()
