@@ -94,7 +94,7 @@ with guard():
                                          "(not for t-SNE, which cannot be inverted)")
         thumbs = view[3].checkbox("Thumbnails", key="thumbs",
                                   help=f"Up to {maps.THUMBS} {item}s drawn on top of the map, one per patch of it, "
-                                       "each framed in its class's colour: what each region holds")
+                                       "each framed in its class's colour when the map is coloured by class: what each region holds")
         st.caption(f"All {len(codes):,} {item}s of {ctx.dataset} ({'the test split' if split == 'test' else 'train and test'}): "
                    f"{map_caption(method, codes.shape[1], ctx.seed, params)}.")
         spec = MapSpec.of(ctx.path, ctx.dataset, split, method, ctx.seed, params, colour)

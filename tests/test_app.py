@@ -104,6 +104,16 @@ def test_colour_modes_and_thumbnails_rerun_cleanly(open_page):
     assert_clean(at)
     thumbs = charts(at)[0]["layout"]["images"]  # one per occupied cell of an 8 x 8 cut of the map, on top
     assert 20 <= len(thumbs) <= 64 and all(t["layer"] == "above" for t in thumbs)
+    assert frame_colours(thumbs) == {(60, 60, 60)}  # no class colour on a frame when the points show another
+    at.selectbox(key="colour").set_value(at.selectbox(key="colour").options[0]).run()  # the class ("digit")
+    assert len(frame_colours(charts(at)[0]["layout"]["images"])) > 3  # coloured by class: framed by class
+
+
+def frame_colours(thumbs: list[dict]) -> set[tuple]:
+    """The colours of the thumbnails' frames (their corner pixels)."""
+    from PIL import Image
+    return {Image.open(io.BytesIO(base64.b64decode(t["source"].split(",", 1)[1]))).convert("RGB").getpixel((0, 0))
+            for t in thumbs}
 
 
 def select(at: AppTest, *points: dict) -> AppTest:

@@ -84,7 +84,9 @@ def map_figure(spec: MapSpec, thumbnails: bool = False, backdrop_n: int = 0, sho
     if marked:
         plots.add_marks(fig, xy[list(marked)], np.asarray(marked), marks_name)
     if thumbnails:  # one per patch of the map, on top of the points
-        add_thumbnails(fig, xy, data.images, data.labels, THUMB_GRID)
+        # framed in the class's colour only where the points are coloured by class: under another
+        # colouring a class colour on the frame would read as that colouring's
+        add_thumbnails(fig, xy, data.images, data.labels if spec.colour == "class" else None, THUMB_GRID)
     return fig
 
 
