@@ -7,7 +7,9 @@ default checkpoint and data while the first visitor's browser is still booting."
 import streamlit as st
 
 if __name__ == "__main__":
-    from ui import server, widgets
+    from ui import server
+    server.wait_for_preload()  # the preload thread may be importing the app's modules right now
+    from ui import widgets
     from ui.frame import guard
 
     st.set_page_config(page_title="Autoencoder explorer", layout="wide")

@@ -50,7 +50,7 @@ def _preloaded(folder: str, data_dir: str) -> str | None:
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_SCRIPTS = ("app.py", "pages/1_overview.py", "pages/2_latent_map.py")  # the main script, the landing pages
-FIRST_MODULES = ("ui.widgets", "ui.display", "ui.exports")  # what those import that the first map did not
+FIRST_MODULES = ("ui.widgets", "ui.display", "ui.exports")  # what those import beside the first map's
 
 
 def warm_streamlit() -> None:
@@ -83,12 +83,30 @@ def preload() -> None:
         log.exception("preload failed")
 
 
+_STARTED, _PRELOADED = threading.Event(), threading.Event()
+PRELOAD_WAIT_S = 60.0
+
+
+def wait_for_preload() -> None:
+    """Called by every page view before it imports the app's modules: while the preload thread is
+    still at work (its imports, the first map), wait for it. Two threads importing the same modules
+    at once can each see the other's half-initialised (aecore.data's registry and loader import
+    each other: "cannot import name 'DATASETS' from partially initialized module", in a session
+    that connected at once). A browser boots for a second or more before its first page view;
+    the preload takes under half of that, so a browser never waits."""
+    if _STARTED.is_set():
+        _PRELOADED.wait(PRELOAD_WAIT_S)
+
+
 def _preload_then_freeze() -> None:
     # The first map needs plotly, not pandas: pandas (0.3 CPU s) waits for the warm-up, since every
     # CPU second spent here while the first browser boots on the same cores delays its first page.
-    import plotly.graph_objects  # noqa: F401
-    preload()
-    warm_streamlit()
+    try:
+        import plotly.graph_objects  # noqa: F401
+        preload()
+        warm_streamlit()
+    finally:
+        _PRELOADED.set()
     freeze_long_lived()  # then each page view's garbage collection skips all of that
 
 
@@ -99,6 +117,7 @@ async def lifespan(_app):
     use_navigation_pages()
     from ui import upload_memory
     upload_memory.install()  # uploaded files within a quota, before any session can upload
+    _STARTED.set()  # from now on a page view waits for the preload (wait_for_preload)
     threading.Thread(target=_preload_then_freeze, name="aecore-preload", daemon=True).start()
     yield
 
