@@ -87,15 +87,51 @@ _STARTED, _PRELOADED = threading.Event(), threading.Event()
 PRELOAD_WAIT_S = 60.0
 
 
-def wait_for_preload() -> None:
-    """Called by every page view before it imports the app's modules: while the preload thread is
-    still at work (its imports, the first map), wait for it. Two threads importing the same modules
-    at once can each see the other's half-initialised (aecore.data's registry and loader import
-    each other: "cannot import name 'DATASETS' from partially initialized module", in a session
-    that connected at once). A browser boots for a second or more before its first page view;
-    the preload takes under half of that, so a browser never waits."""
-    if _STARTED.is_set():
-        _PRELOADED.wait(PRELOAD_WAIT_S)
+class _PageViews:
+    """Page views run side by side; an import that must not meet one runs alone. Two threads
+    importing the same modules at once can each see the other's half-initialised: aecore.data's
+    registry and loader import each other ("cannot import name 'DATASETS' from partially
+    initialized module", a session that connected as the server started), and so do pandas'
+    modules ("partially initialized module 'pandas' has no attribute 'Series'"; scikit-learn
+    imports pandas, so any page that fits a map can be importing it)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._running, self._alone = 0, False
+
+    @contextlib.contextmanager
+    def page(self):
+        """Around a whole page view: first wait for the server's preload (its imports and the
+        first map; a browser boots for a second or more before its first view, the preload takes
+        under half of that) and for an import running alone."""
+        if _STARTED.is_set():
+            _PRELOADED.wait(PRELOAD_WAIT_S)
+        with self._cond:
+            self._cond.wait_for(lambda: not self._alone)
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._running -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def alone(self):
+        """Wait for a moment with no page view running, then hold new ones back until done."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._running == 0 and not self._alone)
+            self._alone = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._alone = False
+                self._cond.notify_all()
+
+
+PAGE_VIEWS = _PageViews()
+page_view = PAGE_VIEWS.page  # app.py: `with server.page_view(): ...` around each page view
 
 
 def _preload_then_freeze() -> None:
@@ -117,7 +153,7 @@ async def lifespan(_app):
     use_navigation_pages()
     from ui import upload_memory
     upload_memory.install()  # uploaded files within a quota, before any session can upload
-    _STARTED.set()  # from now on a page view waits for the preload (wait_for_preload)
+    _STARTED.set()  # from now on a page view waits for the preload (page_view)
     threading.Thread(target=_preload_then_freeze, name="aecore-preload", daemon=True).start()
     yield
 
@@ -134,10 +170,8 @@ def _warm_model() -> None:
 
 
 def _warm_up() -> None:
-    # First, in this one thread: pages with tables then find pandas imported (a page and a training
-    # importing it at the same moment once saw it half-initialised: "partially initialized module
-    # 'pandas' has no attribute 'Series'", in the load benchmark's page views during a training)
-    import pandas  # noqa: F401
+    with PAGE_VIEWS.alone():  # 0.3 s: then scikit-learn, here or in a page, finds it imported
+        import pandas  # noqa: F401
     _warm_model()
     _warm_umap()
     freeze_long_lived()  # torch's, numba's and umap's objects too
