@@ -15,7 +15,6 @@ from ui.tables import metrics_table
 from ui.widgets import context
 
 N_DIGITS = 12  # test images shown; the sample's test split is interleaved by class, so 0-9 first
-CARD_IMAGES = 2000  # test images that order the card's traversal rows, as the report's grids
 CARD_ROWS = 8  # the card's traversal rows at most; the Traversals page has them all
 
 
@@ -24,7 +23,7 @@ def card_traversals(path: str, weights: str, name: str) -> tuple[bytes, int, int
     """(the PNG of up to CARD_ROWS active units' rows from the first test image, active units,
     rows shown, the measure that ordered them): traversals.card_grid, as in the zoo's report."""
     test, codes = cached.dataset(name), cached.codes(path, name)
-    n = min(len(test), CARD_IMAGES)
+    n = min(len(test), traversals.CARD_IMAGES)  # as the report's grids
     grid, order = traversals.card_grid(cached.load(path).model, codes[:n], test.images[:n])
     side = max(grid.shape[2:4])
     return (traversals.grid_png(grid[:CARD_ROWS], scale=max(1, 64 // side)), len(order.active_units),

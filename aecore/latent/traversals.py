@@ -30,6 +30,7 @@ from ..pictures.pixels import to_uint8
 KL_INACTIVE = 0.01          # nats: a VAE unit with less KL (mean over images) carries nothing
 VARIANCE_INACTIVE = 1e-3    # a unit whose code variance is under this fraction of the largest unit's
 STEPS, EXTENT = 9, 3.0      # default columns, and the sweep's half-width in standard deviations
+CARD_IMAGES = 2000          # test images whose codes order and spread the card's and the report's rows
 CODE_RANGES = {"sigmoid": (0.0, 1.0), "relu": (0.0, None), None: (None, None)}
 
 

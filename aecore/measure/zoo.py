@@ -53,7 +53,7 @@ def write_traversals(path: Path) -> Path:
     from ..latent.codec import encode_all
 
     ckpt = load_checkpoint(path)
-    images = load_dataset(ckpt.dataset, "test").images[:2000]
+    images = load_dataset(ckpt.dataset, "test").images[:traversals.CARD_IMAGES]
     codes = encode_all(ckpt.model, images)
     grid, _ = traversals.card_grid(ckpt.model, codes, images)
     out = Path(path) / TRAVERSALS
