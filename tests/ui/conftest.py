@@ -44,6 +44,7 @@ SCREENSHOT_CSS = """
 MASKED: list[str] = []  # selectors of anything that varies between runs (none found so far)
 # the environment as pytest started: other tests' fixtures may point AECORE_* elsewhere later
 START_ENV = dict(os.environ)
+SERVER_LOGS: list[Path] = []  # the running apps' logs, newest last: a failed test prints the tail
 
 
 def picked(name: str) -> re.Pattern:
@@ -75,12 +76,15 @@ def streamlit_app(tmp: Path):
     env = {**START_ENV, "AECORE_DATA_DIR": str(tmp / "data"), "AECORE_CACHE_DIR": str(tmp / "cache"),
            "AECORE_CHECKPOINTS": str(folder), "AECORE_NO_WARMUP": "1",  # no page here uses UMAP
            "PYTHONDONTWRITEBYTECODE": "1"}
+    SERVER_LOGS.append(tmp / "server.log")
     with open(tmp / "server.log", "w+") as log:
         try:
             with streamlit_server("app.py", env, log, START_TIMEOUT, poll=0.25) as (_, url):
                 yield url
         except ServerDidNotStart as err:
             pytest.fail(str(err))
+        finally:
+            SERVER_LOGS.remove(tmp / "server.log")
 
 
 @pytest.fixture(scope="session")
@@ -110,7 +114,32 @@ def new_app(browser, url: str) -> "App":
                                   locale="en-US", timezone_id="UTC")
     context.set_default_timeout(30_000 * SLOWDOWN)
     context.set_default_navigation_timeout(120_000 * SLOWDOWN)  # a first load on a busy 2-core machine
-    return App(context.new_page(), url)
+    app = App(context.new_page(), url)
+    app.page.on("console", lambda m: m.type in ("error", "warning") and app.console.append(f"{m.type}: {m.text}"))
+    app.page.on("pageerror", lambda err: app.console.append(f"page error: {err}"))
+    app.page.on("crash", lambda _: app.console.append("the page crashed (Chromium's renderer)"))
+    return app
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test (item.report_call), for the fixtures' teardown."""
+    report = (yield).get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+def what_the_page_showed(app: "App") -> str:
+    """For a failed test's output: the page's URL and text, the browser's console errors, and the
+    end of the server's log (what CI keeps of a failure that does not happen here)."""
+    parts = [f"page: {app.page.url}"]
+    try:
+        parts.append("page text:\n" + app.page.locator("body").inner_text(timeout=5_000)[-3000:])
+    except Exception as err:  # noqa: BLE001 -- a crashed page: say so and go on
+        parts.append(f"page text unreadable: {err}")
+    parts.append("browser console:\n" + "\n".join(app.console[-30:]))
+    for log in SERVER_LOGS[-1:]:
+        parts.append(f"server log ({log}), last lines:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-60:]))
+    return "\n\n".join(parts)
 
 
 @contextlib.contextmanager
@@ -133,17 +162,26 @@ def warm_server(browser, server) -> str:
 
 
 @pytest.fixture
-def app(browser, warm_server):
-    """The shared app in a new browser context (a new Streamlit session)."""
+def app(browser, warm_server, request):
+    """The shared app in a new browser context (a new Streamlit session). A failed test prints
+    what the page showed (what_the_page_showed)."""
     with session_on(browser, warm_server) as app:
         yield app
+        report_if_failed(request, app)
+
+
+def report_if_failed(request, app: "App") -> None:
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        print(what_the_page_showed(app))
 
 
 @pytest.fixture
-def fresh_app(browser, tmp_path):
+def fresh_app(browser, tmp_path, request):
     """An app started for this test alone (nothing has visited it yet), in a new browser context."""
     with streamlit_app(tmp_path) as url, session_on(browser, url) as app:
         yield app
+        report_if_failed(request, app)
 
 
 class App:
@@ -151,6 +189,7 @@ class App:
 
     def __init__(self, page, url: str):
         self.page, self.url = page, url
+        self.console: list[str] = []  # the browser's console errors and warnings, and page errors
 
     def open(self, path: str = "", checkpoint: str | None = None) -> "App":
         """Open /<path> (e.g. "latent_map") with `checkpoint` (a folder name; None: the default)
