@@ -44,7 +44,7 @@ SCREENSHOT_CSS = """
 MASKED: list[str] = []  # selectors of anything that varies between runs (none found so far)
 # the environment as pytest started: other tests' fixtures may point AECORE_* elsewhere later
 START_ENV = dict(os.environ)
-SERVER_LOGS: list[Path] = []  # the running apps' logs, newest last: a failed test prints the tail
+SERVERS: list[tuple] = []  # the running apps' (process, log), newest last: a failed test prints the log's end
 
 
 def picked(name: str) -> re.Pattern:
@@ -75,16 +75,17 @@ def streamlit_app(tmp: Path):
     (tmp / "data").mkdir(exist_ok=True)  # empty: the bundled sample, even where full MNIST is configured
     env = {**START_ENV, "AECORE_DATA_DIR": str(tmp / "data"), "AECORE_CACHE_DIR": str(tmp / "cache"),
            "AECORE_CHECKPOINTS": str(folder), "AECORE_NO_WARMUP": "1",  # no page here uses UMAP
-           "PYTHONDONTWRITEBYTECODE": "1"}
-    SERVER_LOGS.append(tmp / "server.log")
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONFAULTHANDLER": "1"}  # a crash's tracebacks in its log
     with open(tmp / "server.log", "w+") as log:
         try:
-            with streamlit_server("app.py", env, log, START_TIMEOUT, poll=0.25) as (_, url):
-                yield url
+            with streamlit_server("app.py", env, log, START_TIMEOUT, poll=0.25) as (process, url):
+                SERVERS.append((process, tmp / "server.log"))
+                try:
+                    yield url
+                finally:
+                    SERVERS.remove((process, tmp / "server.log"))
         except ServerDidNotStart as err:
             pytest.fail(str(err))
-        finally:
-            SERVER_LOGS.remove(tmp / "server.log")
 
 
 @pytest.fixture(scope="session")
@@ -137,8 +138,10 @@ def what_the_page_showed(app: "App") -> str:
     except Exception as err:  # noqa: BLE001 -- a crashed page: say so and go on
         parts.append(f"page text unreadable: {err}")
     parts.append("browser console:\n" + "\n".join(app.console[-30:]))
-    for log in SERVER_LOGS[-1:]:
-        parts.append(f"server log ({log}), last lines:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-60:]))
+    for process, log in SERVERS[-1:]:
+        state = "running" if process.poll() is None else f"exited with code {process.poll()}"
+        parts.append(f"the server ({state}), the last lines of its log {log}:\n"
+                     + "\n".join(log.read_text(errors="replace").splitlines()[-60:]))
     return "\n\n".join(parts)
 
 
