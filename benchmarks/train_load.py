@@ -5,7 +5,8 @@ One server (the app, not the demo: the demo's 10 epochs end too soon to measure 
 --views page views of the Latent map, one after another, in three conditions:
   idle        nothing trains;
   watched     a session trains (the bundled sample, mlp, 2-D code, the demo's kind of model, for
-              many epochs) and its browser page watches, redrawing the progress and map each second;
+              many epochs) and its browser page watches, redrawing the progress each second and the
+              loss curves and map every 3 s;
   unwatched   the same training goes on after that page has closed.
 Each view is timed twice: in a fresh browser page until the map is drawn, and without a browser
 over Streamlit's websocket protocol until the server has sent the map (the server's part). The

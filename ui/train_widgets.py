@@ -1,6 +1,9 @@
 """The Train page's widgets: the form that builds the two configs, and the live view of the
-server's training (ui/training.py): a fragment that reruns every POLL_S seconds while a training
-runs or waits, so only it, not the whole page, is redrawn.
+server's training (ui/training.py): two fragments that rerun while a training runs or waits, so
+only they, not the whole page, are redrawn: the progress every POLL_S seconds, the loss curves and
+the map every CHARTS_POLL_S seconds (a watching browser redraws both plotly charts whenever a new
+epoch is in: on a server that shares its cores with browsers, as the benchmark's, redrawing them
+each second made other visitors' page views 2.1-2.5x slower, every 3 s 1.8x).
 
 What may be trained, and under which names, is ui/train_rules.py's; training again under the
 name of a checkpoint trained here asks first.
@@ -25,7 +28,8 @@ from ui import cached, checkpoints
 from ui.train_rules import DEMO_LIMITS, LIMITS, check_dataset, check_limits, check_name_free
 from ui.training import Busy, Job, Request, trainer
 
-POLL_S = 1.0
+POLL_S = 1.0        # the progress bar, the last epoch's losses, Stop
+CHARTS_POLL_S = 3.0  # the loss curves and the map (python -m benchmarks.load --train)
 CHOICES = {"noise": list(NOISES), "sparsity": list(SPARSITY)}  # option fields that name a registry entry
 
 
@@ -158,6 +162,7 @@ def live(owner: str, demo: bool = False) -> None:
     st.session_state["_train_drawn"] = signature = _signature(owner)
     polling = signature[1] or (signature[0] is not None and signature[0][1] in ("queued", "running", "measuring"))
     st.fragment(_live, run_every=POLL_S if polling else None)(owner, demo)
+    st.fragment(_charts, run_every=CHARTS_POLL_S if polling else None)(owner)
 
 
 def _live(owner: str, demo: bool = False) -> None:
@@ -179,7 +184,13 @@ def _live(owner: str, demo: bool = False) -> None:
         result(mine, demo)
     else:
         progress(mine, waiting)
-    charts(mine)
+
+
+def _charts(owner: str) -> None:
+    """This session's training's loss curves and latest map (below _live's progress or result)."""
+    mine = trainer().mine(owner)
+    if mine is not None and mine.state != "queued":
+        charts(mine)
 
 
 def progress(job: Job, waiting: list[str]) -> None:

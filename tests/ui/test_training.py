@@ -44,7 +44,7 @@ def seen_epoch(app) -> tuple[int, list] | None:
         return None
     try:
         epoch, points = app.widget("train_map").locator(".js-plotly-plot").evaluate(MAP_JS)
-    except PlaywrightError:  # caught between two draws of the live view (it redraws every second)
+    except PlaywrightError:  # caught between two draws of the live view's map (every 3 s)
         return None
     return epoch, points
 
