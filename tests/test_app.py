@@ -214,6 +214,16 @@ def test_loss_curves_draw_a_term_equal_to_the_loss_once_and_every_other_term():
     assert names == [f"{term} ({split})" for term in ("loss", "recon", "kl") for split in ("train", "val")]
 
 
+def test_loss_curves_of_a_few_epochs_tick_whole_epochs():
+    """Plotly's own ticks for epochs 1-3 read 1, 1.5, 2, 2.5, 3: a few epochs get one tick each."""
+    def curves(epochs):
+        return loss_curves([{"epoch": e, "train": {"loss": 1.0 / e}} for e in epochs]).layout.xaxis
+    few = curves([1, 2, 3])
+    assert (few.tick0, few.dtick) == (1, 1)
+    assert curves(range(5, 9)).tick0 == 5  # a history kept from epoch 5 on
+    assert curves(range(1, 41)).dtick is None  # many: plotly's ticks (5, 10, ...) are whole already
+
+
 def test_disk_cache_computes_once_and_follows_the_key(tmp_path, monkeypatch):
     monkeypatch.setenv("AECORE_CACHE_DIR", str(tmp_path))
     calls = []

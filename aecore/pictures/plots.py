@@ -56,6 +56,8 @@ def loss_curves(history: list[dict]) -> go.Figure:
                                          mode="lines+markers", line=dict(color=PALETTE[i % 10], dash=dash)))
     fig.update_layout(xaxis_title="epoch", yaxis_title="loss (per image)", height=340,
                       margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.25))
+    if epochs and max(epochs) - min(epochs) < 10:  # whole epochs only (plotly's own ticks of 3 epochs: 1, 1.5, 2, ...)
+        fig.update_xaxes(tick0=min(epochs), dtick=1)
     return fig
 
 
