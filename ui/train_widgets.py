@@ -3,7 +3,7 @@ server's training (ui/training.py): two fragments that rerun while a training ru
 only they, not the whole page, are redrawn: the progress every POLL_S seconds, the loss curves and
 the map every CHARTS_POLL_S seconds (a watching browser redraws both plotly charts whenever a new
 epoch is in: on a server that shares its cores with browsers, as the benchmark's, redrawing them
-each second made other visitors' page views 2.1-2.5x slower, every 3 s 1.8x).
+each second made other visitors' page views 1.8-2.5x slower, every 3 s 1.6-2.1x).
 
 What may be trained, and under which names, is ui/train_rules.py's; training again under the
 name of a checkpoint trained here asks first.
