@@ -36,7 +36,9 @@ def test_an_import_alone_waits_for_the_running_page_view_and_holds_the_next_one_
     time.sleep(0.2)
     assert "import starts" not in order  # the first view still runs
     let_first_finish.set()
-    while "import starts" not in order:
+    deadline = time.monotonic() + 10
+    while "import starts" not in order:  # bounded: a broken alone() fails here, not hangs the suite
+        assert time.monotonic() < deadline, f"the import never started: {order}"
         time.sleep(0.01)
     threads.append(threading.Thread(target=next_view))
     threads[2].start()
