@@ -103,10 +103,10 @@ def _field_names(cls) -> set[str]:
 @dataclass
 class ModelConfig:
     kind: str = "plain"            # a name in KIND_OPTIONS (and aecore.models.KINDS)
-    body: str = "mlp"              # mlp | conv
+    body: str = "mlp"              # mlp | conv | broadcast (the conv encoder, a spatial broadcast decoder)
     latent_dim: int = 2            # size of the code z (under- or overcomplete)
     hidden: list[int] = field(default_factory=lambda: [512, 256])  # dense layers, encoder order; [] = shallow
-    channels: list[int] = field(default_factory=lambda: [32, 64])  # conv body: first two convs stride 2
+    channels: list[int] = field(default_factory=lambda: [32, 64])  # conv and broadcast bodies (conv_plan)
     activation: str = "relu"       # relu | leaky_relu | elu | gelu | silu | tanh
     dropout: float = 0.0           # dropout after every hidden activation (seed 004)
     recon: str = "bce"             # mse | bce, both summed over the image's C*H*W pixel values, mean over images
@@ -126,8 +126,8 @@ class ModelConfig:
         check_fields(self, MODEL_RULES, "model config", skip=("options", "image"))
         self.image = ImageShape.from_list(self.image, 'model config field "image"').to_list()
         _check_options(self.options, self.kind)
-        if self.body == "conv" and not self.channels:
-            raise ValueError('model config field "channels" is []; a conv body needs 1 to 4 channel counts, e.g. [32, 64]')
+        if self.body != "mlp" and not self.channels:
+            raise ValueError(f'model config field "channels" is []; a {self.body} body needs 1 to 4 channel counts, e.g. [32, 64]')
         if (n := parameter_count(self)) > MAX_PARAMETERS:
             raise ValueError(f"model config describes {n:,} parameters ({4 * n / 1e6:,.0f} MB of float32 "
                              f"weights) for {self.image_shape} images; the limit is {MAX_PARAMETERS:,}: use "
@@ -183,7 +183,7 @@ class ModelConfig:
 
 
 MODEL_RULES = {
-    "body": names(dict.fromkeys(("mlp", "conv"))),  # aecore.models.bodies.BODIES
+    "body": names(dict.fromkeys(("mlp", "conv", "broadcast"))),  # aecore.models.bodies.BODIES
     "latent_dim": whole(1, 1024), "hidden": sizes(1, 4096, max_len=8), "channels": sizes(1, 256, max_len=4),
     "activation": names(dict.fromkeys(("relu", "leaky_relu", "elu", "gelu", "silu", "tanh"))),  # bodies.ACTIVATIONS
     "dropout": number(0, 1, high_open=True),
@@ -221,12 +221,16 @@ def parameter_count(config: ModelConfig) -> int:
     def dense(widths: list[int]) -> int:
         return sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
     d, hidden, image = config.latent_dim, list(config.hidden), config.image_shape
-    if config.body == "conv":
+    if config.body in ("conv", "broadcast"):
         pairs = [(a, b) for a, b, _ in conv_plan(image, config.channels)]
         h, w = conv_sides(image, config.channels)[-1]
         flat = config.channels[-1] * h * w
         convs = sum(9 * a * b + b for a, b in pairs) + sum(9 * a * b + a for a, b in pairs)  # + mirrored
-        body, features = convs + dense([flat, *hidden]) + dense([d, *hidden[::-1], flat]), flat
+        if config.body == "conv":  # dense layers up to the last map
+            to_maps = dense([d, *hidden[::-1], flat])
+        else:  # a 3x3 conv of the tiled code and two coordinate channels
+            to_maps = 9 * (d + 2) * config.channels[-1] + config.channels[-1]
+        body, features = convs + dense([flat, *hidden]) + to_maps, flat
     else:
         pixels = image.pixels
         body, features = dense([pixels, *hidden]) + dense([d, *hidden[::-1], pixels]), pixels

@@ -66,9 +66,10 @@ def test_every_kind_and_body_takes_and_gives_images_of_its_shape(kind, body, sha
 
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (1, 8, 8), (3, 64, 48), (3, 27, 17), (1, 9, 128),
                                    (3, 128, 128), (1, 13, 100)], ids=lambda s: "x".join(map(str, s)))
-def test_the_conv_body_comes_back_to_exactly_the_input_size(shape):
+@pytest.mark.parametrize("body", ["conv", "broadcast"])
+def test_the_conv_bodies_come_back_to_exactly_the_input_size(shape, body):
     """Odd sides are not cropped or resized: each transposed conv lands on the encoder's size."""
-    cfg = shaped("plain", "conv", shape, channels=[4, 8, 8, 8])
+    cfg = shaped("plain", body, shape, channels=[4, 8, 8, 8])
     model = build_model(cfg)
     assert model(torch.rand(2, *shape)).shape == (2, *shape)
     assert parameter_count(cfg) == sum(p.numel() for p in model.parameters())
@@ -110,6 +111,21 @@ def test_the_image_is_stored_in_config_json_and_read_back(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(loaded.model(x), model(x), atol=0, rtol=0)
     assert layer_sizes(model.config).startswith("3×32×32 → 4ch → 8ch")
+
+
+def test_the_broadcast_body_tiles_the_code_beside_two_coordinate_channels():
+    """The spatial broadcast decoder's first map is the code at every place, plus x and y from -1
+    to 1 across it: what lets a unit say where a thing is drawn."""
+    cfg = shaped("vae", "broadcast", (3, 64, 48), channels=[4, 8, 8], hidden=[16], latent_dim=2)
+    model = build_model(cfg).eval()
+    assert layer_sizes(cfg) == "3×64×48 → 4ch → 8ch → 8ch → 16 → 2 → 16×12 tiled + x, y → 8ch → 8ch → 4ch → 3×64×48"
+    z = torch.tensor([[0.5, -2.0]])
+    grid = model.decoder[0](z)
+    assert grid.shape == (1, 4, 16, 12)
+    assert torch.equal(grid[0, 0], torch.full((16, 12), 0.5)) and torch.equal(grid[0, 1], torch.full((16, 12), -2.0))
+    torch.testing.assert_close(grid[0, 2, 0], torch.linspace(-1, 1, 12))   # x along a row
+    torch.testing.assert_close(grid[0, 3, :, 0], torch.linspace(-1, 1, 16))  # y down a column
+    assert not any("grid" in name or "ones" in name for name in model.state_dict())  # derived, not weights
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in ZOO.iterdir() if (p / "config.json").is_file()))

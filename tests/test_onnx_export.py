@@ -101,7 +101,7 @@ def _export_colour(tmp_path, body: str, image: list[int]) -> tuple[Path, Path, s
 
 
 @pytest.mark.slow  # torch.onnx.export of both halves: about 10 s
-@pytest.mark.parametrize("body, image", [("mlp", [3, 32, 32]), ("conv", [3, 32, 24])])
+@pytest.mark.parametrize("body, image", [("mlp", [3, 32, 32]), ("conv", [3, 32, 24]), ("broadcast", [3, 32, 24])])
 def test_a_colour_model_exports_to_graphs_that_open_with_the_same_codes(tmp_path, body, image):
     original, folder, said = _export_colour(tmp_path, body, image)
     a, b = load_checkpoint(original), load_checkpoint(folder)

@@ -16,7 +16,7 @@ from ui.training import Request
 # defaults fits at 10 epochs and 16-D (contractive, the dearest, costs 88); seconds: stopped then
 DEMO_LIMITS = {"datasets": ["mnist-sample"], "bodies": ["mlp"], "latent_dim": 16, "epochs": 10, "cost": 100,
                "seconds": 180}
-LIMITS = {"datasets": None, "bodies": ["mlp", "conv"], "latent_dim": 64, "epochs": 200, "cost": None, "seconds": None}
+LIMITS = {"datasets": None, "bodies": ["mlp", "conv", "broadcast"], "latent_dim": 64, "epochs": 200, "cost": None, "seconds": None}
 
 
 def _refusal(limits: dict) -> str:

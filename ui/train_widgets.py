@@ -67,7 +67,10 @@ def form(demo: bool) -> None:
     c = st.columns(4)
     c[0].selectbox("Dataset", datasets, key="train_dataset")
     kind = c[1].selectbox("Kind", list(KIND_OPTIONS), key="train_kind")
-    c[2].selectbox("Body", limits["bodies"], key="train_body")
+    c[2].selectbox("Body", limits["bodies"], key="train_body",
+                   help="mlp: dense layers; conv: convolutions down and back up; broadcast: the conv encoder "
+                        "and a spatial broadcast decoder (the code tiled over a grid with x and y beside it), "
+                        "which helps units take position apart")
     latent_dim = c[3].number_input("Code size", 1, limits["latent_dim"], 2, 1, key="train_latent_dim")
     if fields(KIND_OPTIONS[kind]):
         kind_options(kind, st.columns(4))
