@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from aecore.config import KIND_OPTIONS, MAX_PARAMETERS, ModelConfig, TrainConfig, parameter_count
+from aecore.config import KIND_OPTIONS, MAX_PARAMETERS, ModelConfig, TrainConfig
+from aecore.model_size import parameter_count
 
 
 @pytest.mark.parametrize("kind", list(KIND_OPTIONS))

@@ -24,7 +24,8 @@ from PIL import Image
 
 from aecore.checkpoint import (CONFIG, HISTORY, METRICS, WEIGHTS, Checkpoint, CheckpointError, load_checkpoint,
                                save_checkpoint, unpack_upload)
-from aecore.config import MAX_PARAMETERS, ModelConfig, TrainConfig, parameter_count
+from aecore.config import MAX_PARAMETERS, ModelConfig, TrainConfig
+from aecore.model_size import parameter_count
 from aecore.data import DataError, read_idx
 from aecore.measure.card import measured_on, metric_rows, model_card
 from aecore.models import build_model

@@ -11,7 +11,8 @@ import torch
 
 from aecore.checkpoint import load_checkpoint, model_config, save_checkpoint
 from aecore.checkpoint.weights import expected_tensors
-from aecore.config import MAX_PARAMETERS, ModelConfig, conv_sides, parameter_count
+from aecore.config import MAX_PARAMETERS, ModelConfig
+from aecore.model_size import conv_sides, parameter_count
 from aecore.models import KINDS, build_model
 from aecore.models.bodies import BODIES, layer_sizes
 from aecore.pictures.pixels import MNIST, ImageShape

@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from ..checks import lookup
-from ..config import ModelConfig, conv_plan, conv_sides
+from ..config import ModelConfig
+from ..model_size import conv_plan, conv_sides
 
 ACTIVATIONS = {
     "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU,
@@ -43,7 +44,7 @@ def mlp_decoder(cfg: ModelConfig) -> nn.Module:
 
 
 def _conv_plan(cfg: ModelConfig) -> list[tuple[int, int, int]]:
-    """(in_channels, out_channels, stride) per conv (aecore.config.conv_plan)."""
+    """(in_channels, out_channels, stride) per conv (aecore.model_size.conv_plan)."""
     if not cfg.channels:
         raise ValueError("the conv body needs at least one channel count, e.g. channels=[32, 64]")
     return conv_plan(cfg.image_shape, cfg.channels)

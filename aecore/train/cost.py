@@ -19,7 +19,8 @@ mlp 3x32x32 1.6x (3.2x), 3x64x64 7.1x (12.0x); conv 3x32x32 1.5x (1.3x), 3x64x64
 """
 from __future__ import annotations
 
-from ..config import ModelConfig, TrainConfig, parameter_count
+from ..config import ModelConfig, TrainConfig
+from ..model_size import parameter_count
 from ..pictures.pixels import MNIST
 
 CONTRACTIVE = (1.5, 0.45)   # per-image cost of a contractive step: 1.5 + 0.45 per code unit
